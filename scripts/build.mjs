@@ -1,0 +1,24 @@
+// Builds dist/ with tsc and copies the static assets the package ships.
+// Runs on `npm install` (prepare) so a fresh clone has a working `npx berth`.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+let tsc;
+try {
+  tsc = require.resolve('typescript/bin/tsc');
+} catch {
+  // Installed as a dependency without dev tools: dist/ ships prebuilt in the package.
+  if (existsSync(join(root, 'dist/cli/main.js'))) process.exit(0);
+  console.error('berth build: typescript is not installed; run `npm install` in the berth checkout.');
+  process.exit(1);
+}
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+const assets = join(root, 'src/http/assets');
+if (existsSync(assets)) cpSync(assets, join(root, 'dist/http/assets'), { recursive: true });
+chmodSync(join(root, 'dist/cli/main.js'), 0o755);

@@ -1,0 +1,352 @@
+import { describe, expect, it } from 'vitest';
+import { isBerthError } from '../errors.js';
+import { type Occupancy, type PlanInput, planPorts } from './planner.js';
+import { basePolicy } from './policy.js';
+import type { Lease, ServiceSpec } from './types.js';
+
+const DIR = '/work/shop';
+const ENV = 'development';
+
+function svc(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name,
+    preferred: [],
+    range: null,
+    priority: 'medium',
+    requires: ['http'],
+    conflicts: [],
+    inheritFrom: null,
+    envVar: `${name.toUpperCase()}_PORT`,
+    allowPrivileged: false,
+    health: null,
+    ...over,
+  };
+}
+
+/** The seed's six services, normalised (conflicts symmetric). */
+const SEED: ServiceSpec[] = [
+  svc('server', {
+    preferred: [3000, 3001, 3002],
+    range: { min: 3000, max: 3999 },
+    priority: 'high',
+    conflicts: ['client'],
+  }),
+  svc('websocket', { inheritFrom: 'server', requires: ['websocket'], priority: 'high' }),
+  svc('client', { preferred: [3001], range: { min: 3000, max: 3999 }, conflicts: ['server'] }),
+  svc('database', { preferred: [5432], range: { min: 5432, max: 5499 }, requires: ['tcp'] }),
+  svc('redis', { preferred: [6379], range: { min: 6379, max: 6399 }, requires: ['tcp'] }),
+  svc('monitoring', { preferred: [9091], range: { min: 9090, max: 9199 }, priority: 'low' }),
+];
+
+let nextId = 1;
+function lease(service: string, port: number, over: Partial<Lease> = {}): Lease {
+  return {
+    id: nextId++,
+    port,
+    kind: 'service',
+    project: 'shop',
+    dir: DIR,
+    environment: ENV,
+    service,
+    inheritsFrom: null,
+    owner: null,
+    createdAt: 0,
+    expiresAt: null,
+    ...over,
+  };
+}
+
+function occupancy(leases: Lease[] = [], listening: number[] = []): Occupancy {
+  const byPort = new Map(leases.filter((l) => l.inheritsFrom === null).map((l) => [l.port, l]));
+  const busy = new Set(listening);
+  return { leaseAt: (p) => byPort.get(p), listening: (p) => busy.has(p) };
+}
+
+function input(over: Partial<PlanInput> & { all?: Lease[]; busy?: number[] } = {}): PlanInput {
+  const { all = [], busy = [], ...rest } = over;
+  const services = rest.services ?? SEED;
+  return {
+    services,
+    targets: services.map((s) => s.name),
+    strategy: 'minimal',
+    autoReassign: true,
+    scope: { dir: DIR, environment: ENV },
+    leases: all.filter((l) => l.dir === DIR && l.environment === ENV && l.kind === 'service'),
+    history: new Map(),
+    foreignHeld: new Map(),
+    occupancy: occupancy(all, busy),
+    policy: basePolicy(),
+    avoid: new Set(),
+    ...rest,
+  };
+}
+
+const portsOf = (plan: ReturnType<typeof planPorts>) =>
+  Object.fromEntries(plan.assignments.map((a) => [a.service, a.port]));
+const strategyOf = (plan: ReturnType<typeof planPorts>, service: string) =>
+  plan.assignments.find((a) => a.service === service)?.strategy;
+
+function thrown(fn: () => unknown) {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+describe('planPorts: the seed scenario', () => {
+  it('gives every service its preferred port on an empty machine, websocket sharing the server port', () => {
+    const plan = planPorts(input());
+    expect(portsOf(plan)).toEqual({
+      server: 3000,
+      websocket: 3000,
+      client: 3001,
+      database: 5432,
+      redis: 6379,
+      monitoring: 9091,
+    });
+    const messages = plan.decisions.map((d) => d.message);
+    expect(messages).toContain('server assigned port 3000 (preferred)');
+    expect(messages).toContain('websocket inherits port 3000 from server');
+    expect(messages).toContain('client assigned port 3001 (preferred)');
+  });
+
+  it('with 3000 held by a foreign process, server skips 3001 (client prefers it) and takes 3002', () => {
+    const plan = planPorts(input({ busy: [3000] }));
+    expect(portsOf(plan)).toMatchObject({ server: 3002, websocket: 3002, client: 3001, database: 5432 });
+    const server = plan.decisions.find((d) => d.service === 'server')!;
+    expect(server.message).toBe(
+      'server assigned port 3002 (preferred): 3000 in use by a process berth did not lease; 3001 kept for client (declared conflict)',
+    );
+  });
+
+  it('plans in priority order: high before medium before low, then declaration order', () => {
+    const plan = planPorts(input());
+    const order = plan.decisions.map((d) => d.service);
+    expect(order.slice(0, 5)).toEqual(['server', 'client', 'database', 'redis', 'monitoring']);
+  });
+});
+
+describe('planPorts: each step', () => {
+  it('sticky: keeps a live lease even when its preferred port is free again', () => {
+    const plan = planPorts(input({ all: [lease('server', 3002)] }));
+    expect(portsOf(plan).server).toBe(3002);
+    expect(strategyOf(plan, 'server')).toBe('sticky');
+  });
+
+  it('sticky: reuses the port from history when it is still free', () => {
+    const plan = planPorts(input({ history: new Map([['database', 5440]]) }));
+    expect(portsOf(plan).database).toBe(5440);
+    expect(strategyOf(plan, 'database')).toBe('sticky');
+  });
+
+  it('sticky: passes over a history port that is now busy', () => {
+    const plan = planPorts(input({ history: new Map([['database', 5440]]), busy: [5440] }));
+    expect(portsOf(plan).database).toBe(5432);
+    expect(plan.decisions.find((d) => d.service === 'database')!.skipped[0]).toEqual({
+      port: 5440,
+      reason: 'in use by a process berth did not lease',
+    });
+  });
+
+  it('range_scan: first free port of the range after the preferred ones', () => {
+    const plan = planPorts(input({ busy: [5432, 5433, 5434] }));
+    expect(portsOf(plan).database).toBe(5435);
+    expect(strategyOf(plan, 'database')).toBe('range_scan');
+  });
+
+  it('range_scan: passes over ports leased by other projects', () => {
+    const other = lease('api', 6379, { dir: '/work/other', project: 'other' });
+    const plan = planPorts(input({ all: [other] }));
+    expect(portsOf(plan).redis).toBe(6380);
+    expect(plan.decisions.find((d) => d.service === 'redis')!.skipped[0]!.reason).toBe(
+      'leased to other/api (/work/other)',
+    );
+  });
+
+  it('emergency: outside the range, from the pool, skipping busy pool ports', () => {
+    const busy = Array.from({ length: 21 }, (_, i) => 6379 + i);
+    const plan = planPorts(input({ busy: [...busy, 20000, 20001] }));
+    expect(portsOf(plan).redis).toBe(20002);
+    expect(strategyOf(plan, 'redis')).toBe('emergency');
+  });
+
+  it('emergency: never in the ephemeral range or below 1024', () => {
+    const services = [svc('x', { preferred: [80], range: { min: 5000, max: 5001 }, requires: ['tcp'] })];
+    const policy = basePolicy({ pool: { min: 1000, max: 33000 }, ephemeral: { min: 1000, max: 32000 } });
+    const plan = planPorts(input({ services, policy, busy: [5000, 5001] }));
+    expect(portsOf(plan).x).toBe(32001);
+    expect(plan.decisions[0]!.skipped[0]).toEqual({ port: 80, reason: 'privileged port' });
+  });
+
+  it('refuses browser-blocked ports for http services but not for tcp services', () => {
+    const services = [
+      svc('web', { preferred: [6000, 6001] }),
+      svc('x11', { preferred: [6000], requires: ['tcp'] }),
+    ];
+    const plan = planPorts(input({ services }));
+    expect(portsOf(plan)).toEqual({ web: 6001, x11: 6000 });
+  });
+
+  it('E_NO_PORT names the service and what was tried', () => {
+    const services = [svc('db', { preferred: [5432], range: { min: 5432, max: 5433 } })];
+    const policy = basePolicy({ pool: { min: 20000, max: 20001 } });
+    const error = thrown(() => planPorts(input({ services, policy, busy: [5432, 5433, 20000, 20001] })));
+    expect(isBerthError(error, 'E_NO_PORT')).toBe(true);
+    expect((error as Error).message).toMatch(/^no free port for db: tried 5432 \(in use/);
+    expect((error as Error).message).toContain('Widen services.db.range');
+  });
+
+  it('an unknown target is E_UNKNOWN_SERVICE', () => {
+    const error = thrown(() => planPorts(input({ targets: ['nope'] })));
+    expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
+  });
+});
+
+describe('planPorts: inheritance', () => {
+  it('assigning only the inheritor plans its target too', () => {
+    const plan = planPorts(input({ targets: ['websocket'] }));
+    expect(portsOf(plan)).toEqual({ server: 3000, websocket: 3000 });
+  });
+
+  it('follows chains: c inherits b inherits a', () => {
+    const services = [
+      svc('c', { inheritFrom: 'b' }),
+      svc('b', { inheritFrom: 'a' }),
+      svc('a', { preferred: [4100] }),
+    ];
+    const plan = planPorts(input({ services }));
+    expect(portsOf(plan)).toEqual({ a: 4100, b: 4100, c: 4100 });
+    expect(plan.decisions.find((d) => d.service === 'c')!.message).toBe('c inherits port 4100 from b');
+  });
+});
+
+describe('planPorts: priorities without a declared conflict', () => {
+  it('the higher priority wins a shared preferred port; the loser moves on and says why', () => {
+    const services = [
+      svc('metrics', { preferred: [4200, 4201], priority: 'low' }),
+      svc('api', { preferred: [4200], priority: 'high' }),
+    ];
+    const plan = planPorts(input({ services }));
+    expect(portsOf(plan)).toEqual({ metrics: 4201, api: 4200 });
+    expect(plan.decisions.find((d) => d.service === 'metrics')!.message).toBe(
+      'metrics assigned port 4201 (preferred): 4200 taken by api (priority high)',
+    );
+  });
+});
+
+describe('planPorts: strategies when a lease of the same project holds the wanted port', () => {
+  // client holds 3000 from an earlier run; server (high) wants 3000.
+  const services = [
+    svc('server', { preferred: [3000], range: { min: 3000, max: 3999 }, priority: 'high' }),
+    svc('client', { preferred: [3001], range: { min: 3000, max: 3999 }, priority: 'medium' }),
+  ];
+  const held = () => [lease('client', 3000)];
+
+  it('minimal moves a lower-priority lease that is not bound, and records the move', () => {
+    const plan = planPorts(input({ services, all: held() }));
+    expect(portsOf(plan)).toEqual({ server: 3000, client: 3001 });
+    expect(plan.moves).toEqual([{ service: 'client', from: 3000, to: 3001 }]);
+    expect(plan.decisions.find((d) => d.service === 'client')!.message).toBe(
+      'client moved from 3000 to 3001: 3000 taken by server (minimal)',
+    );
+  });
+
+  it('minimal does not move a lease whose port is bound', () => {
+    const plan = planPorts(input({ services, all: held(), busy: [3000] }));
+    expect(portsOf(plan)).toEqual({ server: 3001, client: 3000 });
+    expect(plan.moves).toEqual([]);
+  });
+
+  it('minimal does not move a lease of higher priority; aggressive does', () => {
+    const swapped = [
+      svc('server', { preferred: [3000], range: { min: 3000, max: 3999 }, priority: 'low' }),
+      svc('client', { preferred: [3001], range: { min: 3000, max: 3999 }, priority: 'high' }),
+    ];
+    const minimal = planPorts(input({ services: swapped, all: held(), targets: ['server'] }));
+    expect(portsOf(minimal)).toMatchObject({ server: 3001 });
+    const aggressive = planPorts(
+      input({ services: swapped, all: held(), targets: ['server'], strategy: 'aggressive' }),
+    );
+    expect(portsOf(aggressive)).toEqual({ server: 3000, client: 3001 });
+    expect(aggressive.moves).toEqual([{ service: 'client', from: 3000, to: 3001 }]);
+  });
+
+  it('conservative never moves an existing lease', () => {
+    const plan = planPorts(input({ services, all: held(), strategy: 'conservative' }));
+    expect(portsOf(plan)).toEqual({ server: 3001, client: 3000 });
+    expect(plan.moves).toEqual([]);
+  });
+
+  it('strict fails with E_PORT_HELD instead of falling back to a non-preferred port', () => {
+    const error = thrown(() =>
+      planPorts(input({ services, all: held(), strategy: 'strict', targets: ['server'] })),
+    );
+    expect(isBerthError(error, 'E_PORT_HELD')).toBe(true);
+    expect((error as Error).message).toContain('3000 (leased to client)');
+  });
+
+  it('strict still accepts a later preferred port', () => {
+    const two = [svc('server', { preferred: [3000, 3005], range: { min: 3000, max: 3999 } })];
+    const plan = planPorts(input({ services: two, busy: [3000], strategy: 'strict' }));
+    expect(portsOf(plan).server).toBe(3005);
+  });
+
+  it('leases of other checkouts and environments are never moved, whatever the strategy', () => {
+    const otherCheckout = lease('client', 3000, { dir: '/work/shop-2' });
+    const otherEnv = lease('client', 3001, { environment: 'test' });
+    for (const strategy of ['minimal', 'aggressive'] as const) {
+      const plan = planPorts(input({ services, all: [otherCheckout, otherEnv], strategy }));
+      expect(plan.moves).toEqual([]);
+      expect(portsOf(plan).server).toBe(3002);
+    }
+  });
+
+  it('a port held by a foreign process is never resolved: the service moves on', () => {
+    const plan = planPorts(input({ services, busy: [3000], strategy: 'aggressive' }));
+    expect(portsOf(plan).server).toBe(3001);
+  });
+});
+
+describe('planPorts: autoReassign', () => {
+  const services = [svc('server', { preferred: [3000], range: { min: 3000, max: 3010 } })];
+
+  it('moves a lease whose port a foreign process took, and says so', () => {
+    const plan = planPorts(
+      input({
+        services,
+        all: [lease('server', 3000)],
+        busy: [3000],
+        foreignHeld: new Map([[3000, 'pid 42 (nc)']]),
+      }),
+    );
+    expect(portsOf(plan).server).toBe(3001);
+    expect(plan.decisions[0]!.message).toBe(
+      'server moved from 3000 to 3001: 3000 taken by pid 42 (nc), a process berth did not lease (autoReassign)',
+    );
+  });
+
+  it('fails with E_PORT_HELD naming the holder when autoReassign is off', () => {
+    const error = thrown(() =>
+      planPorts(
+        input({
+          services,
+          autoReassign: false,
+          all: [lease('server', 3000)],
+          busy: [3000],
+          foreignHeld: new Map([[3000, 'pid 42 (nc)']]),
+        }),
+      ),
+    );
+    expect(isBerthError(error, 'E_PORT_HELD')).toBe(true);
+    expect((error as Error).message).toContain('pid 42 (nc)');
+  });
+});
+
+describe('planPorts: conflicts', () => {
+  it('does not hold a port for a rival that already has a lease elsewhere', () => {
+    const plan = planPorts(input({ all: [lease('client', 3005)], busy: [3000] }));
+    expect(portsOf(plan)).toMatchObject({ server: 3001, client: 3005 });
+  });
+});

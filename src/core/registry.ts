@@ -1,0 +1,88 @@
+/**
+ * The registry as the core sees it: a narrow interface the SQLite adapter
+ * (src/adapters/registry/sqlite.ts) implements. The core never imports the adapter.
+ */
+import type { Lease, LeaseOwner } from './types.js';
+
+/** A lease to insert: the registry assigns `id`. */
+export type NewLease = Omit<Lease, 'id'>;
+
+/** What happened to a lease; the daemon streams these as server-sent events. */
+export type RegistryEventType = 'assigned' | 'moved' | 'released' | 'reclaimed' | 'healthy' | 'unhealthy';
+
+/** One row of the event log. `id` grows monotonically across every process. */
+export interface RegistryEvent {
+  id: number;
+  /** Epoch milliseconds. */
+  at: number;
+  type: RegistryEventType;
+  project: string;
+  dir: string;
+  environment: string;
+  service: string;
+  port: number;
+  /** For `moved`: the port the lease left. */
+  fromPort: number | null;
+  /** Free text: why (shown on the dashboard). */
+  detail: string;
+}
+
+/** An event to append. */
+export type NewRegistryEvent = Omit<RegistryEvent, 'id'>;
+
+/** Identifies one project checkout in one environment. */
+export interface Scope {
+  dir: string;
+  environment: string;
+}
+
+/** Why a lease left the table; both leave a history row so the port is sticky. */
+export type RemovalReason = 'released' | 'reclaimed';
+
+/** Reads that need no lock (WAL snapshot reads). */
+export interface RegistryReader {
+  /** Leases of one checkout and environment, every kind. */
+  scopeLeases(scope: Scope): Lease[];
+  /** Every lease whose port lies in [min, max], ordered by port (indexed query). */
+  leasesInRange(min: number, max: number): Lease[];
+  /** Leases owned by process `pid` (any start time). */
+  leasesOwnedBy(pid: number): Lease[];
+  /** Every lease of every project, ordered by project, dir, environment, port. */
+  allLeases(): Lease[];
+  /** Last port each service of the scope had (from released and current leases): the sticky source. */
+  history(scope: Scope): Map<string, number>;
+  /** Events with id greater than `afterId`, oldest first, at most `limit`. */
+  eventsSince(afterId: number, limit: number): RegistryEvent[];
+  /** The newest event id, 0 when there is none. */
+  lastEventId(): number;
+}
+
+/** Reads and writes inside one `BEGIN IMMEDIATE` transaction. */
+export interface RegistryTx extends RegistryReader {
+  /** Inserts a lease; a UNIQUE violation (port or scope+service) throws `E_PORT_HELD`. */
+  insert(lease: NewLease): Lease;
+  /** Re-points a lease at a new owner (e.g. `berth run` ties it to the child). */
+  setOwner(id: number, owner: LeaseOwner | null, expiresAt: number | null): void;
+  /** Removes a lease, writing its port to history. */
+  remove(id: number, reason: RemovalReason): void;
+  /** Leases whose expiry is at or before `now`. */
+  expired(now: number): Lease[];
+  /** Appends to the event log (trimmed to the newest rows by the adapter). */
+  recordEvent(event: NewRegistryEvent): void;
+}
+
+/** The registry every berth process of the user shares. */
+export interface Registry extends RegistryReader {
+  /**
+   * Runs `fn` inside `BEGIN IMMEDIATE`. While another process holds the write lock
+   * it retries with jittered back-off on timers (never blocking the event loop)
+   * up to the lock timeout, then throws `E_REGISTRY_LOCKED`. `fn` is synchronous:
+   * no awaiting inside a transaction.
+   */
+  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T>;
+  /** Synchronous variant for process-exit handlers: blocks up to the busy timeout. */
+  transactionSync<T>(fn: (tx: RegistryTx) => T): T;
+  /** Absolute path of the database file. */
+  readonly path: string;
+  close(): void;
+}

@@ -1,0 +1,146 @@
+/**
+ * Data shared by the core, the adapters and the edges. Types describe data;
+ * unions describe states. Nothing here does I/O.
+ */
+
+/** How a service ranks when two want the same port. */
+export type Priority = 'high' | 'medium' | 'low';
+
+/** What a service speaks; the first entry decides the URL scheme. */
+export type Requirement = 'http' | 'https' | 'websocket' | 'wss' | 'tcp';
+
+/** How the planner treats a wanted port that another lease of the same project holds. */
+export type Strategy = 'minimal' | 'aggressive' | 'conservative' | 'strict';
+
+/** An inclusive port range. */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** A health check a service declares (issue: health and diagnostics). */
+export interface HealthSpec {
+  type: 'tcp' | 'http';
+  /** Path for http checks, starting with `/`. */
+  path: string;
+  /** Exact status expected; `null` means any status below 500. */
+  expectStatus: number | null;
+  /** How often `berth wait` and the daemon re-check, in milliseconds. */
+  intervalMs: number;
+  /** How long one check may take, in milliseconds. */
+  timeoutMs: number;
+}
+
+/** One service after validation and normalisation: every field is present. */
+export interface ServiceSpec {
+  name: string;
+  /** Ports to try in order after the sticky port. */
+  preferred: readonly number[];
+  /** Range to scan; `null` when the service inherits or declares only preferred ports. */
+  range: PortRange | null;
+  priority: Priority;
+  requires: readonly Requirement[];
+  /** Services this one competes with, symmetric (the normaliser adds the other direction). */
+  conflicts: readonly string[];
+  /** The service whose port this one shares, or `null`. */
+  inheritFrom: string | null;
+  /** Environment variable that carries the port, e.g. `SERVER_PORT`. */
+  envVar: string;
+  /** Whether ports below 1024 may be handed to this service. */
+  allowPrivileged: boolean;
+  /** Health check, derived from `requires` when not declared; `null` when disabled. */
+  health: HealthSpec | null;
+}
+
+/** A whole project configuration after validation, for one environment. */
+export interface ResolvedConfig {
+  /** Project name (config `project`, or the config folder's name). */
+  project: string;
+  /** Absolute folder of the config file: two checkouts of a project are two projects. */
+  dir: string;
+  /** Absolute path of the config file, or `null` for a config given in code. */
+  file: string | null;
+  environment: string;
+  strategy: Strategy;
+  healthCheckTimeout: number;
+  maxRetries: number;
+  enableHealthChecks: boolean;
+  autoReassign: boolean;
+  /** Ports never handed out for this project. */
+  exclude: readonly number[];
+  /** Services in declaration order. */
+  services: readonly ServiceSpec[];
+}
+
+/** Who owns a lease: the process and its start time, so a reused pid is not mistaken for the owner. */
+export interface LeaseOwner {
+  pid: number;
+  /** Opaque start-time token of the process (`/proc/<pid>/stat` field 22 on Linux), or `null` when unknown. */
+  startTime: string | null;
+}
+
+/** A row of the registry's lease table. */
+export interface Lease {
+  id: number;
+  port: number;
+  /** `service` for a configured service, `adhoc` for a `getPort()` lease. */
+  kind: 'service' | 'adhoc';
+  project: string;
+  dir: string;
+  environment: string;
+  /** Service name; for ad-hoc leases a label such as `getPort`. */
+  service: string;
+  /** For an inheriting service (websocket): the service whose port it shares. */
+  inheritsFrom: string | null;
+  /** `null` for leases that live until released or expired (`berth assign`). */
+  owner: LeaseOwner | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds, or `null` for no expiry. */
+  expiresAt: number | null;
+}
+
+/** The live state of a lease, as `berth ls` shows it. */
+export type LeaseState =
+  | { state: 'reserved' }
+  | { state: 'bound' }
+  | { state: 'stale'; reason: 'owner-dead' | 'expired' };
+
+/** How a service got its port. */
+export type AssignStrategy = 'inherited' | 'sticky' | 'preferred' | 'range_scan' | 'emergency';
+
+/** One planned port for a service. */
+export interface Assignment {
+  service: string;
+  port: number;
+  strategy: AssignStrategy;
+  /** For inherited assignments: the service whose port is shared. */
+  inheritsFrom: string | null;
+}
+
+/** A lease of the same project that the plan moves to another port. */
+export interface Move {
+  service: string;
+  from: number;
+  to: number;
+}
+
+/** Why the planner did what it did: shown to the user, one line each. */
+export interface Decision {
+  service: string;
+  port: number;
+  strategy: AssignStrategy;
+  /** Set when the service moved off a port it held. */
+  from: number | null;
+  /** Ports passed over, each with why, in the order tried. */
+  skipped: readonly { port: number; reason: string }[];
+  /** The human line: `server assigned port 3000 (preferred)`. */
+  message: string;
+}
+
+/** What the planner returns: new assignments, moves of existing leases, and the decisions that explain them. */
+export interface Plan {
+  assignments: readonly Assignment[];
+  moves: readonly Move[];
+  decisions: readonly Decision[];
+}
