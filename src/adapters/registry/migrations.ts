@@ -1,0 +1,112 @@
+/**
+ * Versioned schema of the registry. `PRAGMA user_version` holds the version;
+ * each step runs in the same `BEGIN IMMEDIATE` transaction that bumps it, so a
+ * failed step leaves the file exactly at the previous version (the seed's
+ * "Migration 001 failed" can never leave a half-migrated file).
+ */
+import type Database from 'better-sqlite3';
+import { BerthError } from '../../errors.js';
+
+/** One schema step: `up` runs inside the migrating transaction. */
+export interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database.Database) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'leases and history',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE leases (
+          id INTEGER PRIMARY KEY,
+          port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+          kind TEXT NOT NULL CHECK (kind IN ('service', 'adhoc')),
+          project TEXT NOT NULL,
+          dir TEXT NOT NULL,
+          environment TEXT NOT NULL,
+          service TEXT NOT NULL,
+          inherits_from TEXT,
+          pid INTEGER,
+          pid_start TEXT,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER
+        );
+        -- The last line of defence: two leases never own one port, a service never holds two.
+        -- Inheriting rows (websocket sharing server's port) do not own their port.
+        CREATE UNIQUE INDEX leases_port ON leases (port) WHERE inherits_from IS NULL;
+        CREATE UNIQUE INDEX leases_scope_service ON leases (dir, environment, service) WHERE kind = 'service';
+        CREATE INDEX leases_expiry ON leases (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX leases_pid ON leases (pid) WHERE pid IS NOT NULL;
+        CREATE TABLE history (
+          dir TEXT NOT NULL,
+          environment TEXT NOT NULL,
+          service TEXT NOT NULL,
+          project TEXT NOT NULL,
+          port INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (dir, environment, service)
+        ) WITHOUT ROWID;
+      `),
+  },
+  {
+    version: 2,
+    description: 'event log for the daemon and dashboard',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE events (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          at INTEGER NOT NULL,
+          type TEXT NOT NULL,
+          project TEXT NOT NULL,
+          dir TEXT NOT NULL,
+          environment TEXT NOT NULL,
+          service TEXT NOT NULL,
+          port INTEGER NOT NULL,
+          from_port INTEGER,
+          detail TEXT NOT NULL DEFAULT ''
+        );
+      `),
+  },
+];
+
+/** The version this berth writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the database to the newest version, one step per transaction.
+ * Another process may migrate at the same time: the version is re-read under the lock.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const target = migrations[migrations.length - 1]?.version ?? 0;
+  for (;;) {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > target) {
+      throw new BerthError(
+        'E_REGISTRY',
+        `the registry ${db.name} has schema version ${version}, newer than this berth understands (${target}). Upgrade berth, or point BERTH_HOME elsewhere.`,
+      );
+    }
+    if (version === target) return version;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      const step = migrations.find((m) => m.version === current + 1);
+      if (current < target && step) {
+        step.up(db);
+        db.pragma(`user_version = ${step.version}`);
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      if (error instanceof BerthError) throw error;
+      throw new BerthError(
+        'E_REGISTRY',
+        `migrating the registry ${db.name} failed (${(error as Error).message}); it was left unchanged at its previous version. Report this, or move the file away to start afresh.`,
+        { cause: error },
+      );
+    }
+  }
+}
