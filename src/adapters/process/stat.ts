@@ -1,0 +1,96 @@
+/**
+ * `/proc/<pid>/stat`: the process's name, parent and start time in one small
+ * read. The start time (field 22, clock ticks since boot) is what tells a
+ * reused pid from the process that owned a lease.
+ */
+import { readFileSync } from 'node:fs';
+import { isDenied, isGone } from './errno.js';
+
+/** The fields of `/proc/<pid>/stat` that berth uses. */
+export interface ProcStat {
+  pid: number;
+  /** Executable name as the kernel keeps it (at most 15 bytes; may contain spaces and `)`). */
+  comm: string;
+  /** One-letter state: `R` running, `S` sleeping, `Z` zombie (exited, not yet reaped), ... */
+  state: string;
+  ppid: number;
+  /** Start time in clock ticks after boot (field 22), kept as the kernel's decimal text. */
+  startTicks: string;
+}
+
+const DIGITS = /^\d+$/;
+
+/**
+ * Parses the text of `/proc/<pid>/stat` (see proc(5)). `comm` sits in
+ * parentheses and may itself contain spaces and `)`, so the fields after it
+ * start at the LAST `)`. Returns `null` for text that is not a stat line.
+ *
+ * @example
+ * parseProcStat('42 (my (odd) name) S 1 42 42 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 9001 0 0');
+ * // { pid: 42, comm: 'my (odd) name', state: 'S', ppid: 1, startTicks: '9001' }
+ */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const pidText = text.slice(0, open).trim();
+  // After `comm`: field 3 (state) is rest[0], so field N is rest[N - 3].
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
+  const state = rest[0];
+  const ppidText = rest[1];
+  const startTicks = rest[22 - 3];
+  if (!DIGITS.test(pidText) || state === undefined || !/^[A-Za-z]$/.test(state)) return null;
+  if (
+    ppidText === undefined ||
+    !DIGITS.test(ppidText) ||
+    startTicks === undefined ||
+    !DIGITS.test(startTicks)
+  ) {
+    return null;
+  }
+  return {
+    pid: Number(pidText),
+    comm: text.slice(open + 1, close),
+    state,
+    ppid: Number(ppidText),
+    startTicks,
+  };
+}
+
+/** True for values that can name one process: a positive integer (0 and negatives name process groups). */
+export function isPid(pid: number): boolean {
+  return Number.isSafeInteger(pid) && pid > 0;
+}
+
+/**
+ * Reads and parses `/proc/<pid>/stat`. `null` when the process does not exist,
+ * the platform has no Linux /proc, or the file cannot be read.
+ *
+ * @example
+ * readProcStat(process.pid)?.comm; // 'node'
+ */
+export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
+  if (process.platform !== 'linux' || !isPid(pid)) return null;
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if (isGone(error) || isDenied(error)) return null;
+    throw error;
+  }
+  return parseProcStat(text);
+}
+
+/**
+ * The opaque start-time token of a process (field 22 of `/proc/<pid>/stat`),
+ * or `null` when unknown (not Linux, or no such process).
+ *
+ * @example
+ * const owner = { pid: process.pid, startTime: readStartTime(process.pid) };
+ */
+export function readStartTime(pid: number): string | null {
+  return readProcStat(pid)?.startTicks ?? null;
+}

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readProcStat, readStartTime } from './stat.js';
+import { createProcessTable } from './table.js';
+
+const children: ChildProcess[] = [];
+
+/** A node child that prints `ready` and then idles until killed. */
+async function spawnIdleChild(): Promise<ChildProcess & { pid: number }> {
+  const child = spawn(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000);"], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await once(createInterface({ input: child.stdout! }), 'line');
+  if (child.pid === undefined) throw new Error('child has no pid');
+  return child as ChildProcess & { pid: number };
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+});
+
+function systemError(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+describe('createProcessTable', () => {
+  it('reports the current process as alive, and caches it', () => {
+    const table = createProcessTable();
+    const self = table.self();
+    expect(self.pid).toBe(process.pid);
+    expect(table.self()).toBe(self);
+    expect(table.isAlive(self)).toBe(true);
+  });
+
+  it('never treats 0 or a negative pid (process groups) as a live owner', () => {
+    const table = createProcessTable();
+    expect(table.isAlive({ pid: 0, startTime: null })).toBe(false);
+    expect(table.isAlive({ pid: -1, startTime: null })).toBe(false);
+    expect(table.owner(0)).toBeNull();
+  });
+
+  it('counts a process of another user (EPERM) as alive', () => {
+    vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw systemError('EPERM');
+    });
+    const table = createProcessTable();
+    expect(table.isAlive({ pid: process.pid, startTime: null })).toBe(true);
+  });
+
+  it('counts ESRCH as dead without reading further', () => {
+    vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw systemError('ESRCH');
+    });
+    expect(createProcessTable().isAlive({ pid: process.pid, startTime: null })).toBe(false);
+  });
+
+  it('rethrows errors other than ESRCH and EPERM', () => {
+    vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw systemError('EINVAL');
+    });
+    expect(() => createProcessTable().isAlive({ pid: process.pid, startTime: null })).toThrow('EINVAL');
+  });
+});
+
+describe.runIf(process.platform === 'linux')('createProcessTable with a real child (Linux)', () => {
+  it('reads an owner with its start time, alive while it runs and dead after SIGKILL', async () => {
+    const child = await spawnIdleChild();
+    const table = createProcessTable();
+    const owner = table.owner(child.pid);
+    expect(owner).toEqual({ pid: child.pid, startTime: readStartTime(child.pid) });
+    expect(owner?.startTime).toMatch(/^\d+$/);
+    expect(table.isAlive(owner!)).toBe(true);
+
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(table.isAlive(owner!)).toBe(false);
+    expect(table.owner(child.pid)).toBeNull();
+  });
+
+  it('does not take a reused pid (same pid, other start time) for the owner', async () => {
+    const child = await spawnIdleChild();
+    const table = createProcessTable();
+    const startTime = readStartTime(child.pid)!;
+    const earlierProcess = { pid: child.pid, startTime: String(Number(startTime) - 1) };
+    expect(table.isAlive(earlierProcess)).toBe(false);
+    expect(table.isAlive({ pid: child.pid, startTime })).toBe(true);
+  });
+
+  it('trusts the pid alone when the stored start time is unknown', async () => {
+    const child = await spawnIdleChild();
+    expect(createProcessTable().isAlive({ pid: child.pid, startTime: null })).toBe(true);
+  });
+
+  it('counts a zombie (exited, not yet reaped by its parent) as dead', async () => {
+    // sh starts `true` in the background and becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(parent);
+    const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
+    const zombie = Number(line);
+    const startTime = readStartTime(zombie);
+    while (readProcStat(zombie)?.state !== 'Z') await sleep(10);
+    expect(createProcessTable().isAlive({ pid: zombie, startTime })).toBe(false);
+    expect(createProcessTable().owner(zombie)).toBeNull();
+  });
+});
