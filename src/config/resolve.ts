@@ -1,0 +1,143 @@
+/**
+ * Derives the defaults that depend on other services (inherited `requires`,
+ * symmetric `conflicts`) and builds the final {@link ResolvedConfig} from a
+ * draft the rules accepted.
+ */
+import { DEFAULT_POOL } from '../core/policy.js';
+import type { HealthSpec, PortRange, Requirement, ResolvedConfig, ServiceSpec } from '../core/types.js';
+import type { Draft, DraftService } from './normalize.js';
+
+/** Default milliseconds between health checks. */
+export const HEALTH_INTERVAL_MS = 1000;
+
+/**
+ * `SERVER_PORT` for `server`, `MY_API_PORT` for `my-api` and `myApi`.
+ *
+ * @example
+ * defaultEnvVar('webSocket') // 'WEB_SOCKET_PORT'
+ */
+export function defaultEnvVar(name: string): string {
+  return `${name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/-/g, '_')
+    .toUpperCase()}_PORT`;
+}
+
+/** The variable a service's port is published under. */
+export function envVarOf(service: DraftService): string {
+  return service.env ?? defaultEnvVar(service.name);
+}
+
+/**
+ * The chain of services `name` inherits through, starting with `name` itself.
+ * Stops before a missing service and before repeating one (a cycle), so it is
+ * safe on configs the rules have not yet accepted.
+ */
+export function inheritanceChain(name: string, byName: ReadonlyMap<string, DraftService>): string[] {
+  const chain = [name];
+  let next = byName.get(name)?.inheritFrom ?? null;
+  while (next !== null && byName.has(next) && !chain.includes(next)) {
+    chain.push(next);
+    next = byName.get(next)!.inheritFrom;
+  }
+  return chain;
+}
+
+/** What a service speaks: its own `requires`, else the nearest inherited one's, else `['http']`. */
+export function effectiveRequires(
+  service: DraftService,
+  byName: ReadonlyMap<string, DraftService>,
+): readonly Requirement[] {
+  for (const name of inheritanceChain(service.name, byName)) {
+    const declared = byName.get(name)!.requires;
+    if (declared !== null) return declared;
+  }
+  return ['http'];
+}
+
+/** Plain http and websocket servers answer a GET; TLS ones would need a TLS client, so they get a tcp check. */
+function derivedHealthType(requires: readonly Requirement[]): HealthSpec['type'] {
+  const first = requires[0];
+  return first === 'http' || first === 'websocket' ? 'http' : 'tcp';
+}
+
+function resolveHealth(
+  service: DraftService,
+  requires: readonly Requirement[],
+  draft: Draft,
+): HealthSpec | null {
+  if (!draft.enableHealthChecks || service.health === false) return null;
+  const declared = typeof service.health === 'object' ? service.health : {};
+  const http = declared.path !== undefined || declared.expectStatus !== undefined;
+  const type = declared.type === 'tcp' || declared.type === 'http' ? declared.type : undefined;
+  return {
+    type: type ?? (http ? 'http' : derivedHealthType(requires)),
+    path: typeof declared.path === 'string' ? declared.path : '/',
+    expectStatus: typeof declared.expectStatus === 'number' ? declared.expectStatus : null,
+    intervalMs: typeof declared.intervalMs === 'number' ? declared.intervalMs : HEALTH_INTERVAL_MS,
+    timeoutMs: typeof declared.timeoutMs === 'number' ? declared.timeoutMs : draft.healthCheckTimeout,
+  };
+}
+
+/** Every port of the `exclude` list, sorted, without repeats. */
+function expandExclude(draft: Draft): number[] {
+  const ports = new Set<number>();
+  for (const { entry } of draft.exclude) {
+    if (typeof entry === 'number') ports.add(entry);
+    else for (let p = entry.min; p <= entry.max; p++) ports.add(p);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+function rangeOf(service: DraftService): PortRange | null {
+  if (service.inheritFrom !== null) return null;
+  if (service.range !== null) return service.range;
+  // Only preferred ports: the service wants exactly those (then sticky/emergency).
+  return service.preferred.length > 0 ? null : DEFAULT_POOL;
+}
+
+/** Builds the final config from a draft that passed every rule. */
+export function resolveDraft(
+  draft: Draft,
+  ctx: { dir: string; file: string | null; environment: string; defaultProject: string },
+): ResolvedConfig {
+  const byName = new Map(draft.services.map((s) => [s.name, s]));
+  const conflicts = new Map(draft.services.map((s) => [s.name, new Set<string>()]));
+  for (const s of draft.services) {
+    for (const { name } of s.conflicts) {
+      if (!byName.has(name) || name === s.name) continue;
+      conflicts.get(s.name)!.add(name);
+      conflicts.get(name)!.add(s.name);
+    }
+  }
+  const names = draft.services.map((s) => s.name);
+  const services: ServiceSpec[] = draft.services.map((s) => {
+    const requires = effectiveRequires(s, byName);
+    const mine = conflicts.get(s.name)!;
+    return {
+      name: s.name,
+      preferred: s.inheritFrom === null ? s.preferred.map((p) => p.port) : [],
+      range: rangeOf(s),
+      priority: s.priority,
+      requires,
+      conflicts: names.filter((n) => mine.has(n)),
+      inheritFrom: s.inheritFrom,
+      envVar: envVarOf(s),
+      allowPrivileged: s.allowPrivileged,
+      health: resolveHealth(s, requires, draft),
+    };
+  });
+  return {
+    project: draft.project ?? ctx.defaultProject,
+    dir: ctx.dir,
+    file: ctx.file,
+    environment: ctx.environment,
+    strategy: draft.strategy,
+    healthCheckTimeout: draft.healthCheckTimeout,
+    maxRetries: draft.maxRetries,
+    enableHealthChecks: draft.enableHealthChecks,
+    autoReassign: draft.autoReassign,
+    exclude: expandExclude(draft),
+    services,
+  };
+}

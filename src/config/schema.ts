@@ -1,0 +1,276 @@
+/**
+ * The configuration schema, written once as a JSON Schema (draft 2020-12)
+ * literal. `validate.ts` walks it to check a config without a schema library
+ * (importing one costs ~100 ms of CLI start-up), and `scripts/gen-schema.mjs`
+ * writes it to `berth.schema.json` so editors complete and check the file.
+ * `patternErrorMessage` is the VS Code JSON keyword; the walker uses it too.
+ */
+
+/** The subset of JSON Schema 2020-12 that the config schema uses and the walker understands. */
+export interface JsonSchema {
+  $schema?: string;
+  $id?: string;
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  title?: string;
+  description?: string;
+  type?: 'object' | 'array' | 'integer' | 'string' | 'boolean';
+  properties?: Record<string, JsonSchema>;
+  /** `false` forbids unknown keys; a schema checks every unknown key's value. */
+  additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
+  required?: string[];
+  items?: JsonSchema;
+  uniqueItems?: boolean;
+  minItems?: number;
+  minProperties?: number;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  pattern?: string;
+  patternErrorMessage?: string;
+  enum?: readonly (string | number | boolean)[];
+  /** Branches must differ by `type`: the walker picks the branch whose type matches the value. */
+  oneOf?: JsonSchema[];
+  default?: unknown;
+  examples?: unknown[];
+}
+
+/** Service names: usable as a path segment, an environment variable stem and a URL key. */
+export const SERVICE_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]*$';
+
+/** Environment variable names as POSIX shells accept them. */
+export const ENV_VAR_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Environment names: they end up in leases, `--env` and `BERTH_ENV`. */
+export const ENVIRONMENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/$defs/${name}` });
+
+const service: JsonSchema = {
+  type: 'object',
+  description: 'One service: where its port may come from and what it speaks.',
+  additionalProperties: false,
+  properties: {
+    preferred: {
+      type: 'array',
+      description: 'Ports to try in order (after the port the service had last time).',
+      items: ref('port'),
+      uniqueItems: true,
+      examples: [[3000, 3001]],
+    },
+    range: {
+      ...ref('range'),
+      description:
+        'Inclusive range to scan when no preferred port is free. Default: none when `preferred` is given, else the default pool 20000-29999.',
+    },
+    priority: {
+      type: 'string',
+      description: 'Which service keeps a contested port: high beats medium beats low.',
+      enum: ['high', 'medium', 'low'],
+      default: 'medium',
+    },
+    requires: {
+      type: 'array',
+      description:
+        'What the service speaks; the first entry decides the URL scheme and the default health check. Default: the inherited service\'s value, else ["http"].',
+      items: ref('requirement'),
+      uniqueItems: true,
+      minItems: 1,
+    },
+    conflicts: {
+      type: 'array',
+      description:
+        'Services that compete with this one for ports: neither takes a port the other prefers while the other can still have it. Symmetric.',
+      items: { type: 'string', description: 'A service name.' },
+      uniqueItems: true,
+    },
+    inheritFrom: {
+      type: 'string',
+      description:
+        'Share the port of another service (a websocket served by the http server). An inheriting service declares no ports of its own.',
+    },
+    env: {
+      type: 'string',
+      description:
+        'Environment variable that carries the port. Default: the name in UPPER_SNAKE_CASE plus `_PORT`.',
+      pattern: ENV_VAR_PATTERN,
+      patternErrorMessage: 'must be a shell variable name: letters, digits and _, not starting with a digit',
+      examples: ['API_PORT'],
+    },
+    allowPrivileged: {
+      type: 'boolean',
+      description: 'Allow ports below 1024 for this service. Default: the top-level `allowPrivileged`.',
+    },
+    health: {
+      description:
+        'Health check used by `berth wait` and the daemon. Default: derived from `requires` (http check of / for http and websocket, tcp connect otherwise); `false` disables it.',
+      oneOf: [
+        { type: 'boolean', description: '`false` disables the check; `true` keeps the derived default.' },
+        ref('health'),
+      ],
+    },
+    description: { type: 'string', description: 'Free text for people reading the file; berth ignores it.' },
+  },
+};
+
+const health: JsonSchema = {
+  type: 'object',
+  description: 'A health check.',
+  additionalProperties: false,
+  properties: {
+    type: {
+      type: 'string',
+      description:
+        'tcp: a connection is accepted. http: a GET answers. Default: http when `path` or `expectStatus` is set, else derived from `requires`.',
+      enum: ['tcp', 'http'],
+    },
+    path: {
+      type: 'string',
+      description: 'Path to GET for http checks.',
+      pattern: '^/',
+      patternErrorMessage: 'must start with /',
+      default: '/',
+    },
+    expectStatus: {
+      type: 'integer',
+      description: 'Exact status the http check expects. Default: any status below 500.',
+      minimum: 100,
+      maximum: 599,
+    },
+    intervalMs: {
+      type: 'integer',
+      description: 'Milliseconds between checks.',
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 1000,
+    },
+    timeoutMs: {
+      type: 'integer',
+      description: 'Milliseconds one check may take. Default: the top-level `healthCheckTimeout`.',
+      minimum: 1,
+      maximum: 600_000,
+    },
+  },
+};
+
+/** Settings an environment may override, shared by the top level and `environments.<name>`. */
+const overridable: Record<string, JsonSchema> = {
+  strategy: {
+    type: 'string',
+    description:
+      'What happens when a wanted port is held by another lease of this project. minimal: move it only if unbound and lower priority. aggressive: move any unbound lease. conservative: never move a lease. strict: fail instead of using a non-preferred port.',
+    enum: ['minimal', 'aggressive', 'conservative', 'strict'],
+    default: 'minimal',
+  },
+  healthCheckTimeout: {
+    type: 'integer',
+    description: 'Milliseconds a health check or a probe may take.',
+    minimum: 1,
+    maximum: 600_000,
+    default: 5000,
+  },
+  maxRetries: {
+    type: 'integer',
+    description: 'How many times an allocation is retried when another process races for the same port.',
+    minimum: 0,
+    maximum: 100,
+    default: 5,
+  },
+  enableHealthChecks: { type: 'boolean', description: 'Run health checks at all.', default: true },
+  autoReassign: {
+    type: 'boolean',
+    description: 'Move a service to a free port when its port is taken, instead of failing.',
+    default: true,
+  },
+  allowPrivileged: {
+    type: 'boolean',
+    description: 'Allow ports below 1024 for every service.',
+    default: false,
+  },
+  exclude: {
+    type: 'array',
+    description: 'Ports and ranges never handed out for this project (at most 10000 ports per range).',
+    items: { description: 'A port or a range.', oneOf: [ref('port'), ref('range')] },
+    examples: [[8080, { min: 9000, max: 9010 }]],
+  },
+};
+
+/**
+ * The configuration schema. `berth.schema.json` is this object, serialised by
+ * `scripts/gen-schema.mjs`; a test keeps the two equal.
+ */
+export const CONFIG_JSON_SCHEMA: JsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'berth configuration',
+  description: 'berth.config.json: the services of a project and where their ports may come from.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['services'],
+  properties: {
+    $schema: { type: 'string', description: 'Path or URL of this schema, for editors.' },
+    project: {
+      type: 'string',
+      description: 'Project name shown in listings. Default: the name of the folder holding the config.',
+      minLength: 1,
+    },
+    ...overridable,
+    services: {
+      type: 'object',
+      description: 'The services, by name, in the order they are assigned (after inheritance and priority).',
+      minProperties: 1,
+      propertyNames: {
+        type: 'string',
+        pattern: SERVICE_NAME_PATTERN,
+        patternErrorMessage: 'must start with a letter and use only letters, digits, _ and -',
+      },
+      additionalProperties: ref('service'),
+    },
+    environments: {
+      type: 'object',
+      description:
+        'Overrides per environment (`--env`, `BERTH_ENV`). A key given here replaces the same key of the base config.',
+      propertyNames: {
+        type: 'string',
+        pattern: ENVIRONMENT_NAME_PATTERN,
+        patternErrorMessage: 'must start with a letter or digit and use only letters, digits, _, . and -',
+      },
+      additionalProperties: {
+        type: 'object',
+        description: 'Settings for one environment.',
+        additionalProperties: false,
+        properties: {
+          ...overridable,
+          services: {
+            type: 'object',
+            description: 'Per-service overrides; each names a service of the base config.',
+            additionalProperties: {
+              ...ref('service'),
+              description: 'Keys that replace those of the base service.',
+            },
+          },
+        },
+      },
+    },
+  },
+  $defs: {
+    port: { type: 'integer', description: 'A TCP port.', minimum: 1, maximum: 65535 },
+    range: {
+      type: 'object',
+      description: 'An inclusive port range.',
+      additionalProperties: false,
+      required: ['min', 'max'],
+      properties: {
+        min: { ...ref('port'), description: 'Lowest port of the range.' },
+        max: { ...ref('port'), description: 'Highest port of the range.' },
+      },
+    },
+    requirement: {
+      type: 'string',
+      description: 'A protocol: http, https, websocket (ws://), wss or tcp.',
+      enum: ['http', 'https', 'websocket', 'wss', 'tcp'],
+    },
+    service,
+    health,
+  },
+};
