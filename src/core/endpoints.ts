@@ -22,8 +22,12 @@ export const URL_HOST = 'localhost';
  * serviceUrl({ requires: ['websocket'] }, 3000) // 'ws://localhost:3000'
  */
 export function serviceUrl(spec: Pick<ServiceSpec, 'requires'>, port: number): string {
-  const scheme = SCHEMES[spec.requires[0] ?? 'tcp'];
-  return `${scheme}://${URL_HOST}:${port}`;
+  return `${schemeOf(spec)}://${URL_HOST}:${port}`;
+}
+
+/** The URL scheme of a service: `http`, `https`, `ws`, `wss` or `tcp`. */
+export function schemeOf(spec: Pick<ServiceSpec, 'requires'>): string {
+  return SCHEMES[spec.requires[0] ?? 'tcp'];
 }
 
 /** The seed's `data` object: `{ server: 3000, ..., environment, urls: { server: 'http://localhost:3000' } }`. */

@@ -52,6 +52,7 @@ function lease(service: string, port: number, over: Partial<Lease> = {}): Lease 
     owner: null,
     createdAt: 0,
     expiresAt: null,
+    scheme: 'http',
     ...over,
   };
 }

@@ -92,6 +92,8 @@ export interface Lease {
   service: string;
   /** For an inheriting service (websocket): the service whose port it shares. */
   inheritsFrom: string | null;
+  /** URL scheme of the service (`http`, `ws`, `tcp`, ...) so readers without the config can build URLs; `null` for ad-hoc leases. */
+  scheme: string | null;
   /** `null` for leases that live until released or expired (`berth assign`). */
   owner: LeaseOwner | null;
   /** Epoch milliseconds. */

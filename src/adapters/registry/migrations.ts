@@ -70,6 +70,11 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       `),
   },
+  {
+    version: 3,
+    description: 'URL scheme per lease, so the daemon can answer for projects whose config it has not read',
+    up: (db) => db.exec('ALTER TABLE leases ADD COLUMN scheme TEXT'),
+  },
 ];
 
 /** The version this berth writes. */

@@ -18,6 +18,7 @@ export interface LeaseRow {
   pid_start: unknown;
   created_at: unknown;
   expires_at: unknown;
+  scheme: unknown;
 }
 
 const isPort = (v: unknown): v is number =>
@@ -33,6 +34,7 @@ export function rowToLease(row: LeaseRow): Lease | null {
   if (row.inherits_from !== null && !isStr(row.inherits_from)) return null;
   if (!isInt(row.created_at)) return null;
   if (row.expires_at !== null && !isInt(row.expires_at)) return null;
+  if (row.scheme !== null && !isStr(row.scheme)) return null;
   let owner: Lease['owner'] = null;
   if (row.pid !== null) {
     if (!isInt(row.pid) || row.pid <= 0) return null;
@@ -48,6 +50,7 @@ export function rowToLease(row: LeaseRow): Lease | null {
     environment: row.environment,
     service: row.service,
     inheritsFrom: row.inherits_from,
+    scheme: row.scheme,
     owner,
     createdAt: row.created_at,
     expiresAt: row.expires_at,

@@ -42,6 +42,7 @@ function lease(over: Partial<NewLease> = {}): NewLease {
     owner: null,
     createdAt: 1,
     expiresAt: null,
+    scheme: 'http',
     ...over,
   };
 }

@@ -51,7 +51,7 @@ export interface OpenRegistryOptions {
 }
 
 const LEASE_COLUMNS =
-  'id, port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at';
+  'id, port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme';
 
 /**
  * Opens (creating and migrating as needed) the registry in `home`.
@@ -128,8 +128,8 @@ class SqliteRegistry implements Registry {
       ),
       lastEvent: db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events'),
       insert: db.prepare(
-        `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at)
-         VALUES (@port, @kind, @project, @dir, @environment, @service, @inheritsFrom, @pid, @pidStart, @createdAt, @expiresAt)`,
+        `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
+         VALUES (@port, @kind, @project, @dir, @environment, @service, @inheritsFrom, @pid, @pidStart, @createdAt, @expiresAt, @scheme)`,
       ),
       setOwner: db.prepare('UPDATE leases SET pid = ?, pid_start = ?, expires_at = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM leases WHERE id = ?'),
