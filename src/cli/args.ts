@@ -1,0 +1,73 @@
+/**
+ * Argument parsing for every command: node's `util.parseArgs` (no dependency
+ * to load at start-up) plus the flags every command takes. Bad arguments
+ * become `E_USAGE` errors that name the flag and the fix.
+ */
+import { parseArgs } from 'node:util';
+import { BerthError } from '../errors.js';
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+
+/** Flags every command accepts. */
+export const GLOBAL_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  env: { type: 'string', short: 'e' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** What a command's parser returns. */
+export interface Parsed<V> {
+  values: V & { config?: string; env?: string; json?: boolean; help?: boolean };
+  positionals: string[];
+}
+
+/**
+ * Parses `argv` for a command with its own options plus the global ones.
+ *
+ * @example
+ * parseCommand('ls', ['--all-projects'], { 'all-projects': { type: 'boolean' } })
+ */
+export function parseCommand<const O extends Record<string, OptionSpec>>(
+  command: string,
+  argv: readonly string[],
+  options: O,
+): Parsed<{
+  [K in keyof O]?: O[K]['type'] extends 'boolean'
+    ? boolean
+    : O[K]['multiple'] extends true
+      ? string[]
+      : string;
+}> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { ...GLOBAL_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values, positionals } as never;
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, '');
+    throw new BerthError(
+      'E_USAGE',
+      `${command}: ${message}. Run \`berth ${command} --help\` for its options.`,
+    );
+  }
+}
+
+/**
+ * Parses a port argument strictly: digits only, 1-65535 (so `3000;touch x` is a usage error, not a port).
+ *
+ * @example
+ * parsePortArg('3000') // 3000
+ */
+export function parsePortArg(text: string | undefined, what = 'port'): number {
+  if (text === undefined || !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+    throw new BerthError(
+      'E_USAGE',
+      `${what} "${text ?? ''}" is not a TCP port. Give a number from 1 to 65535, e.g. 3000.`,
+    );
+  }
+  return Number(text);
+}

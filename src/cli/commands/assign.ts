@@ -1,0 +1,69 @@
+/**
+ * `berth assign [service...] [--strategy S] [--ttl 30m] [--json]`: assigns
+ * services (all by default) and prints every decision, seed-style.
+ */
+import type { AssignResult } from '../../compose/manager.js';
+import type { Strategy } from '../../core/types.js';
+import { BerthError } from '../../errors.js';
+import { parseCommand } from '../args.js';
+import { parseDuration } from '../duration.js';
+import type { Command, CommandIO } from '../io.js';
+import { openProject } from '../project.js';
+import { table } from '../style.js';
+
+const HELP = `Usage: berth assign [service...] [--strategy minimal|aggressive|conservative|strict] [--ttl 30m] [--json]
+
+Assigns ports to the services (all of them by default), records them as leases
+in the shared registry and prints why each service got its port. A lease lasts
+until \`berth release\`, or for --ttl.`;
+
+const STRATEGIES: readonly Strategy[] = ['minimal', 'aggressive', 'conservative', 'strict'];
+
+/** Validates a --strategy value. */
+export function parseStrategy(value: string | undefined): Strategy | undefined {
+  if (value === undefined) return undefined;
+  if (!(STRATEGIES as readonly string[]).includes(value)) {
+    throw new BerthError(
+      'E_USAGE',
+      `--strategy "${value}" is not a strategy. Use one of ${STRATEGIES.join(', ')}.`,
+    );
+  }
+  return value as Strategy;
+}
+
+/** Prints decisions and a summary table. */
+export function printAssignment(result: AssignResult, io: CommandIO): void {
+  for (const d of result.decisions) {
+    const mark = d.from !== null ? io.paint.yellow('↻') : io.paint.green('✔');
+    io.out(`${mark} ${d.message}`);
+  }
+  const rows = Object.entries(result.services).map(([name, s]) => [name, String(s.port), s.strategy, s.url]);
+  io.out('');
+  io.out(table(['SERVICE', 'PORT', 'STRATEGY', 'URL'], rows, { right: [1] }));
+}
+
+const assign: Command = async (argv, io) => {
+  const { values, positionals } = parseCommand('assign', argv, {
+    strategy: { type: 'string' },
+    ttl: { type: 'string' },
+  });
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const strategy = parseStrategy(values.strategy);
+  const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl, '--ttl');
+  const pm = await openProject(values, io.err);
+  try {
+    const opts = { ...(strategy ? { strategy } : {}), ...(ttlMs ? { ttlMs } : {}) };
+    const result =
+      positionals.length > 0 ? await pm.assignServices(positionals, opts) : await pm.assignAll(opts);
+    if (values.json) io.out(JSON.stringify(result, null, 2));
+    else printAssignment(result, io);
+    return 0;
+  } finally {
+    pm.close();
+  }
+};
+
+export default assign;

@@ -1,0 +1,47 @@
+/**
+ * `berth env [--format shell|dotenv|json]`: every service's port and URL as
+ * variables (`SERVER_PORT=3000`, `SERVER_URL=http://localhost:3000`,
+ * `WEBSOCKET_URL=ws://localhost:3000`), assigning services that have no lease.
+ */
+import { envVars, shellQuote } from '../../core/endpoints.js';
+import { BerthError } from '../../errors.js';
+import { parseCommand } from '../args.js';
+import type { Command } from '../io.js';
+import { openProject } from '../project.js';
+
+const HELP = `Usage: berth env [--format shell|dotenv|json]
+
+Prints every service's port and URL as variables. shell (default) prints
+\`export NAME=value\` lines for eval "$(berth env)"; dotenv prints NAME=value; json an object.`;
+
+const FORMATS = ['shell', 'dotenv', 'json'] as const;
+
+const env: Command = async (argv, io) => {
+  const { values } = parseCommand('env', argv, { format: { type: 'string', short: 'f' } });
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const format = values.json ? 'json' : (values.format ?? 'shell');
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new BerthError(
+      'E_USAGE',
+      `--format "${format}" is not a format. Use one of ${FORMATS.join(', ')}.`,
+    );
+  }
+  const pm = await openProject(values, io.err);
+  try {
+    const result = await pm.assignAll();
+    for (const d of result.decisions) if (d.from !== null) io.err(d.message);
+    const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
+    const vars = envVars(pm.config.services, ports);
+    if (format === 'json') io.out(JSON.stringify(Object.fromEntries(vars), null, 2));
+    else if (format === 'dotenv') for (const [k, v] of vars) io.out(`${k}=${v}`);
+    else for (const [k, v] of vars) io.out(`export ${k}=${shellQuote(v)}`);
+    return 0;
+  } finally {
+    pm.close();
+  }
+};
+
+export default env;

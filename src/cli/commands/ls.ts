@@ -1,0 +1,88 @@
+/**
+ * `berth ls [--all-projects] [--json]`: leases with their state
+ * (reserved / bound / stale), owner pid and age.
+ */
+import { createAdapters } from '../../compose/context.js';
+import type { LeaseView } from '../../compose/manager.js';
+import { leaseState } from '../../compose/snapshot.js';
+import { parseCommand } from '../args.js';
+import type { Command, CommandIO } from '../io.js';
+import { openProject } from '../project.js';
+import { formatAge, table } from '../style.js';
+
+const HELP = `Usage: berth ls [--all-projects] [--json]
+
+Lists this project's leases (this checkout and environment), or every lease
+on the machine with --all-projects. States: reserved (leased, nothing listening),
+bound (something listens on the port), stale (owner died or lease expired).`;
+
+/** The JSON shape of one lease in `berth ls --json`. */
+export function leaseJson(l: LeaseView) {
+  return {
+    project: l.project,
+    dir: l.dir,
+    environment: l.environment,
+    service: l.service,
+    port: l.port,
+    state: l.state,
+    pid: l.owner?.pid ?? null,
+    createdAt: new Date(l.createdAt).toISOString(),
+  };
+}
+
+function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boolean) {
+  if (leases.length === 0) {
+    io.out(allProjects ? 'no leases' : 'no leases for this project; run `berth assign`');
+    return;
+  }
+  const paintState = (l: LeaseView) => {
+    if (l.state === 'bound') return io.paint.green('bound');
+    if (l.state === 'stale') return io.paint.red(`stale (${l.reason})`);
+    return 'reserved';
+  };
+  const rows = leases.map((l) => [
+    ...(allProjects ? [l.kind === 'adhoc' ? '(getPort)' : l.project, l.environment] : []),
+    l.service + (l.inheritsFrom ? io.paint.dim(` <- ${l.inheritsFrom}`) : ''),
+    String(l.port),
+    paintState(l),
+    l.owner ? String(l.owner.pid) : '-',
+    formatAge(now - l.createdAt),
+  ]);
+  const header = [...(allProjects ? ['PROJECT', 'ENV'] : []), 'SERVICE', 'PORT', 'STATE', 'PID', 'AGE'];
+  io.out(table(header, rows, { right: [allProjects ? 3 : 1] }));
+}
+
+const ls: Command = async (argv, io) => {
+  const { values } = parseCommand('ls', argv, { 'all-projects': { type: 'boolean', short: 'a' } });
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  let leases: LeaseView[];
+  let now: number;
+  if (values['all-projects']) {
+    const adapters = createAdapters();
+    try {
+      now = adapters.now();
+      const listening = adapters.kernel.listeningPorts();
+      leases = adapters.registry
+        .allLeases()
+        .map((l) => ({ ...l, ...leaseState(l, now, adapters.processes, listening) }));
+    } finally {
+      adapters.registry.close();
+    }
+  } else {
+    const pm = await openProject(values, io.err);
+    try {
+      now = pm.adapters.now();
+      leases = pm.leases();
+    } finally {
+      pm.close();
+    }
+  }
+  if (values.json) io.out(JSON.stringify(leases.map(leaseJson), null, 2));
+  else print(leases, io, now, values['all-projects'] === true);
+  return 0;
+};
+
+export default ls;

@@ -1,0 +1,91 @@
+/**
+ * `berth run <service> -- <command...>`: assigns the project's services, runs
+ * the command with PORT and every `berth env` variable, ties the service's
+ * lease to the child (so it is reclaimed if everything dies), forwards
+ * SIGINT/SIGTERM/SIGHUP, exits with the child's code and releases the lease.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { envVars } from '../../core/endpoints.js';
+import { inheritanceRoot } from '../../core/order.js';
+import { BerthError } from '../../errors.js';
+import { parseCommand } from '../args.js';
+import type { Command } from '../io.js';
+import { openProject } from '../project.js';
+
+const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
+
+Assigns ports, then runs the command (no shell) with PORT set to the service's
+port and every variable of \`berth env\`. The lease belongs to the command while
+it runs and is released when it exits; berth exits with the command's code.`;
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const run: Command = async (argv, io) => {
+  const split = argv.indexOf('--');
+  const own = split === -1 ? argv : argv.slice(0, split);
+  const { values, positionals } = parseCommand('run', own, { quiet: { type: 'boolean', short: 'q' } });
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  const [service, ...rest] = positionals;
+  const command = split === -1 ? rest : [...rest, ...argv.slice(split + 1)];
+  if (!service || command.length === 0) {
+    throw new BerthError(
+      'E_USAGE',
+      'run needs a service and a command, e.g. `berth run server -- npm start`.',
+    );
+  }
+  const pm = await openProject(values, io.err);
+  try {
+    const result = await pm.assignAll();
+    if (!result.services[service]) {
+      throw new BerthError(
+        'E_UNKNOWN_SERVICE',
+        `unknown service "${service}". Known: ${Object.keys(result.services).join(', ')}.`,
+      );
+    }
+    if (!values.quiet) for (const d of result.decisions) io.err(d.message);
+    const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
+    const byName = new Map(pm.config.services.map((s) => [s.name, s]));
+    const tied = pm.config.services
+      .filter((s) => inheritanceRoot(s.name, byName) === inheritanceRoot(service, byName))
+      .map((s) => s.name);
+    const env = {
+      ...process.env,
+      ...Object.fromEntries(envVars(pm.config.services, ports)),
+      PORT: String(ports.get(service)),
+    };
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: 'inherit', env });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const s of FORWARDED) process.on(s, forward);
+    try {
+      const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw new BerthError(
+          'E_NOT_FOUND',
+          `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
+        );
+      });
+      const owner = pm.adapters.processes.owner(child.pid!);
+      if (owner) await pm.setOwner(tied, owner);
+      const { code, signal } = await exit;
+      return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+    } finally {
+      for (const s of FORWARDED) process.off(s, forward);
+      await pm.release(...tied.filter((s) => s === inheritanceRoot(service, byName)));
+    }
+  } finally {
+    pm.close();
+  }
+};
+
+export default run;

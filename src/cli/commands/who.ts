@@ -1,0 +1,135 @@
+/**
+ * `berth who <port> [--json]`: which process listens on a port (pid, user,
+ * command line, since when) and whether berth leased the port, to whom. Needs
+ * no config: it asks the kernel and the shared registry.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { findPortHolders, type HiddenListener, type PortHolders } from '../../adapters/process/holders.js';
+import { parsePasswd } from '../../adapters/process/info.js';
+import { createAdapters } from '../../compose/context.js';
+import { leaseState } from '../../compose/snapshot.js';
+import type { Lease } from '../../core/types.js';
+import { BerthError } from '../../errors.js';
+import { parseCommand, parsePortArg } from '../args.js';
+import type { Command, CommandIO } from '../io.js';
+import { formatAge, table } from '../style.js';
+
+const HELP = `Usage: berth who <port> [--json]
+
+Shows which process listens on the port (pid, user, command line, since when,
+address) and whether berth leased the port, to which project and service.
+A socket of another user's process is reported as such, never as free.
+Exits 1 when nothing listens on the port.`;
+
+/** Login name of `uid`, or `null` when unknown. */
+function userOf(uid: number | null): string | null {
+  if (uid === null) return null;
+  if (uid === process.getuid?.()) {
+    try {
+      return userInfo().username;
+    } catch {
+      // No passwd entry for the current uid (a container with an arbitrary uid).
+    }
+  }
+  try {
+    return parsePasswd(readFileSync('/etc/passwd', 'utf8')).get(uid) ?? String(uid);
+  } catch {
+    return String(uid);
+  }
+}
+
+/** The lease that owns `port`: the root row when inheriting services share it. */
+export function leaseOnPort(leases: readonly Lease[]): Lease | null {
+  return leases.find((l) => l.inheritsFrom === null) ?? leases[0] ?? null;
+}
+
+/** The JSON of `berth who --json`. */
+export function whoJson(
+  found: PortHolders,
+  lease: Lease | null,
+  userOfUid: (uid: number | null) => string | null,
+) {
+  return {
+    port: found.port,
+    listeners: [
+      ...found.holders.map((h) => ({ pid: h.pid, user: h.user, command: h.command, address: h.address })),
+      ...found.hidden.map((h) => ({ pid: null, user: userOfUid(h.uid), command: null, address: h.address })),
+    ],
+    lease: lease ? { project: lease.project, service: lease.service, environment: lease.environment } : null,
+  };
+}
+
+/** Why berth cannot show a hidden listener's process, and what to do. */
+function hiddenNote(h: HiddenListener, user: string | null): string {
+  if (h.reason === 'other-user') {
+    return `a process of ${user ? `user ${user}` : 'another user'}; berth cannot see which (try \`sudo berth who\`)`;
+  }
+  return 'a process berth cannot see (another pid namespace, e.g. a container, or it just exited)';
+}
+
+function describeLease(lease: Lease, sharers: readonly Lease[], state: string): string {
+  const whom =
+    lease.kind === 'adhoc'
+      ? `a getPort() call${lease.owner ? ` of pid ${lease.owner.pid}` : ''}`
+      : `${lease.project}/${lease.service} (${lease.environment}) in ${lease.dir}`;
+  const shared = sharers.filter((l) => l.id !== lease.id).map((l) => l.service);
+  const owner = lease.kind === 'service' && lease.owner ? `, owner pid ${lease.owner.pid}` : '';
+  return `leased by berth to ${whom}${shared.length ? `, shared by ${shared.join(', ')}` : ''}${owner}; ${state}`;
+}
+
+function print(found: PortHolders, leases: readonly Lease[], io: CommandIO, now: number, stateText: string) {
+  const lease = leaseOnPort(leases);
+  const rows = [
+    ...found.holders.map((h) => [
+      String(h.pid),
+      h.user ?? '?',
+      h.address,
+      h.startedAt === null
+        ? '?'
+        : `${new Date(h.startedAt).toISOString()} (${formatAge(now - h.startedAt)} ago)`,
+      h.command ?? '?',
+    ]),
+    ...found.hidden.map((h) => {
+      const user = userOf(h.uid);
+      return ['?', user ?? '?', h.address, '?', io.paint.yellow(hiddenNote(h, user))];
+    }),
+  ];
+  if (rows.length === 0) io.out(`nothing listens on port ${found.port}`);
+  else io.out(table(['PID', 'USER', 'ADDRESS', 'SINCE', 'COMMAND'], rows, { right: [0] }));
+  io.out(lease ? describeLease(lease, leases, stateText) : `port ${found.port} is not leased by berth`);
+}
+
+const who: Command = async (argv, io) => {
+  const { values, positionals } = parseCommand('who', argv, {});
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new BerthError('E_USAGE', 'who takes exactly one port, e.g. `berth who 3000`.');
+  }
+  const port = parsePortArg(positionals[0]);
+  const adapters = createAdapters();
+  try {
+    const found = await findPortHolders(port, adapters.kernel.listeners());
+    const leases = adapters.registry.leasesInRange(port, port);
+    const lease = leaseOnPort(leases);
+    const now = adapters.now();
+    if (values.json) {
+      io.out(JSON.stringify(whoJson(found, lease, userOf), null, 2));
+    } else {
+      const state = lease
+        ? leaseState(lease, now, adapters.processes, adapters.kernel.listeningPorts())
+        : null;
+      const stateText =
+        state === null ? '' : state.state === 'stale' ? `stale (${state.reason})` : state.state;
+      print(found, leases, io, now, stateText);
+    }
+    return found.holders.length + found.hidden.length > 0 ? 0 : 1;
+  } finally {
+    adapters.registry.close();
+  }
+};
+
+export default who;

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * berth's command line: the one error boundary. Commands are loaded lazily so
+ * `berth get server` pays only for what it uses; this file alone sets the exit code.
+ */
+import { closest } from '../config/suggest.js';
+import { BerthError } from '../errors.js';
+import { EXIT_OK, errorLines, exitCodeFor } from './exit.js';
+import { type Command, processIO } from './io.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  init: { summary: 'write a starter berth.config.json', load: () => import('./commands/init.js') },
+  assign: {
+    summary: 'assign ports to services and print the decisions',
+    load: () => import('./commands/assign.js'),
+  },
+  get: {
+    summary: "print one service's port (assigning it if needed)",
+    load: () => import('./commands/get.js'),
+  },
+  ls: { summary: 'list leases with their state', load: () => import('./commands/ls.js') },
+  release: { summary: 'release leases', load: () => import('./commands/release.js') },
+  env: {
+    summary: 'print the ports and URLs as environment variables',
+    load: () => import('./commands/env.js'),
+  },
+  run: {
+    summary: 'run a command with its port leased for its lifetime',
+    load: () => import('./commands/run.js'),
+  },
+  check: {
+    summary: "check every lease: port state, holder and the service's health",
+    load: () => import('./commands/check.js'),
+  },
+  wait: { summary: 'wait until services are healthy', load: () => import('./commands/wait.js') },
+  who: { summary: 'show which process listens on a port', load: () => import('./commands/who.js') },
+  free: { summary: 'stop the process listening on a port', load: () => import('./commands/free.js') },
+  serve: {
+    summary: 'start the HTTP API and dashboard on loopback',
+    load: () => import('./commands/serve.js'),
+  },
+};
+
+const USAGE = `berth: ports for every service, free and stable, never shared by two processes.
+
+Usage: berth <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(9)}${c.summary}`)
+  .join('\n')}
+
+Options for every command:
+  -c, --config FILE   config file (default: berth.config.{json,yaml,yml,ts} found upward)
+  -e, --env NAME      environment (default: $BERTH_ENV or development)
+      --json          machine-readable output
+  -h, --help          help for a command
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+Registry: $BERTH_HOME/registry.db (default ~/.local/state/berth).`;
+
+async function main(argv: string[]): Promise<number> {
+  const io = processIO();
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
+  if (name === '--version' || name === '-v') {
+    const { createRequire } = await import('node:module');
+    io.out((createRequire(import.meta.url)('../../package.json') as { version: string }).version);
+    return EXIT_OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    const hint = closest(name, Object.keys(COMMANDS));
+    throw new BerthError(
+      'E_USAGE',
+      `unknown command "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Run \`berth --help\` for the list.`,
+    );
+  }
+  return (await command.load()).default(rest, io);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
+    process.exitCode = exitCodeFor(error);
+  },
+);

@@ -1,0 +1,104 @@
+/**
+ * The facts one allocating transaction plans from: leases by port (loaded in
+ * 256-port blocks through the port index, so the cost does not grow with the
+ * registry), the kernel's listening sockets, and liveness of lease owners.
+ * Leases found dead or expired are collected and reclaimed by `reclaim()` in
+ * the same transaction, before anything is inserted.
+ */
+import type { KernelFacts, ProcessTable } from '../core/facts.js';
+import type { Occupancy } from '../core/planner.js';
+import type { RegistryTx } from '../core/registry.js';
+import type { Lease, LeaseState } from '../core/types.js';
+
+const BLOCK_BITS = 8;
+
+/** Why a lease is no longer live, or `null` while it is. */
+export function staleness(
+  lease: Lease,
+  now: number,
+  processes: ProcessTable,
+): 'expired' | 'owner-dead' | null {
+  if (lease.expiresAt !== null && lease.expiresAt <= now) return 'expired';
+  if (lease.owner && !processes.isAlive(lease.owner)) return 'owner-dead';
+  return null;
+}
+
+/** The state `berth ls` shows: stale (owner dead or expired), bound (something listens) or reserved. */
+export function leaseState(
+  lease: Lease,
+  now: number,
+  processes: ProcessTable,
+  listening: ReadonlySet<number> | null,
+): LeaseState {
+  const stale = staleness(lease, now, processes);
+  if (stale) return { state: 'stale', reason: stale };
+  return listening?.has(lease.port) ? { state: 'bound' } : { state: 'reserved' };
+}
+
+/** An {@link Occupancy} over one transaction, plus the stale leases it met. */
+export class TxSnapshot implements Occupancy {
+  private readonly blocks = new Map<number, Map<number, Lease>>();
+  private readonly stale = new Map<number, { lease: Lease; reason: 'expired' | 'owner-dead' }>();
+  private readonly kernelPorts: ReadonlySet<number> | null;
+
+  constructor(
+    private readonly tx: RegistryTx,
+    kernel: KernelFacts,
+    private readonly processes: ProcessTable,
+    private readonly now: number,
+    private readonly busy: ReadonlySet<number> = new Set(),
+  ) {
+    this.kernelPorts = kernel.listeningPorts();
+  }
+
+  leaseAt(port: number): Lease | undefined {
+    const block = port >> BLOCK_BITS;
+    let leases = this.blocks.get(block);
+    if (!leases) {
+      leases = new Map();
+      const first = block << BLOCK_BITS;
+      for (const lease of this.tx.leasesInRange(first, first + (1 << BLOCK_BITS) - 1)) {
+        if (lease.inheritsFrom !== null) continue;
+        if (!this.live(lease)) continue;
+        leases.set(lease.port, lease);
+      }
+      this.blocks.set(block, leases);
+    }
+    return leases.get(port);
+  }
+
+  listening(port: number): boolean {
+    return this.busy.has(port) || (this.kernelPorts?.has(port) ?? false);
+  }
+
+  /** True while `lease` is live; records it for reclaiming otherwise. */
+  live(lease: Lease): boolean {
+    const reason = staleness(lease, this.now, this.processes);
+    if (reason === null) return true;
+    this.stale.set(lease.id, { lease, reason });
+    return false;
+  }
+
+  /** Removes every stale lease met so far; returns them for events and messages. */
+  reclaim(): { lease: Lease; reason: 'expired' | 'owner-dead' }[] {
+    const out = [...this.stale.values()];
+    for (const { lease, reason } of out) {
+      this.tx.remove(lease.id, 'reclaimed');
+      if (lease.kind === 'service') {
+        this.tx.recordEvent({
+          at: this.now,
+          type: 'reclaimed',
+          project: lease.project,
+          dir: lease.dir,
+          environment: lease.environment,
+          service: lease.service,
+          port: lease.port,
+          fromPort: null,
+          detail: reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`,
+        });
+      }
+    }
+    this.stale.clear();
+    return out;
+  }
+}

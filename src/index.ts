@@ -1,0 +1,39 @@
+/**
+ * berth's library API. Named exports only; the CLI is its own `bin` entry.
+ *
+ * @example
+ * import { createPortManager, getPort } from 'berth';
+ * const pm = await createPortManager();
+ * const { services } = await pm.assignAll();
+ * const port = await getPort({ port: [3000, 3001], range: [3000, 3999] });
+ */
+
+export type { AdapterOptions, Adapters } from './compose/context.js';
+export type { GetPortOptions } from './compose/get-port.js';
+export { getPort, releasePort } from './compose/get-port.js';
+export type {
+  AssignOptions,
+  AssignResult,
+  LeaseView,
+  PortManager,
+  PortManagerOptions,
+  ServicePort,
+} from './compose/manager.js';
+export { createPortManager } from './compose/manager.js';
+export type { UserConfig, UserServiceConfig } from './config/define.js';
+export { defineConfig } from './config/define.js';
+export type { PortsData } from './core/endpoints.js';
+export type {
+  AssignStrategy,
+  Decision,
+  Lease,
+  LeaseOwner,
+  LeaseState,
+  Priority,
+  Requirement,
+  ResolvedConfig,
+  ServiceSpec,
+  Strategy,
+} from './core/types.js';
+export type { BerthErrorCode } from './errors.js';
+export { BerthError, isBerthError } from './errors.js';

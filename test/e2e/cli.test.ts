@@ -1,0 +1,282 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+
+/** The seed's six services, on ports reserved for this test (never 3000 and friends). */
+function seedConfig(b: number[]) {
+  return {
+    project: 'shop',
+    services: {
+      server: {
+        preferred: [b[0], b[1], b[2]],
+        range: { min: b[0], max: b[5] },
+        priority: 'high',
+        requires: ['http'],
+        conflicts: ['client'],
+      },
+      websocket: { inheritFrom: 'server', requires: ['websocket'] },
+      client: { preferred: [b[1]], range: { min: b[0], max: b[5] }, priority: 'medium', requires: ['http'] },
+      database: { preferred: [b[6]], range: { min: b[6], max: b[7] }, requires: ['tcp'] },
+      redis: { preferred: [b[8]], range: { min: b[8], max: b[9] }, requires: ['tcp'] },
+      monitoring: {
+        preferred: [b[10]],
+        range: { min: b[10], max: b[11] },
+        priority: 'low',
+        requires: ['http'],
+      },
+    },
+    environments: { test: { strategy: 'conservative' } },
+  };
+}
+
+let block: number[];
+let box: Sandbox;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  block = await reserveBlock(12);
+});
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) await close(s);
+  box?.cleanup();
+});
+
+function fresh() {
+  box = sandbox();
+  box.writeConfig(seedConfig(block));
+  return box;
+}
+
+const run = (args: string[], b = box) => berth(args, { cwd: b.dir, env: b.env });
+
+describe('berth assign', () => {
+  it('the seed scenario: with the first server port held by a foreign process, server moves on, websocket follows, the rest keep their preferred ports, and the output says why', async () => {
+    fresh();
+    servers.push(await listen(block[0]!));
+    const res = await run(['assign']);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(
+      `server assigned port ${block[2]} (preferred): ${block[0]} in use by a process berth did not lease; ${block[1]} kept for client (declared conflict)`,
+    );
+    expect(res.stdout).toContain(`websocket inherits port ${block[2]} from server`);
+    expect(res.stdout).toContain(`client assigned port ${block[1]} (preferred)`);
+    expect(res.stdout).toContain(`database assigned port ${block[6]} (preferred)`);
+    expect(res.stdout).toMatch(
+      new RegExp(`websocket\\s+${block[2]}\\s+inherited\\s+ws://localhost:${block[2]}`),
+    );
+  });
+
+  it('--json prints { project, environment, services, decisions } and assignments are stable across runs', async () => {
+    fresh();
+    const first = JSON.parse((await run(['assign', '--json'])).stdout);
+    expect(first.project).toBe('shop');
+    expect(first.environment).toBe('development');
+    expect(first.services.server).toEqual({
+      port: block[0],
+      strategy: 'preferred',
+      url: `http://localhost:${block[0]}`,
+    });
+    expect(first.services.websocket).toEqual({
+      port: block[0],
+      strategy: 'inherited',
+      url: `ws://localhost:${block[0]}`,
+    });
+    expect(first.services.database.url).toBe(`tcp://localhost:${block[6]}`);
+    expect(first.decisions.map((d: { service: string }) => d.service)).toContain('monitoring');
+    // A foreign process now sits on the server's preferred port: the lease keeps it (sticky).
+    servers.push(await listen(block[0]!));
+    const second = JSON.parse((await run(['assign', '--json'])).stdout);
+    expect(second.services.server).toMatchObject({ port: block[0], strategy: 'sticky' });
+  });
+
+  it('assigns only the named services (plus their inheritance chain)', async () => {
+    fresh();
+    const res = JSON.parse((await run(['assign', 'websocket', '--json'])).stdout);
+    expect(Object.keys(res.services).sort()).toEqual(['server', 'websocket']);
+  });
+
+  it('--strategy strict fails with exit 1 and E_PORT_HELD when the preferred ports are taken', async () => {
+    fresh();
+    for (const p of block.slice(0, 3)) servers.push(await listen(p));
+    const res = await run(['assign', 'server', '--strategy', 'strict']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('Strategy strict does not fall back');
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('rejects bad arguments with exit 2 and a message naming the fix', async () => {
+    fresh();
+    const bad = await run(['assign', '--strategy', 'greedy']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      '--strategy "greedy" is not a strategy. Use one of minimal, aggressive, conservative, strict.',
+    );
+    const ttl = await run(['assign', '--ttl', 'soon']);
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toContain('--ttl "soon" is not a duration');
+    const unknown = await run(['asign']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Did you mean "assign"?');
+    const svc = await run(['assign', 'nope']);
+    expect(svc.code).toBe(2);
+    expect(svc.stderr).toContain('unknown service "nope"');
+  });
+
+  it('a config error exits 2 with every problem and its path, and no stack trace', async () => {
+    box = sandbox();
+    box.writeConfig({ services: { server: { preferred: ['3000'] }, websocket: { inheritFrom: 'sever' } } });
+    const res = await run(['assign']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('services.server.preferred[0]');
+    expect(res.stderr).toContain('services.websocket.inheritFrom');
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('berth get / ls / release / env', () => {
+  it('get prints only the port and assigns it when needed; ls shows the lease; release frees it', async () => {
+    fresh();
+    const get = await run(['get', 'redis']);
+    expect(get).toMatchObject({ code: 0, stdout: `${block[8]}\n` });
+    const ls = JSON.parse((await run(['ls', '--json'])).stdout);
+    expect(ls).toEqual([
+      {
+        project: 'shop',
+        dir: box.dir,
+        environment: 'development',
+        service: 'redis',
+        port: block[8],
+        state: 'reserved',
+        pid: null,
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ]);
+    servers.push(await listen(block[8]!));
+    const bound = JSON.parse((await run(['ls', '--json'])).stdout);
+    expect(bound[0].state).toBe('bound');
+    const table = (await run(['ls'])).stdout;
+    expect(table).toMatch(/^SERVICE\s+PORT\s+STATE\s+PID\s+AGE$/m);
+    expect(table).toMatch(new RegExp(`^redis\\s+${block[8]}\\s+bound\\s+-\\s+\\d+s$`, 'm'));
+    const rel = await run(['release', 'redis']);
+    expect(rel.stdout).toContain(`released redis (port ${block[8]})`);
+    expect(JSON.parse((await run(['ls', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('ls --all-projects lists leases of every checkout; a second checkout gets its own ports', async () => {
+    fresh();
+    await run(['assign', 'redis']);
+    const other = sandbox('shop');
+    try {
+      other.writeConfig(seedConfig(block));
+      const otherEnv = { ...other.env, BERTH_HOME: box.home };
+      const second = await berth(['get', 'redis'], { cwd: other.dir, env: otherEnv });
+      expect(second.stdout.trim()).toBe(String(block[9]));
+      const all = JSON.parse((await run(['ls', '--all-projects', '--json'])).stdout);
+      expect(all.map((l: { dir: string; port: number }) => [l.dir, l.port])).toEqual(
+        expect.arrayContaining([
+          [box.dir, block[8]],
+          [other.dir, block[9]],
+        ]),
+      );
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('release --all releases everything and the same ports come back next time (history)', async () => {
+    fresh();
+    servers.push(await listen(block[0]!));
+    const first = JSON.parse((await run(['assign', '--json'])).stdout);
+    await close(servers.pop()!);
+    expect((await run(['release', '--all'])).code).toBe(0);
+    const again = JSON.parse((await run(['assign', '--json'])).stdout);
+    // block[0] is free again, but the server comes back to the port it had.
+    expect(again.services.server).toMatchObject({ port: first.services.server.port, strategy: 'sticky' });
+  });
+
+  it('env prints variables in shell, dotenv and json formats, honouring a custom variable name', async () => {
+    box = sandbox();
+    const config = seedConfig(block) as { services: Record<string, Record<string, unknown>> };
+    config.services.database!.env = 'PGPORT';
+    box.writeConfig(config);
+    const shell = (await run(['env'])).stdout;
+    expect(shell).toContain(`export SERVER_PORT=${block[0]}`);
+    expect(shell).toContain(`export WEBSOCKET_URL=ws://localhost:${block[0]}`);
+    expect(shell).toContain(`export PGPORT=${block[6]}`);
+    const dotenv = (await run(['env', '--format', 'dotenv'])).stdout;
+    expect(dotenv).toContain(`SERVER_URL=http://localhost:${block[0]}\n`);
+    const json = JSON.parse((await run(['env', '--format', 'json'])).stdout);
+    expect(json.REDIS_PORT).toBe(String(block[8]));
+    const bad = await run(['env', '--format', 'xml']);
+    expect(bad.code).toBe(2);
+  });
+
+  it('--env selects the environment (its overrides and its own leases)', async () => {
+    fresh();
+    const dev = JSON.parse((await run(['assign', 'redis', '--json'])).stdout);
+    const test = JSON.parse((await run(['assign', 'redis', '--json', '--env', 'test'])).stdout);
+    expect(test.environment).toBe('test');
+    expect(test.services.redis.port).not.toBe(dev.services.redis.port);
+  });
+});
+
+describe('berth init', () => {
+  it('writes a starter config that assigns, and refuses to overwrite it', async () => {
+    box = sandbox();
+    const res = await run(['init']);
+    expect(res.code).toBe(0);
+    const file = join(box.dir, 'berth.config.json');
+    expect(existsSync(file)).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).services)).toEqual([
+      'server',
+      'websocket',
+      'client',
+      'database',
+      'redis',
+      'monitoring',
+    ]);
+    const again = await run(['init']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('pass --force');
+  });
+});
+
+describe('berth run', () => {
+  it('runs the command with PORT and the env variables, ties the lease to the child, releases it after, and exits with its code', async () => {
+    fresh();
+    const script =
+      'const fs=require("fs");console.log(JSON.stringify({PORT:process.env.PORT,WS:process.env.WEBSOCKET_URL,pid:process.pid}));' +
+      'const ls=require("child_process").execFileSync(process.execPath,[process.env.CLI,"ls","--json"]).toString();console.log(ls);process.exit(7)';
+    const res = await berth(['run', 'server', '--quiet', '--', process.execPath, '-e', script], {
+      cwd: box.dir,
+      env: { ...box.env, CLI: join(process.cwd(), 'dist/cli/main.js') },
+    });
+    expect(res.code).toBe(7);
+    const [first, ...rest] = res.stdout.split('\n');
+    const info = JSON.parse(first!);
+    expect(info.PORT).toBe(String(block[0]));
+    expect(info.WS).toBe(`ws://localhost:${block[0]}`);
+    const during = JSON.parse(rest.join('\n'));
+    const server = during.find((l: { service: string }) => l.service === 'server');
+    expect(server.pid).toBe(info.pid);
+    const after = JSON.parse((await run(['ls', '--json'])).stdout);
+    expect(after.find((l: { service: string }) => l.service === 'server')).toBeUndefined();
+  });
+
+  it('a missing command is a clear error', async () => {
+    fresh();
+    const res = await run(['run', 'server', '--', 'definitely-not-a-command-xyz']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('cannot run "definitely-not-a-command-xyz": ENOENT');
+    const usage = await run(['run', 'server']);
+    expect(usage.code).toBe(2);
+  });
+});
+
+afterAll(() => {
+  box?.cleanup();
+});

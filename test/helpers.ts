@@ -1,0 +1,109 @@
+/**
+ * Helpers for end-to-end tests: run the built CLI with a temp BERTH_HOME, and
+ * reserve free ports for test configs without assuming any port is free.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getPort, releasePort } from '../src/compose/get-port.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist/cli/main.js');
+
+/** One registry shared by every test worker, so parallel test files never reserve the same ports. */
+const TEST_PORTS_HOME = join(tmpdir(), 'berth-test-port-reservations');
+
+/** Ports outside every ephemeral range and berth's default pool (20000-29999), for test configs. */
+const TEST_BAND = { min: 10000, max: 19999 };
+
+/**
+ * Reserves `n` consecutive free ports (leased in a registry all test workers share,
+ * and confirmed free by a bind), for configs that need contiguous ranges.
+ */
+export async function reserveBlock(n: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = TEST_BAND.min + Math.floor(Math.random() * (TEST_BAND.max - TEST_BAND.min - n));
+    const got: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        got.push(await getPort({ port: base + i, range: [base + i, base + i], home: TEST_PORTS_HOME }));
+      }
+      return got;
+    } catch {
+      for (const p of got) await releasePort(p, { home: TEST_PORTS_HOME });
+    }
+  }
+  throw new Error(`could not reserve ${n} consecutive free ports`);
+}
+
+/** A temp project folder with a config, and a temp BERTH_HOME. */
+export interface Sandbox {
+  dir: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  writeConfig(config: unknown, name?: string): string;
+  cleanup(): void;
+}
+
+/** Creates a sandbox; `cleanup()` removes it. */
+export function sandbox(name = 'shop'): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const dir = join(root, name);
+  const home = join(root, 'home');
+  mkdirSync(dir);
+  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOME: home, NO_COLOR: '1' };
+  delete env.BERTH_ENV;
+  return {
+    dir,
+    home,
+    env,
+    writeConfig(config, file = 'berth.config.json') {
+      const path = join(dir, file);
+      writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+      return path;
+    },
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** Result of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI. */
+export function berth(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 20_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Listens on `port` at `host` in this process (a "foreign" holder from berth's point of view). */
+export function listen(port: number, host = '127.0.0.1'): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.end());
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => resolve(server));
+  });
+}
+
+/** Closes a server. */
+export function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
