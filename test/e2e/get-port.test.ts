@@ -1,0 +1,219 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProcessTable } from '../../src/adapters/process/table.js';
+import { openRegistry } from '../../src/adapters/registry/sqlite.js';
+import { getPort, releasePort } from '../../src/compose/get-port.js';
+import { createPortManager } from '../../src/compose/manager.js';
+import { isBerthError } from '../../src/errors.js';
+import { close, listen, ROOT, reserveBlock } from '../helpers.js';
+
+const LIB = join(ROOT, 'dist/index.js');
+const homes: string[] = [];
+const children: ChildProcess[] = [];
+
+function home() {
+  const h = mkdtempSync(join(tmpdir(), 'berth-getport-'));
+  homes.push(h);
+  return h;
+}
+
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+
+describe('getPort across processes', () => {
+  it('16 processes calling getPort() 50 times each at once receive 800 distinct ports, each bindable when returned', async () => {
+    const h = home();
+    const worker = `
+      import { getPort } from ${JSON.stringify(LIB)};
+      import { createServer } from 'node:net';
+      const bind = (port) => new Promise((resolve) => {
+        const s = createServer();
+        s.once('error', (e) => resolve(e.code));
+        s.listen({ port, host: '::', exclusive: true }, () => s.close(() => resolve('ok')));
+      });
+      const out = [];
+      for (let i = 0; i < 50; i++) { const port = await getPort(); out.push([port, await bind(port)]); }
+      console.log(JSON.stringify(out));
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));`;
+    // Workers keep their leases until every worker has reported, so all 800 are live at once.
+    const workers = Array.from({ length: 16 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', worker], {
+        env: { ...process.env, BERTH_HOME: h },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      return child;
+    });
+    const results = await Promise.all(
+      workers.map(
+        (child) =>
+          new Promise<string>((resolve, reject) => {
+            child.once('exit', (code) => reject(new Error(`worker exited early with code ${code}`)));
+            let out = '';
+            child.stdout!.on('data', (d) => {
+              out += d;
+              if (out.endsWith('\n')) resolve(out);
+            });
+          }),
+      ),
+    );
+    const exited = workers.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    for (const child of workers) child.stdin!.end();
+    await Promise.all(exited);
+    const all = results.flatMap((r) => JSON.parse(r) as [number, string][]);
+    expect(all).toHaveLength(800);
+    expect(new Set(all.map(([p]) => p)).size).toBe(800);
+    expect(all.filter(([, bound]) => bound !== 'ok')).toEqual([]);
+    for (const [port] of all) {
+      expect(port).toBeGreaterThanOrEqual(20000);
+      expect(port).toBeLessThanOrEqual(29999);
+    }
+    // Every worker exited: their leases were released on exit.
+    const registry = openRegistry({ home: h });
+    expect(registry.allLeases()).toEqual([]);
+    registry.close();
+  });
+
+  it('a lease whose owner is killed with SIGKILL is reclaimed by the next allocation', async () => {
+    const h = home();
+    const [port] = await reserveBlock(1);
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { getPort } from ${JSON.stringify(LIB)};
+         const p = await getPort({ port: ${port}, range: [${port}, ${port}] });
+         console.log(p); setInterval(() => {}, 1000);`,
+      ],
+      { env: { ...process.env, BERTH_HOME: h }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    const got = await new Promise<string>((resolve) =>
+      child.stdout!.once('data', (d) => resolve(String(d).trim())),
+    );
+    expect(Number(got)).toBe(port);
+    // While the owner lives, the port is not handed out again.
+    await expect(getPort({ port: port!, range: [port!, port!], home: h })).rejects.toMatchObject({
+      code: 'E_NO_PORT',
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(await getPort({ port: port!, range: [port!, port!], home: h })).toBe(port);
+    const registry = openRegistry({ home: h });
+    expect(registry.allLeases().map((l) => l.owner?.pid)).toEqual([process.pid]);
+    registry.close();
+    await releasePort(port!, { home: h });
+  });
+
+  it('a reused pid (same pid, other start time) does not keep a lease alive', async () => {
+    const h = home();
+    const [port] = await reserveBlock(1);
+    const registry = openRegistry({ home: h });
+    const self = createProcessTable().self();
+    await registry.transaction((tx) =>
+      tx.insert({
+        port: port!,
+        kind: 'adhoc',
+        project: '',
+        dir: '',
+        environment: '',
+        service: 'getPort',
+        inheritsFrom: null,
+        owner: { pid: self.pid, startTime: `${self.startTime}-earlier-process` },
+        createdAt: Date.now(),
+        expiresAt: null,
+        scheme: null,
+      }),
+    );
+    registry.close();
+    expect(await getPort({ port: port!, range: [port!, port!], home: h })).toBe(port);
+    await releasePort(port!, { home: h });
+  });
+
+  it('honours preferred ports, ranges and exclude, and never leaves a full range', async () => {
+    const h = home();
+    const block = await reserveBlock(3);
+    const [a, b, c] = block as [number, number, number];
+    expect(await getPort({ port: [b], range: [a, c], home: h })).toBe(b);
+    expect(await getPort({ range: [a, c], exclude: [a], home: h })).toBe(c);
+    const holder = await listen(a, '::1');
+    try {
+      const error = await getPort({ range: [a, c], home: h }).catch((e: unknown) => e);
+      expect(isBerthError(error, 'E_NO_PORT')).toBe(true);
+    } finally {
+      await close(holder);
+    }
+    expect(await releasePort(b, { home: h })).toBe(true);
+    expect(await releasePort(b, { home: h })).toBe(false);
+    await releasePort(c, { home: h });
+  });
+
+  it('rejects bad options with E_USAGE', async () => {
+    await expect(getPort({ port: 70000 })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(getPort({ range: [5000, 4000] })).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+});
+
+describe('createPortManager', () => {
+  it('assigns from an in-code config and answers ports() in the seed shape', async () => {
+    const h = home();
+    const [p1, p2] = (await reserveBlock(2)) as [number, number];
+    const pm = await createPortManager({
+      cwd: h,
+      home: join(h, 'state'),
+      config: {
+        project: 'lib',
+        services: {
+          server: { preferred: [p1], requires: ['http'] },
+          websocket: { inheritFrom: 'server', requires: ['websocket'] },
+          db: { preferred: [p2], requires: ['tcp'] },
+        },
+      },
+    });
+    try {
+      const plan = await pm.assignAll();
+      expect(plan.services.server).toEqual({
+        port: p1,
+        strategy: 'preferred',
+        url: `http://localhost:${p1}`,
+      });
+      expect(pm.ports()).toEqual({
+        server: p1,
+        websocket: p1,
+        db: p2,
+        environment: 'development',
+        urls: {
+          server: `http://localhost:${p1}`,
+          websocket: `ws://localhost:${p1}`,
+          db: `tcp://localhost:${p2}`,
+        },
+      });
+      expect((await pm.assign('db')).port).toBe(p2);
+      expect((await pm.release('server')).map((l) => l.service).sort()).toEqual(['server', 'websocket']);
+      expect(Object.keys(pm.ports())).toEqual(['db', 'environment', 'urls']);
+      await pm.releaseAll();
+      expect(pm.leases()).toEqual([]);
+    } finally {
+      pm.close();
+    }
+  });
+
+  it('an unknown service is E_UNKNOWN_SERVICE and nothing is leased', async () => {
+    const h = home();
+    const pm = await createPortManager({ cwd: h, home: join(h, 'state'), config: { services: { a: {} } } });
+    try {
+      const error = await pm.assign('b').catch((e: unknown) => e);
+      expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
+      expect(pm.leases()).toEqual([]);
+    } finally {
+      pm.close();
+    }
+  });
+});
