@@ -98,6 +98,9 @@ export async function getPort(options: GetPortOptions = {}): Promise<number> {
   const use = { requires: ['http'] as const, allowPrivileged: preferred.some((p) => p < 1024) };
   const busy = new Set<number>();
   for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
+    // Off the event loop and outside the write lock: reading /proc/net/tcp walks the
+    // kernel's whole connection hash (milliseconds on a large machine).
+    await kernel.refresh();
     const port = await registry.transaction((tx) => {
       const now = adapters.now();
       const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);

@@ -219,6 +219,21 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     scheme: schemeOf(specs.get(service)!),
   });
 
+  /**
+   * Whether planning `names` will look for free ports: false when every service
+   * keeps a live lease (the steady state of `berth get`), so the kernel's table,
+   * slow to read on large machines, is read only when it matters.
+   */
+  const needsKernelFacts = (names: readonly string[]) => {
+    const held = new Set(
+      registry
+        .scopeLeases(scope)
+        .filter((l) => l.kind === 'service' && staleness(l, adapters.now(), processes) === null)
+        .map((l) => l.service),
+    );
+    return names.some((n) => !held.has(n));
+  };
+
   const assignServices = async (
     names: readonly string[],
     opts: AssignOptions = {},
@@ -227,6 +242,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     const busy = new Set<number>();
     const attempts = config.maxRetries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0 || needsKernelFacts(names)) await kernel.refresh();
       const { plan, toConfirm } = await registry.transaction((tx) => allocateOnce(tx, names, opts, busy));
       const failed: number[] = [];
       for (const port of toConfirm) {

@@ -39,17 +39,15 @@ export function leaseState(
 export class TxSnapshot implements Occupancy {
   private readonly blocks = new Map<number, Map<number, Lease>>();
   private readonly stale = new Map<number, { lease: Lease; reason: 'expired' | 'owner-dead' }>();
-  private readonly kernelPorts: ReadonlySet<number> | null;
+  private kernelPorts: ReadonlySet<number> | null | undefined;
 
   constructor(
     private readonly tx: RegistryTx,
-    kernel: KernelFacts,
+    private readonly kernel: KernelFacts,
     private readonly processes: ProcessTable,
     private readonly now: number,
     private readonly busy: ReadonlySet<number> = new Set(),
-  ) {
-    this.kernelPorts = kernel.listeningPorts();
-  }
+  ) {}
 
   leaseAt(port: number): Lease | undefined {
     const block = port >> BLOCK_BITS;
@@ -68,7 +66,10 @@ export class TxSnapshot implements Occupancy {
   }
 
   listening(port: number): boolean {
-    return this.busy.has(port) || (this.kernelPorts?.has(port) ?? false);
+    if (this.busy.has(port)) return true;
+    // Read lazily: a plan that only keeps sticky leases never needs the kernel's table.
+    if (this.kernelPorts === undefined) this.kernelPorts = this.kernel.listeningPorts();
+    return this.kernelPorts?.has(port) ?? false;
   }
 
   /** True while `lease` is live; records it for reclaiming otherwise. */

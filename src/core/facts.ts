@@ -22,6 +22,12 @@ export interface KernelFacts {
   listeners(): readonly Listener[] | null;
   /** Ports with at least one listener (derived from `listeners()`, cached per call site). */
   listeningPorts(): ReadonlySet<number> | null;
+  /**
+   * Makes the next `listeners()` cheap without blocking the event loop: resolves
+   * at once while the last read is usable (starting a background read when it is
+   * getting old), otherwise after a read off the main thread. Never rejects.
+   */
+  refresh(): Promise<void>;
   /** The live ephemeral range, or `null` when unknown. */
   ephemeralRange(): PortRange | null;
   /** OS-level excluded ranges (Windows' excludedportrange); empty elsewhere. */

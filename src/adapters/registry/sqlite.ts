@@ -4,9 +4,9 @@
  * processes can never both see a port as free and both lease it; the UNIQUE
  * indexes are the last line of defence.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   NewLease,
@@ -66,7 +66,7 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
+    db = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS, ...nativeBinding() });
     db.pragma('journal_mode = WAL');
     // NORMAL is enough in WAL mode: a commit survives any crash of the process; only a
     // power loss can roll back the newest transactions, and then every process that
@@ -85,6 +85,23 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
   // From here on a busy lock is retried on timers, never by blocking the event loop.
   db.pragma('busy_timeout = 0');
   return new SqliteRegistry(db, path, options.now ?? Date.now, options.lockTimeoutMs ?? LOCK_TIMEOUT_MS);
+}
+
+/**
+ * The compiled addon's path, when it sits where `npm install` builds it. Passing it
+ * skips the `bindings` package's search of a dozen candidate paths (about 10 ms of
+ * every CLI start measured here); elsewhere better-sqlite3 searches as usual.
+ */
+function nativeBinding(): { nativeBinding?: string } {
+  try {
+    const addon = join(
+      dirname(require.resolve('better-sqlite3/package.json')),
+      'build/Release/better_sqlite3.node',
+    );
+    return existsSync(addon) ? { nativeBinding: addon } : {};
+  } catch {
+    return {};
+  }
 }
 
 function isBusy(error: unknown): boolean {
