@@ -272,7 +272,10 @@ export function planPorts(input: PlanInput): Plan {
     const target = spec.inheritFrom!;
     const rootPort = resolveInherited(target, byName, assigned);
     assigned.set(name, { service: name, port: rootPort, strategy: 'inherited', inheritsFrom: target });
-    decisions.push({
+    // Shown right after the service whose port it shares: `websocket inherits port 3000 from server`.
+    const root = inheritanceRoot(name, byName);
+    const after = decisions.findLastIndex((d) => inheritanceRoot(d.service, byName) === root);
+    decisions.splice(after + 1, 0, {
       service: name,
       port: rootPort,
       strategy: 'inherited',
