@@ -267,6 +267,37 @@ describe('berth run', () => {
     expect(after.find((l: { service: string }) => l.service === 'server')).toBeUndefined();
   });
 
+  it('retries on another port when a racer takes the port before the command binds it', async () => {
+    fresh();
+    const marker = join(box.dir, 'first-run-done');
+    // First run: a detached racer grabs $PORT, then the command fails as a server would on EADDRINUSE.
+    // Second run: prints its port and succeeds.
+    const script = `
+      const fs = require('fs');
+      if (!fs.existsSync(${JSON.stringify(marker)})) {
+        fs.writeFileSync(${JSON.stringify(marker)}, process.env.PORT);
+        const racer = require('child_process').spawn(process.execPath, ['-e',
+          'require("net").createServer().listen(+process.argv[1], "127.0.0.1", () => process.send("up"))', process.env.PORT],
+          { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+        racer.on('message', () => { fs.writeFileSync(${JSON.stringify(marker)} + '.pid', String(racer.pid)); process.exit(1); });
+      } else {
+        console.log(process.env.PORT);
+      }`;
+    const res = await run(['run', 'server', '--quiet', '--', process.execPath, '-e', script]);
+    const racerPid = Number(readFileSync(`${marker}.pid`, 'utf8'));
+    try {
+      expect(res.code).toBe(0);
+      const first = Number(readFileSync(marker, 'utf8'));
+      expect(first).toBe(block[0]);
+      expect(Number(res.stdout.trim())).not.toBe(first);
+      expect(res.stderr).toContain(
+        `server: port ${first} was taken by another process before the command bound it; retrying on another port (1/5)`,
+      );
+    } finally {
+      process.kill(racerPid, 'SIGKILL');
+    }
+  });
+
   it('a missing command is a clear error', async () => {
     fresh();
     const res = await run(['run', 'server', '--', 'definitely-not-a-command-xyz']);

@@ -17,7 +17,9 @@ const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
 
 Assigns ports, then runs the command (no shell) with PORT set to the service's
 port and every variable of \`berth env\`. The lease belongs to the command while
-it runs and is released when it exits; berth exits with the command's code.`;
+it runs and is released when it exits; berth exits with the command's code.
+When the command fails because another process took the port between berth's
+check and the command's bind, berth retries on another port (maxRetries times).`;
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -39,53 +41,79 @@ const run: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
-    const result = await pm.assignAll();
-    if (!result.services[service]) {
+    const byName = new Map(pm.config.services.map((s) => [s.name, s]));
+    if (!byName.has(service)) {
       throw new BerthError(
         'E_UNKNOWN_SERVICE',
-        `unknown service "${service}". Known: ${Object.keys(result.services).join(', ')}.`,
+        `unknown service "${service}". Known: ${[...byName.keys()].join(', ')}.`,
       );
     }
-    if (!values.quiet) for (const d of result.decisions) io.err(d.message);
-    const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
-    const byName = new Map(pm.config.services.map((s) => [s.name, s]));
+    const root = inheritanceRoot(service, byName);
     const tied = pm.config.services
-      .filter((s) => inheritanceRoot(s.name, byName) === inheritanceRoot(service, byName))
+      .filter((s) => inheritanceRoot(s.name, byName) === root)
       .map((s) => s.name);
-    const env = {
-      ...process.env,
-      ...Object.fromEntries(envVars(pm.config.services, ports)),
-      PORT: String(ports.get(service)),
-    };
-    const [file, ...args] = command as [string, ...string[]];
-    const child = spawn(file, args, { stdio: 'inherit', env });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const s of FORWARDED) process.on(s, forward);
-    try {
-      const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-      });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      }).catch((error: NodeJS.ErrnoException) => {
-        throw new BerthError(
-          'E_NOT_FOUND',
-          `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
-        );
-      });
-      const owner = pm.adapters.processes.owner(child.pid!);
-      if (owner) await pm.setOwner(tied, owner);
-      const { code, signal } = await exit;
-      return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
-    } finally {
-      for (const s of FORWARDED) process.off(s, forward);
-      await pm.release(...tied.filter((s) => s === inheritanceRoot(service, byName)));
+    for (let attempt = 0; ; attempt++) {
+      const result = await pm.assignAll();
+      if (!values.quiet) for (const d of result.decisions) io.err(d.message);
+      const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
+      const port = ports.get(service)!;
+      const env = {
+        ...process.env,
+        ...Object.fromEntries(envVars(pm.config.services, ports)),
+        PORT: String(port),
+      };
+      let code: number;
+      let lost: boolean;
+      try {
+        code = await runChild(command as [string, ...string[]], env, async (pid) => {
+          const owner = pm.adapters.processes.owner(pid);
+          if (owner) await pm.setOwner(tied, owner);
+        });
+        // A failed start while another process holds the port: it was taken between our
+        // bind probe and the command's own bind. The child is gone, so the holder is not it.
+        lost = code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
+      } finally {
+        await pm.release(root);
+      }
+      if (!lost || attempt >= pm.config.maxRetries) return code;
+      io.err(
+        `${service}: port ${port} was taken by another process before the command bound it; retrying on another port (${attempt + 1}/${pm.config.maxRetries})`,
+      );
     }
   } finally {
     pm.close();
   }
 };
+
+/** Runs the command once; `onSpawn` ties the lease to the child. Resolves with the exit code. */
+async function runChild(
+  [file, ...args]: [string, ...string[]],
+  env: NodeJS.ProcessEnv,
+  onSpawn: (pid: number) => Promise<void>,
+): Promise<number> {
+  const child = spawn(file, args, { stdio: 'inherit', env });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw new BerthError(
+        'E_NOT_FOUND',
+        `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
+      );
+    });
+    await onSpawn(child.pid!);
+    const { code, signal } = await exit;
+    return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+}
 
 export default run;
