@@ -5,6 +5,7 @@
  * src/core/diagnose.ts, and with --fix releases or moves what is wrong.
  */
 import { checkHealth } from '../../adapters/health/check.js';
+import { readListenersAsync } from '../../adapters/net/procnet.js';
 import { findPortHolders, type PortHolders } from '../../adapters/process/holders.js';
 import { readProcStat } from '../../adapters/process/stat.js';
 import type { LeaseView, PortManager } from '../../compose/manager.js';
@@ -92,7 +93,9 @@ export async function diagnoseLeases(
   leases: readonly LeaseView[],
 ): Promise<ServiceDiagnosis[]> {
   const specs = new Map(pm.config.services.map((s) => [s.name, s]));
-  const listeners = pm.adapters.kernel.listeners();
+  // A fresh read, not the kernel facts' short-lived cache: after --fix moved a lease, or
+  // right after a server started, a cached table would report the old truth.
+  const listeners = await readListenersAsync();
   const holders = new Map<number, Promise<PortHolders>>();
   const holdersOf = (port: number) => {
     let found = holders.get(port);

@@ -5,7 +5,8 @@
  * is re-checked right before each signal. No shell anywhere: pids come from
  * /proc (or lsof/netstat run with argument arrays) and signals from kill(2).
  */
-import { createKernelFacts } from '../../adapters/net/kernel.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readListenersAsync } from '../../adapters/net/procnet.js';
 import { findPortHolders, type PortHolder, type PortHolders } from '../../adapters/process/holders.js';
 import { type StopOutcome, stopProcess } from '../../adapters/process/signal.js';
 import { readProcStat } from '../../adapters/process/stat.js';
@@ -26,6 +27,17 @@ was refused or survived, or when the port is still held afterwards.`;
 /** Default wait after SIGTERM, in milliseconds. */
 export const FREE_GRACE_MS = 3000;
 
+/**
+ * How long to wait for the kernel to close a stopped process's sockets, in
+ * milliseconds. The thread-group leader of a multi-threaded process (node)
+ * shows as exited while its other threads still run their exit and hold the
+ * fd table, so the listening socket can outlive the "exited" state briefly.
+ */
+const SOCKET_RELEASE_WAIT_MS = 1000;
+
+/** How often that wait re-reads the kernel's table, in milliseconds. */
+const SOCKET_RELEASE_POLL_MS = 25;
+
 /** What happened to one process. */
 export interface FreeResult {
   pid: number;
@@ -35,9 +47,9 @@ export interface FreeResult {
   message: string;
 }
 
-/** Reads who listens now, bypassing the kernel-facts cache: the answer must be current. */
+/** Who listens now, from a fresh read of the kernel's table (no cache: the answer must be current). */
 async function holdersNow(port: number): Promise<PortHolders> {
-  return findPortHolders(port, createKernelFacts({ cacheMs: 0, staleMs: 0 }).listeners());
+  return findPortHolders(port, await readListenersAsync());
 }
 
 /**
@@ -105,6 +117,16 @@ async function stopOne(
   }
 }
 
+/** Who listens after the signals; when every process ended, waits for the kernel to close their sockets. */
+async function settled(port: number, allEnded: boolean): Promise<PortHolders> {
+  const deadline = Date.now() + (allEnded ? SOCKET_RELEASE_WAIT_MS : 0);
+  for (;;) {
+    const now = await holdersNow(port);
+    if (now.holders.length + now.hidden.length === 0 || Date.now() >= deadline) return now;
+    await sleep(SOCKET_RELEASE_POLL_MS);
+  }
+}
+
 const free: Command = async (argv, io) => {
   const { values, positionals } = parseCommand('free', argv, {
     force: { type: 'boolean', short: 'f' },
@@ -127,9 +149,9 @@ const free: Command = async (argv, io) => {
   for (const holder of stopOrder(before.holders, parentOf)) {
     results.push(await stopOne(holder, port, force, graceMs));
   }
-  const after = before.holders.length + before.hidden.length === 0 ? before : await holdersNow(port);
-  const stillHeld = after.holders.length + after.hidden.length > 0;
   const failed = results.some((r) => r.outcome === 'refused' || r.outcome === 'survived');
+  const after = before.holders.length + before.hidden.length === 0 ? before : await settled(port, !failed);
+  const stillHeld = after.holders.length + after.hidden.length > 0;
 
   if (values.json) {
     io.out(
@@ -149,12 +171,13 @@ const free: Command = async (argv, io) => {
   } else {
     for (const r of results)
       io.out(r.outcome === 'refused' || r.outcome === 'survived' ? io.paint.red(r.message) : r.message);
+    const also = results.length > 0 ? ' also' : '';
     for (const h of before.hidden) {
       io.out(
         io.paint.red(
           h.reason === 'other-user'
-            ? `port ${port} is also held on ${h.address} by another user's process (uid ${h.uid ?? '?'}); berth only stops your own processes. Ask its owner, or stop it with the rights to do so.`
-            : `port ${port} is also held on ${h.address} by a process berth cannot see (another pid namespace?); stop it where it runs.`,
+            ? `port ${port} is${also} held on ${h.address} by another user's process (uid ${h.uid ?? '?'}); berth only stops your own processes. Ask its owner, or stop it with the rights to do so.`
+            : `port ${port} is${also} held on ${h.address} by a process berth cannot see (another pid namespace?); stop it where it runs.`,
         ),
       );
     }
