@@ -20,6 +20,7 @@ import type {
 } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type AdapterOptions, type Adapters, createAdapters } from './context.js';
+import { foreignHolders } from './foreign.js';
 import { leaseState, staleness, TxSnapshot } from './snapshot.js';
 
 /** Options of {@link createPortManager}. */
@@ -133,6 +134,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     targets: readonly string[],
     opts: AssignOptions,
     busy: Set<number>,
+    foreignHeld: ReadonlyMap<number, string>,
   ) => {
     const now = adapters.now();
     const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);
@@ -146,7 +148,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
       scope,
       leases,
       history: tx.history(scope),
-      foreignHeld: new Map(),
+      foreignHeld,
       occupancy: snapshot,
       policy: policy(),
       avoid: busy,
@@ -243,7 +245,10 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     const attempts = config.maxRetries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0 || needsKernelFacts(names)) await kernel.refresh();
-      const { plan, toConfirm } = await registry.transaction((tx) => allocateOnce(tx, names, opts, busy));
+      const foreignHeld = await foreignHolders(registry.scopeLeases(scope));
+      const { plan, toConfirm } = await registry.transaction((tx) =>
+        allocateOnce(tx, names, opts, busy, foreignHeld),
+      );
       const failed: number[] = [];
       for (const port of toConfirm) {
         if ((await probe.check(port, config.healthCheckTimeout)) === 'busy') failed.push(port);

@@ -7,7 +7,7 @@
 import { checkHealth } from '../../adapters/health/check.js';
 import { readListenersAsync } from '../../adapters/net/procnet.js';
 import { findPortHolders, type PortHolders } from '../../adapters/process/holders.js';
-import { readProcStat } from '../../adapters/process/stat.js';
+import { parentOf } from '../../compose/foreign.js';
 import type { LeaseView, PortManager } from '../../compose/manager.js';
 import {
   diagnosePort,
@@ -77,9 +77,6 @@ export function leasedServices(pm: PortManager, names: readonly string[]): Lease
   }
   return leases;
 }
-
-/** The parent pid from /proc (Linux); `null` elsewhere or when the process is gone. */
-const parentOf = (pid: number): number | null => readProcStat(pid)?.ppid ?? null;
 
 /**
  * Diagnoses the given leases: port state, holder and health, one row each.

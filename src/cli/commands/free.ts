@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readListenersAsync } from '../../adapters/net/procnet.js';
 import { findPortHolders, type PortHolder, type PortHolders } from '../../adapters/process/holders.js';
 import { type StopOutcome, stopProcess } from '../../adapters/process/signal.js';
-import { readProcStat } from '../../adapters/process/stat.js';
+import { parentOf } from '../../compose/foreign.js';
 import { descendsFrom } from '../../core/diagnose.js';
 import { BerthError, isBerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
@@ -145,7 +145,6 @@ const free: Command = async (argv, io) => {
 
   const before = await holdersNow(port);
   const results: FreeResult[] = [];
-  const parentOf = (pid: number) => readProcStat(pid)?.ppid ?? null;
   for (const holder of stopOrder(before.holders, parentOf)) {
     results.push(await stopOne(holder, port, force, graceMs));
   }
