@@ -37,3 +37,5 @@ export type {
 } from './core/types.js';
 export type { BerthErrorCode } from './errors.js';
 export { BerthError, isBerthError } from './errors.js';
+export type { PortsHandler, PortsHandlerOptions } from './http/index.js';
+export { createPortsHandler } from './http/index.js';
