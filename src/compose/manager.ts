@@ -8,7 +8,7 @@ import { loadConfig, resolveConfig } from '../config/load.js';
 import { type PortsData, portsData, schemeOf, serviceUrl } from '../core/endpoints.js';
 import { planPorts } from '../core/planner.js';
 import { basePolicy, type PortPolicy } from '../core/policy.js';
-import type { RegistryTx, Scope } from '../core/registry.js';
+import { leaseEvent, type RegistryTx, type Scope } from '../core/registry.js';
 import type {
   Decision,
   Lease,
@@ -304,16 +304,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
             ...leases.filter((l) => l.inheritsFrom !== null && l.port === lease.port && l.id !== lease.id),
           );
         }
-        tx.recordEvent({
-          at: now,
-          type: 'released',
-          project: config.project,
-          ...scope,
-          service: lease.service,
-          port: lease.port,
-          fromPort: null,
-          detail: 'released',
-        });
+        tx.recordEvent(leaseEvent(lease, 'released', now, 'released'));
       }
       return removed;
     });

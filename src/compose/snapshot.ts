@@ -7,7 +7,7 @@
  */
 import type { KernelFacts, ProcessTable } from '../core/facts.js';
 import type { Occupancy } from '../core/planner.js';
-import type { RegistryTx } from '../core/registry.js';
+import { leaseEvent, type RegistryTx } from '../core/registry.js';
 import type { Lease, LeaseState } from '../core/types.js';
 
 const BLOCK_BITS = 8;
@@ -86,17 +86,8 @@ export class TxSnapshot implements Occupancy {
     for (const { lease, reason } of out) {
       this.tx.remove(lease.id, 'reclaimed');
       if (lease.kind === 'service') {
-        this.tx.recordEvent({
-          at: this.now,
-          type: 'reclaimed',
-          project: lease.project,
-          dir: lease.dir,
-          environment: lease.environment,
-          service: lease.service,
-          port: lease.port,
-          fromPort: null,
-          detail: reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`,
-        });
+        const detail = reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`;
+        this.tx.recordEvent(leaseEvent(lease, 'reclaimed', this.now, detail));
       }
     }
     this.stale.clear();

@@ -30,6 +30,23 @@ export interface RegistryEvent {
 /** An event to append. */
 export type NewRegistryEvent = Omit<RegistryEvent, 'id'>;
 
+/**
+ * The event for something that happened to a lease.
+ *
+ * @example
+ * tx.recordEvent(leaseEvent(lease, 'released', now, 'released'));
+ */
+export function leaseEvent(
+  lease: Pick<Lease, 'project' | 'dir' | 'environment' | 'service' | 'port'>,
+  type: RegistryEventType,
+  at: number,
+  detail: string,
+  fromPort: number | null = null,
+): NewRegistryEvent {
+  const { project, dir, environment, service, port } = lease;
+  return { at, type, project, dir, environment, service, port, fromPort, detail };
+}
+
 /** Identifies one project checkout in one environment. */
 export interface Scope {
   dir: string;

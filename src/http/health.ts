@@ -8,7 +8,7 @@
 
 import { staleness } from '../compose/snapshot.js';
 import type { ProcessTable } from '../core/facts.js';
-import type { NewRegistryEvent, Registry } from '../core/registry.js';
+import { leaseEvent, type NewRegistryEvent, type Registry } from '../core/registry.js';
 import type { HealthSpec, Lease } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 
@@ -195,20 +195,9 @@ export class HealthMonitor {
       });
       // The first result is a baseline; only changes are events (a restart of the daemon adds none).
       if (base && base.status !== 'unknown' && base.status !== result.status) {
-        transitions.push({
-          at: now(),
-          type: result.status,
-          project: lease.project,
-          dir: lease.dir,
-          environment: lease.environment,
-          service: lease.service,
-          port: lease.port,
-          fromPort: null,
-          detail:
-            result.status === 'healthy'
-              ? `answered in ${result.latencyMs} ms`
-              : (result.reason ?? 'unhealthy'),
-        });
+        const detail =
+          result.status === 'healthy' ? `answered in ${result.latencyMs} ms` : (result.reason ?? 'unhealthy');
+        transitions.push(leaseEvent(lease, result.status, now(), detail));
       }
     });
     for (const key of this.entries.keys()) if (!seen.has(key)) this.entries.delete(key);
