@@ -215,6 +215,19 @@ describe('berth get / ls / release / env', () => {
     expect(bad.code).toBe(2);
   });
 
+  it('--ttl leases expire: ls shows them stale, and the next assignment reclaims them', async () => {
+    fresh();
+    expect((await run(['assign', 'redis', '--ttl', '1s'])).code).toBe(0);
+    expect(JSON.parse((await run(['ls', '--json'])).stdout)[0].state).toBe('reserved');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(JSON.parse((await run(['ls', '--json'])).stdout)[0].state).toBe('stale');
+    const table = (await run(['ls'])).stdout;
+    expect(table).toMatch(new RegExp(`^redis\\s+${block[8]}\\s+stale \\(expired\\)`, 'm'));
+    await run(['assign', 'database']);
+    const after = JSON.parse((await run(['ls', '--json'])).stdout);
+    expect(after.map((l: { service: string }) => l.service)).toEqual(['database']);
+  });
+
   it('--env selects the environment (its overrides and its own leases)', async () => {
     fresh();
     const dev = JSON.parse((await run(['assign', 'redis', '--json'])).stdout);

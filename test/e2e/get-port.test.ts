@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
 import { createProcessTable } from '../../src/adapters/process/table.js';
 import { openRegistry } from '../../src/adapters/registry/sqlite.js';
 import { getPort, releasePort } from '../../src/compose/get-port.js';
@@ -70,9 +71,12 @@ describe('getPort across processes', () => {
     expect(all).toHaveLength(800);
     expect(new Set(all.map(([p]) => p)).size).toBe(800);
     expect(all.filter(([, bound]) => bound !== 'ok')).toEqual([]);
+    const ephemeral = readEphemeralRange();
     for (const [port] of all) {
       expect(port).toBeGreaterThanOrEqual(20000);
       expect(port).toBeLessThanOrEqual(29999);
+      // Never in the kernel's live ephemeral range, where outgoing connections take ports.
+      if (ephemeral) expect(port < ephemeral.min || port > ephemeral.max).toBe(true);
     }
     // Every worker exited: their leases were released on exit.
     const registry = openRegistry({ home: h });
