@@ -48,10 +48,22 @@ export function parseCommand<const O extends Record<string, OptionSpec>>(
     });
     return { values, positionals } as never;
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, '');
+    const message = (error as Error).message
+      .replace(/\. To specify a positional.*$/s, '')
+      .replace(/\.+$/, '');
     throw new BerthError(
       'E_USAGE',
       `${command}: ${message}. Run \`berth ${command} --help\` for its options.`,
+    );
+  }
+}
+
+/** Refuses positional arguments a command does not take (`berth ls extra`). */
+export function noPositionals(command: string, positionals: readonly string[]): void {
+  if (positionals.length > 0) {
+    throw new BerthError(
+      'E_USAGE',
+      `${command} takes no arguments, got "${positionals.join(' ')}". Run \`berth ${command} --help\`.`,
     );
   }
 }

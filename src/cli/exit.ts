@@ -22,10 +22,22 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_FAILURE;
 }
 
+/** `{ success: false, error: { code, message, details } }`, as the HTTP API answers errors. */
+export function errorJson(error: unknown) {
+  if (error instanceof BerthError) {
+    return { success: false, error: { code: error.code, message: error.message, details: error.details } };
+  }
+  return {
+    success: false,
+    error: { code: 'E_INTERNAL', message: (error as Error)?.message ?? String(error), details: [] },
+  };
+}
+
 /** The lines to print for an error: the message, its details, never a stack trace unless BERTH_DEBUG is set. */
 export function errorLines(error: unknown): string[] {
   if (error instanceof BerthError) {
-    return [`berth: ${error.message}`, ...error.details.map((d) => `  - ${d}`)];
+    const unseen = error.details.filter((d) => !error.message.includes(d));
+    return [`berth: ${error.message}`, ...unseen.map((d) => `  - ${d}`)];
   }
   const lines = [`berth: unexpected error: ${(error as Error)?.message ?? String(error)}`];
   if (process.env.BERTH_DEBUG && error instanceof Error && error.stack) lines.push(error.stack);

@@ -5,7 +5,7 @@
  */
 import { closest } from '../config/suggest.js';
 import { BerthError } from '../errors.js';
-import { EXIT_OK, errorLines, exitCodeFor } from './exit.js';
+import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, processIO } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
@@ -59,9 +59,19 @@ Options for every command:
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 Registry: $BERTH_HOME/registry.db (default ~/.local/state/berth).`;
 
+const io = processIO();
+let printed = false;
+const out = io.out;
+io.out = (text) => {
+  printed = true;
+  out(text);
+};
+
 async function main(argv: string[]): Promise<number> {
-  const io = processIO();
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) {
+    return (await COMMANDS[rest[0]]!.load()).default(['--help'], io);
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(USAGE);
     return EXIT_OK;
@@ -72,6 +82,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const command = COMMANDS[name];
+  if (!command && name.startsWith('-')) {
+    throw new BerthError(
+      'E_USAGE',
+      `options go after the command, e.g. \`berth assign ${name} ...\`. Run \`berth --help\` for the commands.`,
+    );
+  }
   if (!command) {
     const hint = closest(name, Object.keys(COMMANDS));
     throw new BerthError(
@@ -88,6 +104,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
+    // Scripts that asked for JSON get the error as JSON too, in the daemon's shape
+    // (unless the command already printed its own JSON answer, as `wait` does).
+    if (process.argv.includes('--json') && !printed)
+      process.stdout.write(`${JSON.stringify(errorJson(error), null, 2)}\n`);
     process.exitCode = exitCodeFor(error);
   },
 );

@@ -21,6 +21,8 @@ export interface GetPortOptions {
   range?: readonly [number, number] | PortRange;
   /** Ports never to return. */
   exclude?: Iterable<number>;
+  /** What `berth ls` shows as the lease's service, e.g. `berth serve`. Default `getPort`. */
+  label?: string;
   /** Registry folder; default `$BERTH_HOME`, `$XDG_STATE_HOME/berth` or `~/.local/state/berth`. */
   home?: string;
 }
@@ -68,6 +70,13 @@ function toRange(range: GetPortOptions['range']): PortRange | null {
 
 function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name: string): number[] {
   if (value === undefined) return [];
+  const given: unknown = value;
+  if (typeof given === 'string') {
+    throw new BerthError(
+      'E_USAGE',
+      `${name} ${JSON.stringify(given)} is a string. Pass a number such as ${Number.parseInt(given, 10) || 3000}, or an array of numbers.`,
+    );
+  }
   const ports = typeof value === 'number' ? [value] : [...value];
   for (const p of ports) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) {
@@ -122,7 +131,7 @@ export async function getPort(options: GetPortOptions = {}): Promise<number> {
         project: '',
         dir: '',
         environment: '',
-        service: 'getPort',
+        service: options.label ?? 'getPort',
         inheritsFrom: null,
         owner,
         createdAt: now,

@@ -288,7 +288,9 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
   };
 
   const release = async (names: readonly string[] | null): Promise<Lease[]> => {
-    if (names) checkNames(names);
+    // A service removed from the config can still be released while it holds a lease.
+    const leased = new Set(registry.scopeLeases(scope).map((l) => l.service));
+    if (names) checkNames(names.filter((n) => !leased.has(n)));
     return registry.transaction((tx) => {
       const removed: Lease[] = [];
       const now = adapters.now();
@@ -334,8 +336,11 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     },
     leases: () => {
       const listening = kernel.listeningPorts();
+      const order = new Map(config.services.map((s, i) => [s.name, i]));
+      const rank = (l: Lease) => order.get(l.service) ?? order.size;
       return registry
         .scopeLeases(scope)
+        .sort((a, b) => rank(a) - rank(b) || a.port - b.port)
         .map((l) => ({ ...l, ...leaseState(l, adapters.now(), processes, listening) }));
     },
     release: (...services) => release(services),

@@ -194,7 +194,14 @@ describe('loadConfig', () => {
       }),
     );
     const error = await configError(loadConfig({ cwd: nested(), environment: 'development' }));
-    expect(error.message).toBe('../../../berth.config.json has 3 problems. Fix them and run again.');
+    expect(error.message).toBe(
+      [
+        '../../../berth.config.json has 3 problems. Fix them and run again.',
+        '  - strategy: "fast" is not one of minimal, aggressive, conservative, strict.',
+        '  - services.server.preferred[0]: must be a whole number, not "3000"; write 3000 without quotes',
+        '  - services.websocket.inheritFrom: "sever" is not a service. Did you mean "server"?',
+      ].join('\n'),
+    );
     expect(error.data).toEqual({ file: join(root, 'berth.config.json') });
     expect(error.details).toEqual([
       'strategy: "fast" is not one of minimal, aggressive, conservative, strict.',
@@ -221,7 +228,9 @@ describe('resolveConfig', () => {
       caught = error;
     }
     expect(isBerthError(caught, 'E_CONFIG')).toBe(true);
-    expect((caught as BerthError).message).toBe('the config object has 1 problem. Fix it and run again.');
+    expect((caught as BerthError).message).toBe(
+      'the config object has 1 problem. Fix it and run again.\n  - services.api.preferred[0]: 0 is out of range; use a value from 1 to 65535',
+    );
     expect((caught as BerthError).details).toEqual([
       'services.api.preferred[0]: 0 is out of range; use a value from 1 to 65535',
     ]);

@@ -8,6 +8,7 @@ import { dirname, extname, relative, resolve } from 'node:path';
 import type { ResolvedConfig } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { locateJsonError } from './json-syntax.js';
+import { ENVIRONMENT_NAME_PATTERN } from './schema.js';
 import { type ConfigProblem, formatProblems, validateConfig } from './validate.js';
 
 /** Config file names, in order of preference when a folder holds several. */
@@ -145,10 +146,24 @@ async function readRaw(file: string, name: string): Promise<unknown> {
 
 function throwProblems(name: string, file: string | null, errors: readonly ConfigProblem[]): never {
   const count = errors.length === 1 ? '1 problem' : `${errors.length} problems`;
-  throw configError(`${name} has ${count}. Fix ${errors.length === 1 ? 'it' : 'them'} and run again.`, {
-    file,
-    details: formatProblems(errors),
-  });
+  const details = formatProblems(errors);
+  // The problems are in the message too: a library caller's unhandled rejection shows only the message.
+  throw configError(
+    `${name} has ${count}. Fix ${errors.length === 1 ? 'it' : 'them'} and run again.\n${details.map((d) => `  - ${d}`).join('\n')}`,
+    { file, details },
+  );
+}
+
+const ENVIRONMENT_NAME = new RegExp(ENVIRONMENT_NAME_PATTERN);
+
+/** Rejects environment names a config could never declare (empty, spaces, `../x`). */
+function checkEnvironment(environment: string): void {
+  if (!ENVIRONMENT_NAME.test(environment)) {
+    throw new BerthError(
+      'E_USAGE',
+      `environment "${environment}" is not a valid name. Use letters, digits, ".", "_" or "-", starting with a letter or digit (--env NAME or BERTH_ENV).`,
+    );
+  }
 }
 
 /**
@@ -159,6 +174,7 @@ function throwProblems(name: string, file: string | null, errors: readonly Confi
  * const { config, warnings } = await loadConfig({ cwd: process.cwd(), environment: 'development' });
  */
 export async function loadConfig(opts: LoadConfigOptions): Promise<LoadedConfig> {
+  checkEnvironment(opts.environment);
   const cwd = resolve(opts.cwd);
   let file: string;
   if (opts.file !== undefined) {
@@ -195,6 +211,7 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<LoadedConfig>
  * const { config } = resolveConfig({ services: { server: { preferred: [3000] } } }, { cwd, environment: 'test' });
  */
 export function resolveConfig(raw: unknown, ctx: { cwd: string; environment: string }): LoadedConfig {
+  checkEnvironment(ctx.environment);
   const dir = canonical(ctx.cwd);
   const result = validateConfig(raw, { dir, file: null, environment: ctx.environment });
   if (result.config === null) throwProblems('the config object', null, result.errors);

@@ -185,6 +185,7 @@ export function planPorts(input: PlanInput): Plan {
     const skips: Skip[] = [];
     let skippedCount = 0;
     const skip = (port: number, reason: string) => {
+      if (skips.some((s) => s.port === port)) return; // the sticky port may also be a preferred one
       skippedCount++;
       if (skips.length < MAX_SKIPS_KEPT) skips.push({ port, reason });
     };

@@ -98,7 +98,7 @@ function addressUnavailable(error: unknown): boolean {
 async function leasePort(options: DaemonOptions, log: (line: string) => void): Promise<number> {
   const { home, port } = options;
   if (port !== undefined) {
-    return getPort({ port, range: [port, port], home }).catch((error: unknown) => {
+    return getPort({ port, range: [port, port], home, label: 'berth serve' }).catch((error: unknown) => {
       throw new BerthError(
         'E_PORT_HELD',
         `port ${port} is taken. Pick another with --port, or leave it out to let berth choose.`,
@@ -106,7 +106,7 @@ async function leasePort(options: DaemonOptions, log: (line: string) => void): P
       );
     });
   }
-  const got = await getPort({ port: DEFAULT_DAEMON_PORT, home });
+  const got = await getPort({ port: DEFAULT_DAEMON_PORT, home, label: 'berth serve' });
   if (got !== DEFAULT_DAEMON_PORT) log(`port ${DEFAULT_DAEMON_PORT} is taken; serving on ${got} instead`);
   return got;
 }

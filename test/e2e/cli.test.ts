@@ -124,6 +124,20 @@ describe('berth assign', () => {
     const svc = await run(['assign', 'nope']);
     expect(svc.code).toBe(2);
     expect(svc.stderr).toContain('unknown service "nope"');
+    // With --json the error is JSON on stdout too.
+    const json = await run(['assign', 'nope', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, error: { code: 'E_UNKNOWN_SERVICE' } });
+    const early = await run(['-e', 'test', 'assign']);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain('options go after the command');
+    const extra = await run(['ls', 'extra']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('ls takes no arguments');
+    const env = await run(['assign', '--env', '']);
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('environment "" is not a valid name');
+    const help = await run(['help', 'assign']);
+    expect(help.stdout).toMatch(/^Usage: berth assign/);
   });
 
   it('a config error exits 2 with every problem and its path, and no stack trace', async () => {
@@ -316,8 +330,15 @@ describe('berth run', () => {
     const res = await run(['run', 'server', '--', 'definitely-not-a-command-xyz']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('cannot run "definitely-not-a-command-xyz": ENOENT');
+    expect(res.stderr).not.toContain('node:internal');
     const usage = await run(['run', 'server']);
     expect(usage.code).toBe(2);
+    // Without `--` the command's flags would be taken for berth's own (-e is --env).
+    const before = (await run(['ls', '--json'])).stdout;
+    const noDashes = await run(['run', 'server', 'node', '-e', '0']);
+    expect(noDashes.code).toBe(2);
+    expect(noDashes.stderr).toContain('then `--`, then the command');
+    expect((await run(['ls', '--json'])).stdout).toBe(before);
   });
 });
 

@@ -329,10 +329,10 @@ describe('berth free', () => {
     expect(c.signalCode).toBe('SIGKILL');
   });
 
-  it('exits 1 when nothing listens on the port', async () => {
+  it('exits 0 when nothing listens on the port: it is already free', async () => {
     fresh();
     const res = await run(['free', String(block[5])]);
-    expect(res.code).toBe(1);
-    expect(res.stdout).toContain(`nothing listens on port ${block[5]}`);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`nothing listens on port ${block[5]}; it is free`);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { envVars, shellQuote } from '../../core/endpoints.js';
 import { BerthError } from '../../errors.js';
-import { parseCommand } from '../args.js';
+import { noPositionals, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
 import { openProject } from '../project.js';
 
@@ -17,11 +17,12 @@ Prints every service's port and URL as variables. shell (default) prints
 const FORMATS = ['shell', 'dotenv', 'json'] as const;
 
 const env: Command = async (argv, io) => {
-  const { values } = parseCommand('env', argv, { format: { type: 'string', short: 'f' } });
+  const { values, positionals } = parseCommand('env', argv, { format: { type: 'string', short: 'f' } });
   if (values.help) {
     io.out(HELP);
     return 0;
   }
+  noPositionals('env', positionals);
   const format = values.json ? 'json' : (values.format ?? 'shell');
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new BerthError(

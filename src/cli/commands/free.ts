@@ -21,8 +21,8 @@ const HELP = `Usage: berth free <port> [--force] [--grace 3s] [--json]
 Stops the process listening on the port with SIGTERM and waits --grace
 (default 3s) for it to exit. With --force, a process still running after the
 grace period gets SIGKILL. Only your own processes; never pid 1, berth itself
-or the shell that started it. Exits 1 when nothing listens, when the process
-was refused or survived, or when the port is still held afterwards.`;
+or the shell that started it. Exits 0 once the port is free (also when nothing
+listened), 1 when a process was refused or survived, or the port is still held.`;
 
 /** Default wait after SIGTERM, in milliseconds. */
 export const FREE_GRACE_MS = 3000;
@@ -166,7 +166,7 @@ const free: Command = async (argv, io) => {
       ),
     );
   } else if (before.holders.length + before.hidden.length === 0) {
-    io.out(`nothing listens on port ${port}`);
+    io.out(`nothing listens on port ${port}; it is free`);
   } else {
     for (const r of results)
       io.out(r.outcome === 'refused' || r.outcome === 'survived' ? io.paint.red(r.message) : r.message);
@@ -186,7 +186,8 @@ const free: Command = async (argv, io) => {
       io.out(io.paint.red(`port ${port} is held again, by ${now} (restarted by a supervisor?)`));
     }
   }
-  return stillHeld || failed || before.holders.length + before.hidden.length === 0 ? 1 : 0;
+  // The goal is a free port: `berth free 3000 && npm start` goes on when nothing listened to begin with.
+  return stillHeld || failed ? 1 : 0;
 };
 
 export default free;

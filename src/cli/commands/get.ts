@@ -26,7 +26,7 @@ const get: Command = async (argv, io) => {
     const result = await pm.assignServices([service]);
     for (const d of result.decisions) if (d.from !== null) io.err(d.message);
     const s = result.services[service]!;
-    io.out(values.json ? JSON.stringify({ service, ...s }) : String(s.port));
+    io.out(values.json ? JSON.stringify({ service, ...s }, null, 2) : String(s.port));
     return 0;
   } finally {
     pm.close();

@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BerthError } from '../../errors.js';
-import { parseCommand } from '../args.js';
+import { noPositionals, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
 
 const HELP = `Usage: berth init [--force]
@@ -16,7 +16,7 @@ an existing file unless --force is given.`;
 
 /** The starter config: the seed's six services. */
 export const STARTER_CONFIG = {
-  $schema: 'https://unpkg.com/berth/berth.schema.json',
+  $schema: './node_modules/berth/berth.schema.json',
   strategy: 'minimal',
   services: {
     server: {
@@ -36,11 +36,12 @@ export const STARTER_CONFIG = {
 };
 
 const init: Command = async (argv, io) => {
-  const { values } = parseCommand('init', argv, { force: { type: 'boolean', short: 'f' } });
+  const { values, positionals } = parseCommand('init', argv, { force: { type: 'boolean', short: 'f' } });
   if (values.help) {
     io.out(HELP);
     return 0;
   }
+  noPositionals('init', positionals);
   const file = resolve(values.config ?? 'berth.config.json');
   if (existsSync(file) && !values.force) {
     throw new BerthError(

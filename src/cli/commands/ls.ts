@@ -5,7 +5,7 @@
 import { createAdapters } from '../../compose/context.js';
 import type { LeaseView } from '../../compose/manager.js';
 import { leaseState } from '../../compose/snapshot.js';
-import { parseCommand } from '../args.js';
+import { noPositionals, parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
 import { formatAge, table } from '../style.js';
@@ -49,15 +49,18 @@ function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boo
     formatAge(now - l.createdAt),
   ]);
   const header = [...(allProjects ? ['PROJECT', 'ENV'] : []), 'SERVICE', 'PORT', 'STATE', 'PID', 'AGE'];
-  io.out(table(header, rows, { right: [allProjects ? 3 : 1] }));
+  io.out(table(header, rows, { right: allProjects ? [3, 5] : [1, 3] }));
 }
 
 const ls: Command = async (argv, io) => {
-  const { values } = parseCommand('ls', argv, { 'all-projects': { type: 'boolean', short: 'a' } });
+  const { values, positionals } = parseCommand('ls', argv, {
+    'all-projects': { type: 'boolean', short: 'a' },
+  });
   if (values.help) {
     io.out(HELP);
     return 0;
   }
+  noPositionals('ls', positionals);
   let leases: LeaseView[];
   let now: number;
   if (values['all-projects']) {

@@ -27,7 +27,13 @@ const release: Command = async (argv, io) => {
   try {
     const released = values.all ? await pm.releaseAll() : await pm.release(...positionals);
     if (values.json) {
-      io.out(JSON.stringify(released.map((l) => ({ service: l.service, port: l.port }))));
+      io.out(
+        JSON.stringify(
+          released.map((l) => ({ service: l.service, port: l.port })),
+          null,
+          2,
+        ),
+      );
     } else if (released.length === 0) {
       io.out('nothing to release');
     } else {

@@ -32,7 +32,14 @@ const run: Command = async (argv, io) => {
     return 0;
   }
   const [service, ...rest] = positionals;
-  const command = split === -1 ? rest : [...rest, ...argv.slice(split + 1)];
+  if (split === -1 || rest.length > 0) {
+    // Without `--`, the command's own flags (`node -e ...`) would be read as berth's.
+    throw new BerthError(
+      'E_USAGE',
+      'run needs the service, then `--`, then the command, e.g. `berth run server -- npm start`.',
+    );
+  }
+  const command = argv.slice(split + 1);
   if (!service || command.length === 0) {
     throw new BerthError(
       'E_USAGE',
@@ -64,14 +71,16 @@ const run: Command = async (argv, io) => {
       };
       let code: number;
       let lost: boolean;
+      let signalled: boolean;
       try {
-        code = await runChild(command as [string, ...string[]], env, async (pid) => {
+        ({ code, signalled } = await runChild(command as [string, ...string[]], env, async (pid) => {
           const owner = pm.adapters.processes.owner(pid);
           if (owner) await pm.setOwner(tied, owner);
-        });
+        }));
         // A failed start while another process holds the port: it was taken between our
         // bind probe and the command's own bind. The child is gone, so the holder is not it.
-        lost = code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
+        // A child stopped by a signal we forwarded is not a lost race: never restart it.
+        lost = !signalled && code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
       } finally {
         await pm.release(root);
       }
@@ -90,13 +99,16 @@ async function runChild(
   [file, ...args]: [string, ...string[]],
   env: NodeJS.ProcessEnv,
   onSpawn: (pid: number) => Promise<void>,
-): Promise<number> {
+): Promise<{ code: number; signalled: boolean }> {
   const child = spawn(file, args, { stdio: 'inherit', env });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  let signalled = false;
+  const forward = (signal: NodeJS.Signals) => {
+    signalled = true;
+    child.kill(signal);
+  };
   for (const s of FORWARDED) process.on(s, forward);
   try {
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject);
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     await new Promise<void>((resolve, reject) => {
@@ -108,9 +120,10 @@ async function runChild(
         `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
       );
     });
+    child.on('error', () => {}); // after a successful spawn, only kill() can fail; the exit decides
     await onSpawn(child.pid!);
     const { code, signal } = await exit;
-    return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+    return { code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), signalled };
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
   }
