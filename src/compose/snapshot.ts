@@ -38,6 +38,7 @@ export function leaseState(
 /** An {@link Occupancy} over one transaction, plus the stale leases it met. */
 export class TxSnapshot implements Occupancy {
   private readonly blocks = new Map<number, Map<number, Lease>>();
+  private readonly checked = new Set<number>();
   private readonly stale = new Map<number, { lease: Lease; reason: 'expired' | 'owner-dead' }>();
   private kernelPorts: ReadonlySet<number> | null | undefined;
 
@@ -56,13 +57,19 @@ export class TxSnapshot implements Occupancy {
       leases = new Map();
       const first = block << BLOCK_BITS;
       for (const lease of this.tx.leasesInRange(first, first + (1 << BLOCK_BITS) - 1)) {
-        if (lease.inheritsFrom !== null) continue;
-        if (!this.live(lease)) continue;
-        leases.set(lease.port, lease);
+        if (lease.inheritsFrom === null) leases.set(lease.port, lease);
       }
       this.blocks.set(block, leases);
     }
-    return leases.get(port);
+    const lease = leases.get(port);
+    if (lease === undefined || this.checked.has(lease.id)) return lease;
+    // Liveness only of the lease asked about: a block can hold dozens, each a /proc read.
+    if (this.live(lease)) {
+      this.checked.add(lease.id);
+      return lease;
+    }
+    leases.delete(port);
+    return undefined;
   }
 
   listening(port: number): boolean {

@@ -58,7 +58,7 @@ export type RemovalReason = 'released' | 'reclaimed';
 
 /** Reads that need no lock (WAL snapshot reads). */
 export interface RegistryReader {
-  /** Leases of one checkout and environment, every kind. */
+  /** Service leases of one checkout and environment. */
   scopeLeases(scope: Scope): Lease[];
   /** Every lease whose port lies in [min, max], ordered by port (indexed query). */
   leasesInRange(min: number, max: number): Lease[];
