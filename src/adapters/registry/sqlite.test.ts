@@ -116,6 +116,29 @@ describe('migrations', () => {
   });
 });
 
+describe('query plans', () => {
+  // The allocation path must not scan the table: its cost may not grow with the registry.
+  const cases: [string, string][] = [
+    ['range', 'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 ORDER BY port'],
+    ['scope', "SELECT * FROM leases WHERE dir = 'd' AND environment = 'e' AND kind = 'service' ORDER BY id"],
+    ['owner', 'SELECT * FROM leases WHERE pid = 1 ORDER BY id'],
+    ['expiry', 'SELECT * FROM leases WHERE expires_at IS NOT NULL AND expires_at <= 5 ORDER BY id'],
+  ];
+  for (const [name, sql] of cases) {
+    it(`the ${name} lookup uses an index`, () => {
+      const home = tempHome();
+      registryIn(home).close();
+      const db = new Database(join(home, REGISTRY_FILE));
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map(
+        (r) => r.detail,
+      );
+      db.close();
+      expect(plan.join('; ')).toMatch(/USING (COVERING )?INDEX/);
+      expect(plan.join('; ')).not.toMatch(/^SCAN leases$/m);
+    });
+  }
+});
+
 describe('leases', () => {
   it('inserts, reads back by scope, range and pid, and removes into history', async () => {
     const r = registryIn();
