@@ -37,8 +37,10 @@ export function leaseState(
 
 /** An {@link Occupancy} over one transaction, plus the stale leases it met. */
 export class TxSnapshot implements Occupancy {
-  private readonly blocks = new Map<number, Map<number, Lease>>();
-  private readonly checked = new Set<number>();
+  /** Leased ports per 256-port block, from the port index alone. */
+  private readonly blocks = new Map<number, Set<number>>();
+  /** Live leases looked up so far, by port. */
+  private readonly leases = new Map<number, Lease>();
   private readonly stale = new Map<number, { lease: Lease; reason: 'expired' | 'owner-dead' }>();
   private kernelPorts: ReadonlySet<number> | null | undefined;
 
@@ -52,24 +54,24 @@ export class TxSnapshot implements Occupancy {
 
   leaseAt(port: number): Lease | undefined {
     const block = port >> BLOCK_BITS;
-    let leases = this.blocks.get(block);
-    if (!leases) {
-      leases = new Map();
+    let ports = this.blocks.get(block);
+    if (!ports) {
       const first = block << BLOCK_BITS;
-      for (const lease of this.tx.leasesInRange(first, first + (1 << BLOCK_BITS) - 1)) {
-        if (lease.inheritsFrom === null) leases.set(lease.port, lease);
+      ports = new Set(this.tx.leasedPorts(first, first + (1 << BLOCK_BITS) - 1));
+      this.blocks.set(block, ports);
+    }
+    if (!ports.has(port)) return undefined;
+    let lease = this.leases.get(port);
+    if (lease === undefined) {
+      // Only now the whole row, and the owner's liveness: one /proc read for the port asked about.
+      lease = this.tx.leasesInRange(port, port).find((l) => l.inheritsFrom === null);
+      if (lease === undefined || !this.live(lease)) {
+        ports.delete(port);
+        return undefined;
       }
-      this.blocks.set(block, leases);
+      this.leases.set(port, lease);
     }
-    const lease = leases.get(port);
-    if (lease === undefined || this.checked.has(lease.id)) return lease;
-    // Liveness only of the lease asked about: a block can hold dozens, each a /proc read.
-    if (this.live(lease)) {
-      this.checked.add(lease.id);
-      return lease;
-    }
-    leases.delete(port);
-    return undefined;
+    return lease;
   }
 
   listening(port: number): boolean {

@@ -153,6 +153,8 @@ describe('leases', () => {
       'client',
     ]);
     expect(r.leasesInRange(4001, 4001).map((l) => l.service)).toEqual(['client']);
+    // Owning leases only: websocket shares 4000 with server.
+    expect(r.leasedPorts(3000, 5000)).toEqual([4000, 4001]);
     expect(r.leasesOwnedBy(77)[0]!.owner).toEqual({ pid: 77, startTime: '9' });
     const server = r.scopeLeases({ dir: '/w/shop', environment: 'development' })[0]!;
     await r.transaction((tx) => tx.remove(server.id, 'released'));
