@@ -1,0 +1,87 @@
+/**
+ * 8. Memory: RSS of a fresh process after 2,000 zero-config calls, each
+ * library in its own child process, 3 processes per library (median).
+ */
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LIBRARIES } from '../peers.mjs';
+import { figureTable, fmt, target } from '../support/report.mjs';
+import { median, ratio, rotate } from '../support/stats.mjs';
+
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), '../support/memory-worker.mjs');
+const CALLS = 2000;
+const REPS = 3;
+const MB = 1024 * 1024;
+
+function measure(lib, home) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--expose-gc', WORKER, lib, String(CALLS), home],
+      { timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`memory worker for ${lib} failed: ${stderr || error.message}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
+  });
+}
+
+/** Runs the memory section. */
+export async function run(ctx) {
+  const runs = Object.fromEntries(LIBRARIES.map((l) => [l, []]));
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const lib of rotate(LIBRARIES, rep)) {
+      const result = await measure(lib, ctx.tempDir('memory'));
+      runs[lib].push(result);
+      ctx.log(`memory rep ${rep + 1} ${lib}: rss ${fmt(result.after.rss / MB)} MB`);
+    }
+  }
+  const values = {};
+  for (const lib of LIBRARIES) {
+    const r = runs[lib];
+    values[lib] = {
+      rss: median(r.map((x) => x.after.rss / MB)),
+      rssBefore: median(r.map((x) => x.before.rss / MB)),
+      heap: median(r.map((x) => x.after.heapUsed / MB)),
+      rssGc: median(r.map((x) => x.afterGc.rss / MB)),
+      heapGc: median(r.map((x) => x.afterGc.heapUsed / MB)),
+      errors: r.reduce((a, x) => a + x.errors, 0),
+      falseResults: r.reduce((a, x) => a + x.falseResults, 0),
+      micros: median(r.map((x) => x.medianMicros)),
+    };
+  }
+  const r = ratio(values.berth.rss, values['get-port'].rss);
+  return {
+    id: 'memory',
+    title: '8. Memory',
+    tables: [
+      figureTable({
+        title: `RSS of a fresh process after ${CALLS} zero-config calls (median of ${REPS} processes)`,
+        libraries: LIBRARIES,
+        values,
+        metrics: [
+          { key: 'rss', label: 'RSS after', unit: 'MB' },
+          { key: 'rssBefore', label: 'RSS before the calls', unit: 'MB', ratio: false },
+          { key: 'heap', label: 'heap used after', unit: 'MB', ratio: false },
+          { key: 'rssGc', label: 'RSS after a full GC', unit: 'MB' },
+          { key: 'heapGc', label: 'heap used after a full GC', unit: 'MB', ratio: false },
+          { key: 'errors', label: 'errors', ratio: false, format: (x) => String(x) },
+          { key: 'falseResults', label: 'false results', ratio: false, format: (x) => String(x) },
+          { key: 'micros', label: 'median call, ports kept', unit: 'us' },
+        ],
+      }),
+    ],
+    notes: [
+      "Ports are kept, as a test suite keeps them (berth holds 2,000 leases at the end). 'RSS before' is measured after importing the library, before the first call. The 'after a full GC' columns (node --expose-gc, gc() after the calls) show live memory without garbage V8 had not collected yet; the target uses the plain 'RSS after'.",
+      "'median call, ports kept': unlike section 1, no port is released, so berth's registry holds up to 2,000 leases of this process while it allocates.",
+    ],
+    targets: [
+      target('memory', 'RSS after 2,000 calls <= get-port', r, 1, {
+        shown: `${fmt(r)}x (berth ${fmt(values.berth.rss)} MB, get-port ${fmt(values['get-port'].rss)} MB)`,
+      }),
+    ],
+    raw: { calls: CALLS, reps: REPS, runs },
+  };
+}
