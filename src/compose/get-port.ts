@@ -6,6 +6,7 @@
  * reclaimed by the next allocation that meets them.
  */
 
+import { createKernelFacts } from '../adapters/net/kernel.js';
 import { pickPort } from '../core/pick.js';
 import { basePolicy } from '../core/policy.js';
 import type { PortRange } from '../core/types.js';
@@ -27,6 +28,15 @@ export interface GetPortOptions {
   home?: string;
 }
 
+/**
+ * How old a read of the kernel's listening sockets getPort() may plan from while a
+ * fresh one runs in the background, in milliseconds. A test suite calls getPort now
+ * and then; waiting for a fresh read (milliseconds on a large machine) each time cost
+ * 25x get-port's latency. Safe because every pick is confirmed by a bind; the price is
+ * that a port freed within the window may be passed over.
+ */
+const GETPORT_KERNEL_STALE_MS = 5_000;
+
 /** Attempts when a picked port turns out busy on bind (a listener the kernel table had not shown yet). */
 const MAX_BIND_ATTEMPTS = 20;
 
@@ -36,7 +46,8 @@ function adaptersFor(home: string | undefined): Adapters {
   const key = home ?? '';
   let adapters = contexts.get(key);
   if (!adapters) {
-    adapters = createAdapters(home === undefined ? {} : { home });
+    const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
+    adapters = createAdapters({ ...(home === undefined ? {} : { home }), adapters: { kernel } });
     contexts.set(key, adapters);
     if (contexts.size === 1) process.once('exit', releaseOwnLeases);
   }

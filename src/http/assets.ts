@@ -23,12 +23,12 @@ const FILES: readonly { path: string; file: string; contentType: string }[] = [
 ];
 
 /**
- * Where the assets are: beside this module (src/http/assets under vitest,
- * dist/http/assets for library users), or, from the CLI bundle's chunks in
- * dist/cli/chunks, two folders up in dist/http/assets.
+ * Where the assets are: beside this module (src/http/assets under vitest), or
+ * dist/http/assets seen from the library bundle (dist/index.js) or from the CLI
+ * bundle's chunks (dist/cli/chunks).
  */
 export function assetsDir(): string {
-  const candidates = ['./assets/', '../../http/assets/'].map((rel) =>
+  const candidates = ['./assets/', './http/assets/', '../../http/assets/'].map((rel) =>
     fileURLToPath(new URL(rel, import.meta.url)),
   );
   return candidates.find((dir) => existsSync(`${dir}/index.html`)) ?? candidates[0]!;

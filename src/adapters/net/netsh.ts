@@ -3,7 +3,6 @@
  * administrator reserved. Binding one fails with EACCES even though nothing
  * listens there, so berth never plans them.
  */
-import { execFile } from 'node:child_process';
 import type { PortRange } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 
@@ -74,7 +73,9 @@ export async function readExcludedRanges(
   }
 }
 
-function runNetsh(file: string, args: readonly string[]): Promise<string> {
+async function runNetsh(file: string, args: readonly string[]): Promise<string> {
+  // Loaded on demand: node:child_process (and the dgram it pulls in) costs every CLI start otherwise.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     // The table is ASCII digits; latin1 reads any code page without throwing.
     execFile(

@@ -3,7 +3,6 @@
  * netstat. Both run through `execFile` with argument arrays, never a shell, so
  * nothing in a port argument can become a command.
  */
-import { execFile } from 'node:child_process';
 import { BerthError } from '../../errors.js';
 import type { CommandListener } from './command-listener.js';
 import { errnoCode } from './errno.js';
@@ -31,8 +30,10 @@ export interface ListListenersOptions {
 }
 
 /** The default runner: `execFile`, a non-zero exit is a result, a missing binary is `missing`. */
-export const runCommand: CommandRunner = (file, args) =>
-  new Promise((resolve, reject) => {
+export const runCommand: CommandRunner = async (file, args) => {
+  // Loaded on demand: only the non-Linux fall-back runs commands.
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
     execFile(
       file,
       [...args],
@@ -62,6 +63,7 @@ export const runCommand: CommandRunner = (file, args) =>
       },
     );
   });
+};
 
 async function viaLsof(port: number, run: CommandRunner): Promise<CommandListener[] | null> {
   const result = await run('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-F', 'pcLun']);

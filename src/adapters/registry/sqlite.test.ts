@@ -121,7 +121,6 @@ describe('query plans', () => {
   const cases: [string, string][] = [
     ['range', 'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 ORDER BY port'],
     ['scope', "SELECT * FROM leases WHERE dir = 'd' AND environment = 'e' AND kind = 'service' ORDER BY id"],
-    ['owner', 'SELECT * FROM leases WHERE pid = 1 ORDER BY id'],
     ['expiry', 'SELECT * FROM leases WHERE expires_at IS NOT NULL AND expires_at <= 5 ORDER BY id'],
   ];
   for (const [name, sql] of cases) {

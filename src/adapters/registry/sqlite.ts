@@ -153,6 +153,9 @@ class SqliteRegistry implements Registry {
     this.stmt = {
       // `kind = 'service'` lets SQLite use the partial index leases_scope_service (ad-hoc
       // leases have no scope); without it this was a full scan, 20x slower at 10,000 leases.
+      // Prepared once: parsing them on every transaction showed in the getPort profile.
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
       scope: db.prepare(
         `SELECT ${LEASE_COLUMNS} FROM leases WHERE dir = ? AND environment = ? AND kind = 'service' ORDER BY id`,
       ),
@@ -260,14 +263,14 @@ class SqliteRegistry implements Registry {
 
   private attempt<T>(fn: (tx: RegistryTx) => T): { done: true; value: T } | { done: false } {
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.stmt.begin.run();
     } catch (error) {
       if (isBusy(error)) return { done: false };
       throw error;
     }
     try {
       const value = fn(this.tx);
-      this.db.exec('COMMIT');
+      this.stmt.commit.run();
       return { done: true, value };
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
