@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { childProcesses } from '../../../test/support/children.js';
 import type { Listener } from '../../core/facts.js';
 import { findPortHolders } from './holders.js';
 import type { FdTable } from './sockets.js';
@@ -48,21 +46,10 @@ const listener = (port: number, inode: number, uid: number, address = '0.0.0.0')
 });
 
 describe.runIf(process.platform === 'linux')('findPortHolders on Linux', () => {
-  let child: ChildProcess | null = null;
-  afterEach(async () => {
-    if (child !== null && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-    child = null;
-  });
+  const children = childProcesses();
 
   it('finds the real process listening on a port, with its command line and address', async () => {
-    const script =
-      "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port));";
-    child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-    const port = Number(line);
+    const { child, port } = await children.listener();
 
     const { holders, hidden } = await findPortHolders(port, ipv4Listeners());
     expect(hidden).toEqual([]);

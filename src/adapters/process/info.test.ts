@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { childProcesses } from '../../../test/support/children.js';
 import {
   CLOCK_TICKS_PER_SECOND,
   parseBootTime,
@@ -73,24 +73,15 @@ describe('parseBootTime and startedAtFromTicks', () => {
 });
 
 describe.runIf(process.platform === 'linux')('processInfo on Linux', () => {
-  let child: ChildProcess | null = null;
-  afterEach(async () => {
-    if (child !== null && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-    child = null;
-  });
+  const children = childProcesses();
 
   it('describes a child: user, uid, full node command line, start time', async () => {
     const before = Date.now();
-    child = spawn(
-      process.execPath,
-      ['-e', "console.log('ready'); setInterval(() => {}, 1000);", 'berth-info-test'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = children.start([
+      '-e',
+      "console.log('ready'); setInterval(() => {}, 1000);",
+      'berth-info-test',
+    ]);
     await once(createInterface({ input: child.stdout! }), 'line');
     const info = processInfo(child.pid!);
     expect(info).toMatchObject({ pid: child.pid, uid: process.getuid?.(), user: userInfo().username });

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { childProcesses } from '../../../test/support/children.js';
 import { type FdTable, parseSocketLink, procFdTable, socketOwners } from './sockets.js';
 
 function systemError(code: string): Error {
@@ -114,21 +112,11 @@ function listenInode(port: number): number {
 }
 
 describe.runIf(process.platform === 'linux')('socketOwners against a real listener (Linux)', () => {
-  let child: ChildProcess | null = null;
-  afterEach(async () => {
-    if (child !== null && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-    child = null;
-  });
+  const children = childProcesses();
 
   it('finds the child that listens, by its socket inode', async () => {
-    const script =
-      "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port));";
-    child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-    const inode = listenInode(Number(line));
+    const { child, port } = await children.listener();
+    const inode = listenInode(port);
 
     const { owners } = socketOwners(new Set([inode]));
     expect(owners.get(inode)).toEqual([child.pid]);
