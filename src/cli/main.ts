@@ -6,7 +6,7 @@
 import { closest } from '../config/suggest.js';
 import { BerthError } from '../errors.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
-import { type Command, processIO } from './io.js';
+import { type Command, processIO, writeLine } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
   init: { summary: 'write a starter berth.config.json', load: () => import('./commands/init.js') },
@@ -103,11 +103,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    for (const line of errorLines(error)) process.stderr.write(`${line}\n`);
+    for (const line of errorLines(error)) writeLine(2, line);
     // Scripts that asked for JSON get the error as JSON too, in the daemon's shape
     // (unless the command already printed its own JSON answer, as `wait` does).
-    if (process.argv.includes('--json') && !printed)
-      process.stdout.write(`${JSON.stringify(errorJson(error), null, 2)}\n`);
+    if (process.argv.includes('--json') && !printed) writeLine(1, JSON.stringify(errorJson(error), null, 2));
     process.exitCode = exitCodeFor(error);
   },
 );

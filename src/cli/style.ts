@@ -16,11 +16,16 @@ const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1, cyan: 36 } as c
 /** A painter for one stream: `paint.green('ok')`, plain strings when colour is off. */
 export type Paint = Record<keyof typeof CODES, (text: string) => string>;
 
-/** Builds a painter; `enabled` false gives identity functions. */
-export function painter(enabled: boolean): Paint {
+/** Builds a painter; `enabled` false gives identity functions. A function is asked once, at the first paint. */
+export function painter(enabled: boolean | (() => boolean)): Paint {
+  let on: boolean | undefined = typeof enabled === 'boolean' ? enabled : undefined;
+  const isOn = () => {
+    on ??= (enabled as () => boolean)();
+    return on;
+  };
   const out = {} as Paint;
   for (const [name, code] of Object.entries(CODES) as [keyof typeof CODES, number][]) {
-    out[name] = enabled ? (text) => `\u001b[${code}m${text}\u001b[0m` : (text) => text;
+    out[name] = (text) => (isOn() ? `\u001b[${code}m${text}\u001b[0m` : text);
   }
   return out;
 }

@@ -8,8 +8,18 @@
  * there every address that matters gets its own bind. Only EADDRINUSE and
  * EACCES mean "busy"; anything else is an error, never "busy".
  */
-import { createServer, isIP } from 'node:net';
+import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
+
+// node:net (and the stream modules under it) loads at the first probe, not at import:
+// `berth get` for a service that keeps its lease never probes.
+const require = createRequire(import.meta.url);
+let netModule: typeof import('node:net') | undefined;
+const net = () => {
+  netModule ??= require('node:net') as typeof import('node:net');
+  return netModule;
+};
+
 import type { Probe, ProbeResult } from '../../core/facts.js';
 import { BerthError } from '../../errors.js';
 import { PROBE_TIMEOUT_MS, withProbeTimeout } from './probe-timeout.js';
@@ -85,7 +95,7 @@ export function probePort(port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<P
 export function probeHost(port: number, host: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
   return withProbeTimeout(port, timeoutMs, async () => {
     // A name would go through getaddrinfo on the thread pool, maybe for seconds, and mean several addresses.
-    if (isIP(host) === 0) {
+    if (net().isIP(host) === 0) {
       throw new BerthError(
         'E_PROBE',
         `cannot probe port ${port} on ${JSON.stringify(host)}: not an IP address. Pass an address such as 127.0.0.1, ::1 or 0.0.0.0.`,
@@ -147,7 +157,7 @@ function addressesToProbe(): { host: string; optional: boolean }[] {
  */
 function bindOnce(port: number, host: string | null): Promise<ProbeResult | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
-    const server = createServer();
+    const server = net().createServer();
     server.unref();
     server.once('error', (error: NodeJS.ErrnoException) => {
       resolve(BUSY_CODES.has(error.code ?? '') ? 'busy' : error);
