@@ -40,10 +40,22 @@ const GETPORT_KERNEL_STALE_MS = 5_000;
 /** Attempts when a picked port turns out busy on bind (a listener the kernel table had not shown yet). */
 const MAX_BIND_ATTEMPTS = 20;
 
+/**
+ * Zero-config calls lease this many pool ports per transaction and hand them out one
+ * by one, each confirmed by a bind when handed out. A SQLite commit (its WAL append)
+ * costs more than the bind itself; one commit per batch brought zero-config latency
+ * under get-port's. The ports not yet handed out stay leased to this process until
+ * it exits, so other processes never receive them.
+ */
+const RESERVE_BATCH = 8;
+
 const contexts = new Map<string, Adapters>();
+/** Ports leased ahead for zero-config calls, by registry home. */
+const reserves = new Map<string, number[]>();
+const homeKey = (home: string | undefined) => home ?? '';
 
 function adaptersFor(home: string | undefined): Adapters {
-  const key = home ?? '';
+  const key = homeKey(home);
   let adapters = contexts.get(key);
   if (!adapters) {
     const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
@@ -117,49 +129,66 @@ export async function getPort(options: GetPortOptions = {}): Promise<number> {
   const policy = basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
   const use = { requires: ['http'] as const, allowPrivileged: preferred.some((p) => p < 1024) };
   const busy = new Set<number>();
+  // Zero-config calls draw from ports leased ahead in one transaction (see RESERVE_BATCH).
+  const reserveKey =
+    preferred.length === 0 && !range && exclude.size === 0 && !options.label ? homeKey(options.home) : null;
   for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-    // Off the event loop and outside the write lock: reading /proc/net/tcp walks the
-    // kernel's whole connection hash (milliseconds on a large machine).
-    await kernel.refresh();
-    const port = await registry.transaction((tx) => {
-      const now = adapters.now();
-      const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);
-      const size = policy.pool.max - policy.pool.min + 1;
-      const pick = pickPort({
-        preferred,
-        range,
-        exclude,
-        policy,
-        use,
-        occupancy: snapshot,
-        start: Math.floor(Math.random() * size),
+    let port = reserveKey === null ? undefined : reserves.get(reserveKey)?.shift();
+    if (port === undefined) {
+      // Off the event loop and outside the write lock: reading /proc/net/tcp walks the
+      // kernel's whole connection hash (milliseconds on a large machine).
+      await kernel.refresh();
+      const count = reserveKey === null ? 1 : RESERVE_BATCH;
+      const ports = await registry.transaction((tx) => {
+        const now = adapters.now();
+        const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);
+        const size = policy.pool.max - policy.pool.min + 1;
+        const taken = new Set(exclude);
+        const leased: number[] = [];
+        while (leased.length < count) {
+          const pick = pickPort({
+            preferred,
+            range,
+            exclude: taken,
+            policy,
+            use,
+            occupancy: snapshot,
+            start: Math.floor(Math.random() * size),
+          });
+          if (!pick) break;
+          taken.add(pick.port);
+          leased.push(pick.port);
+        }
+        snapshot.reclaim();
+        for (const leasedPort of leased) {
+          tx.insert({
+            port: leasedPort,
+            kind: 'adhoc',
+            project: '',
+            dir: '',
+            environment: '',
+            service: options.label ?? 'getPort',
+            inheritsFrom: null,
+            owner,
+            createdAt: now,
+            expiresAt: null,
+            scheme: null,
+          });
+        }
+        return leased;
       });
-      snapshot.reclaim();
-      if (!pick) return null;
-      tx.insert({
-        port: pick.port,
-        kind: 'adhoc',
-        project: '',
-        dir: '',
-        environment: '',
-        service: options.label ?? 'getPort',
-        inheritsFrom: null,
-        owner,
-        createdAt: now,
-        expiresAt: null,
-        scheme: null,
-      });
-      return pick.port;
-    });
-    if (port === null) {
-      const where = range
-        ? `range ${range.min}-${range.max}`
-        : `the pool ${policy.pool.min}-${policy.pool.max}`;
-      throw new BerthError(
-        'E_NO_PORT',
-        `no free port in ${where}${preferred.length ? ` (preferred ${preferred.join(', ')} taken)` : ''}. Widen the range or release ports (berth ls --all-projects).`,
-        { data: { range, preferred } },
-      );
+      if (ports.length === 0) {
+        const where = range
+          ? `range ${range.min}-${range.max}`
+          : `the pool ${policy.pool.min}-${policy.pool.max}`;
+        throw new BerthError(
+          'E_NO_PORT',
+          `no free port in ${where}${preferred.length ? ` (preferred ${preferred.join(', ')} taken)` : ''}. Widen the range or release ports (berth ls --all-projects).`,
+          { data: { range, preferred } },
+        );
+      }
+      port = ports.shift()!;
+      if (reserveKey !== null) reserves.set(reserveKey, ports);
     }
     if ((await probe.check(port)) === 'free') return port;
     busy.add(port);
@@ -187,5 +216,7 @@ async function releaseLease(registry: Adapters['registry'], port: number, pid: n
  * await releasePort(port);
  */
 export async function releasePort(port: number, options: { home?: string } = {}): Promise<boolean> {
+  const reserve = reserves.get(homeKey(options.home));
+  if (reserve?.includes(port)) reserve.splice(reserve.indexOf(port), 1);
   return releaseLease(adaptersFor(options.home).registry, port, process.pid);
 }

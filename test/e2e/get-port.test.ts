@@ -159,6 +159,33 @@ describe('getPort across processes', () => {
     await releasePort(c, { home: h });
   });
 
+  it('zero-config calls lease a batch ahead in one transaction and hand it out port by port', async () => {
+    const h = home();
+    const first = await getPort({ home: h });
+    const registry = openRegistry({ home: h });
+    try {
+      const batch = registry.leasesOwnedBy(process.pid).map((l) => l.port);
+      expect(batch.length).toBeGreaterThan(1);
+      expect(batch).toContain(first);
+      const next: number[] = [];
+      for (let i = 1; i < batch.length; i++) next.push(await getPort({ home: h }));
+      // The rest of the batch, each distinct, and no new lease was written for them.
+      expect([first, ...next].sort()).toEqual([...batch].sort());
+      expect(registry.leasesOwnedBy(process.pid)).toHaveLength(batch.length);
+      // One more call leases the next batch.
+      const after = await getPort({ home: h });
+      expect(batch).not.toContain(after);
+      for (const p of [first, ...next, after]) expect(await releasePort(p, { home: h })).toBe(true);
+      // A released reserve port is never handed out without its lease.
+      const leftover = registry.leasesOwnedBy(process.pid).map((l) => l.port);
+      for (const p of leftover) await releasePort(p, { home: h });
+      const fresh = await getPort({ home: h });
+      expect(registry.leasesOwnedBy(process.pid).map((l) => l.port)).toContain(fresh);
+    } finally {
+      registry.close();
+    }
+  });
+
   it('rejects bad options with E_USAGE', async () => {
     await expect(getPort({ port: 70000 })).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(getPort({ range: [5000, 4000] })).rejects.toMatchObject({ code: 'E_USAGE' });
