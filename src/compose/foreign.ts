@@ -21,7 +21,7 @@ export const parentOf = (pid: number): number | null => readProcStat(pid)?.ppid 
  */
 export async function foreignHolders(leases: readonly Lease[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
-  const owned = leases.filter((l) => l.kind === 'service' && l.inheritsFrom === null && l.owner !== null);
+  const owned = leases.filter((l) => l.inheritsFrom === null && l.owner !== null);
   if (owned.length === 0) return out;
   // A fresh read: a cached table could miss the squatter that arrived a moment ago.
   const listeners = await readListenersAsync();

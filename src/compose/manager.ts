@@ -158,13 +158,15 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
   };
 
   const applyPlan = (tx: RegistryTx, plan: Plan, leases: Lease[], opts: AssignOptions, now: number) => {
-    const mine = new Map(leases.filter((l) => l.kind === 'service').map((l) => [l.service, l]));
+    const mine = new Map(leases.map((l) => [l.service, l]));
     const owner = opts.owner ?? null;
     const expiresAt = opts.ttlMs ? now + opts.ttlMs : null;
     const retie = opts.owner !== undefined || opts.ttlMs !== undefined;
     const event = (type: 'assigned' | 'moved', service: string, port: number, fromPort: number | null) => {
       const detail = plan.decisions.find((d) => d.service === service)?.message ?? '';
-      tx.recordEvent({ at: now, type, project: config.project, ...scope, service, port, fromPort, detail });
+      tx.recordEvent(
+        leaseEvent({ project: config.project, ...scope, service, port }, type, now, detail, fromPort),
+      );
     };
     const roots = plan.assignments.filter((a) => a.inheritsFrom === null);
     const moving = roots.flatMap((a) => {
@@ -226,12 +228,9 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
    * keeps a live lease (the steady state of `berth get`), so the kernel's table,
    * slow to read on large machines, is read only when it matters.
    */
-  const needsKernelFacts = (names: readonly string[]) => {
+  const needsKernelFacts = (names: readonly string[], leases: readonly Lease[]) => {
     const held = new Set(
-      registry
-        .scopeLeases(scope)
-        .filter((l) => l.kind === 'service' && staleness(l, adapters.now(), processes) === null)
-        .map((l) => l.service),
+      leases.filter((l) => staleness(l, adapters.now(), processes) === null).map((l) => l.service),
     );
     return names.some((n) => !held.has(n));
   };
@@ -244,8 +243,10 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     const busy = new Set<number>();
     const attempts = config.maxRetries + 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0 || needsKernelFacts(names)) await kernel.refresh();
-      const foreignHeld = await foreignHolders(registry.scopeLeases(scope));
+      // One read of the scope's leases serves both pre-checks (the transaction reads again under its lock).
+      const leases = registry.scopeLeases(scope);
+      if (attempt > 0 || needsKernelFacts(names, leases)) await kernel.refresh();
+      const foreignHeld = await foreignHolders(leases);
       const { plan, toConfirm } = await registry.transaction((tx) =>
         allocateOnce(tx, names, opts, busy, foreignHeld),
       );
@@ -294,7 +295,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     return registry.transaction((tx) => {
       const removed: Lease[] = [];
       const now = adapters.now();
-      const leases = tx.scopeLeases(scope).filter((l) => l.kind === 'service');
+      const leases = tx.scopeLeases(scope);
       const wanted = names ? new Set(names) : null;
       for (const lease of leases) {
         if (wanted && !wanted.has(lease.service)) continue;
@@ -328,7 +329,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     ports: () => {
       const ports = new Map<string, number>();
       for (const lease of registry.scopeLeases(scope)) {
-        if (lease.kind === 'service' && staleness(lease, adapters.now(), processes) === null) {
+        if (staleness(lease, adapters.now(), processes) === null) {
           ports.set(lease.service, lease.port);
         }
       }
@@ -350,8 +351,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
       await registry.transaction((tx) => {
         const expiresAt = ttlMs ? adapters.now() + ttlMs : null;
         for (const lease of tx.scopeLeases(scope)) {
-          if (lease.kind === 'service' && services.includes(lease.service))
-            tx.setOwner(lease.id, owner, expiresAt);
+          if (services.includes(lease.service)) tx.setOwner(lease.id, owner, expiresAt);
         }
       });
     },

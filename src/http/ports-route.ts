@@ -93,7 +93,7 @@ export class PortsRoute {
       const t = now();
       const leases = registry
         .scopeLeases({ dir: ref.dir, environment })
-        .filter((l) => l.kind === 'service' && staleness(l, t, processes) === null);
+        .filter((l) => staleness(l, t, processes) === null);
       const config = await configs.get(ref.dir, environment);
       if (leases.length === 0 && config === null) {
         throw new HttpError(

@@ -62,10 +62,8 @@ export function leasedServices(pm: PortManager, names: readonly string[]): Lease
       );
     }
   }
-  const leases = pm
-    .leases()
-    .filter((l) => l.kind === 'service' && (names.length === 0 || names.includes(l.service)))
-    .sort((a, b) => (order.get(a.service) ?? order.size) - (order.get(b.service) ?? order.size));
+  // pm.leases() holds service leases only, already in config order.
+  const leases = pm.leases().filter((l) => names.length === 0 || names.includes(l.service));
   const missing = names.filter((name) => !leases.some((l) => l.service === name));
   if (missing.length > 0) {
     const list = missing.join(', ');

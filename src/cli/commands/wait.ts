@@ -162,8 +162,7 @@ const wait: Command = async (argv, io) => {
     }
     const scope = { dir: pm.config.dir, environment: pm.config.environment };
     const portOf = (service: string) => () =>
-      pm.adapters.registry.scopeLeases(scope).find((l) => l.kind === 'service' && l.service === service)
-        ?.port ?? null;
+      pm.adapters.registry.scopeLeases(scope).find((l) => l.service === service)?.port ?? null;
     const watches: Watch[] = leases.map((l) => ({
       service: l.service,
       port: l.port,
