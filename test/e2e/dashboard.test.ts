@@ -1,17 +1,21 @@
 /**
- * The dashboard in Debian's headless Chromium: it lists the leased services,
- * and a lease made by the CLI while the page is open appears without a reload.
- * Screenshots go to test-results/ as artifacts.
+ * The dashboard in headless Chromium (the machine's, else the one in the
+ * @sparticuz/chromium dev dependency: see test/support/browser.ts): it lists
+ * the leased services, and a lease made by the CLI while the page is open
+ * appears without a reload. Screenshots go to test-results/ as artifacts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berth, CLI, ROOT, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { describeBrowser, findBrowser, launchBrowser, thisHost } from '../support/browser.js';
 
 const ARTIFACTS = join(ROOT, 'test-results');
+/** Where no browser can be had, launching throws a one-line fix and every test here fails. */
+const BROWSER = findBrowser(thisHost());
 
 let block: number[];
 let box: Sandbox;
@@ -25,6 +29,7 @@ const problems: string[] = [];
 const run = (args: string[]) => berth(args, { cwd: box.dir, env: box.env });
 
 beforeAll(async () => {
+  browser = await launchBrowser(BROWSER);
   block = await reserveBlock(8);
   box = sandbox();
   box.writeConfig({
@@ -59,10 +64,6 @@ beforeAll(async () => {
     });
     daemon.once('exit', (code) => reject(new Error(`berth serve exited with ${code}`)));
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   // A CSP violation or a script error shows up here: the page must run clean under its strict policy.
   page.on('console', (msg) => {
@@ -85,7 +86,7 @@ const FITS = 'document.documentElement.scrollWidth <= window.innerWidth';
 const row = (service: string) =>
   page.locator('tr', { has: page.locator('td.service', { hasText: new RegExp(`^${service}`) }) });
 
-describe('dashboard', () => {
+describe(`dashboard in ${describeBrowser(BROWSER)}`, () => {
   it('opens with the printed URL (token to cookie, then /) and lists the leased services', async () => {
     await page.goto(tokenUrl);
     expect(new URL(page.url()).pathname).toBe('/');
