@@ -229,6 +229,24 @@ describe('berth get / ls / release / env', () => {
     expect(bad.code).toBe(2);
   });
 
+  it.each([
+    ['webSocket', 'WEB_SOCKET'],
+    ['web-socket', 'WEB_SOCKET'],
+    ['api2', 'API2'],
+    ['redisCache2', 'REDIS_CACHE2'],
+  ])('env and run name both variables of %s by one rule (stem %s)', async (name, stem) => {
+    box = sandbox();
+    box.writeConfig({ services: { [name]: { preferred: [block[3]], requires: ['websocket'] } } });
+    const json = JSON.parse((await run(['env', '--format', 'json'])).stdout);
+    expect(json).toEqual({
+      [`${stem}_PORT`]: String(block[3]),
+      [`${stem}_URL`]: `ws://localhost:${block[3]}`,
+    });
+    const script = `console.log(process.env.${stem}_PORT + ' ' + process.env.${stem}_URL)`;
+    const res = await run(['run', name, '--quiet', '--', process.execPath, '-e', script]);
+    expect(res.stdout.trim()).toBe(`${block[3]} ws://localhost:${block[3]}`);
+  });
+
   it('--ttl leases expire: ls shows them stale, and the next assignment reclaims them', async () => {
     fresh();
     expect((await run(['assign', 'redis', '--ttl', '1s'])).code).toBe(0);
