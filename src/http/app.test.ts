@@ -122,7 +122,7 @@ function json(res: HttpResponse) {
   return JSON.parse(res.body.toString()) as {
     success: boolean;
     data: Record<string, unknown> & { leases: Record<string, unknown>[] };
-    error: { code: string; message: string; data?: Record<string, unknown> };
+    error: { code: string; message: string; data: Record<string, unknown>; details: string[] };
   };
 }
 
@@ -208,7 +208,7 @@ describe('GET /api/ports', () => {
     const body = json(res);
     expect(body.success).toBe(false);
     expect(body.error.code).toBe('E_AMBIGUOUS');
-    expect(body.error.data?.folders).toEqual([a, b].sort());
+    expect(body.error.data.folders).toEqual([a, b].sort());
     expect(body.error.message).toContain(a);
     expect(body.error.message).toContain('dir=');
     const picked = await f.get(`/api/ports?project=shop&dir=${encodeURIComponent(b)}`);
@@ -372,6 +372,11 @@ describe('POST /api/assign and /api/release', () => {
     const dir = f.project('broken', { project: 'broken', services: { api: { preferred: [0] } } });
     const res = await f.post('/api/assign', { project: dir });
     expect([res.status, json(res).error.code]).toEqual([422, 'E_CONFIG']);
+    // The one error shape: every problem in `details`, beside `data`, as `--json` prints it.
+    expect(json(res).error).toMatchObject({
+      data: expect.any(Object),
+      details: [expect.stringContaining('preferred')],
+    });
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The one place where errors become HTTP statuses. Every failure leaves the
- * API as `{ "success": false, "error": { "code": "E_...", "message": "..." } }`.
+ * API in the one JSON error shape ({@link errorBody}, the CLI's `--json` shape too):
+ * `{ "success": false, "error": { "code": "E_...", "message": "...", "data": {}, "details": [] } }`.
  */
-import { BerthError, type BerthErrorCode } from '../errors.js';
+import { BerthError, type BerthErrorCode, errorBody, unexpectedMessage } from '../errors.js';
 import { API_HEADERS } from './headers.js';
 import type { HttpResponse } from './message.js';
 
@@ -46,29 +47,33 @@ export class HttpError extends Error {
   readonly code: HttpErrorCode;
   readonly status: number;
   readonly data: Record<string, unknown>;
+  readonly details: readonly string[];
   readonly headers: Record<string, string>;
 
   constructor(
     code: HttpErrorCode,
     message: string,
-    options: { data?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: {
+      data?: Record<string, unknown>;
+      details?: readonly string[];
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message);
     this.name = 'HttpError';
     this.code = code;
     this.status = statusFor(code);
     this.data = options.data ?? {};
+    this.details = options.details ?? [];
     this.headers = options.headers ?? {};
   }
 
   /** The JSON response for this error. */
   response(): HttpResponse {
-    const error: Record<string, unknown> = { code: this.code, message: this.message };
-    if (Object.keys(this.data).length > 0) error.data = this.data;
     return {
       status: this.status,
       headers: { ...API_HEADERS, ...this.headers },
-      body: JSON.stringify({ success: false, error }),
+      body: JSON.stringify(errorBody(this.code, this.message, this)),
     };
   }
 }
@@ -77,9 +82,7 @@ export class HttpError extends Error {
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof BerthError) {
-    const data = error.details.length > 0 ? { ...error.data, details: error.details } : error.data;
-    return new HttpError(error.code, error.message, { data });
+    return new HttpError(error.code, error.message, { data: error.data, details: error.details });
   }
-  const why = error instanceof Error ? error.message : String(error);
-  return new HttpError('E_INTERNAL', `unexpected error: ${why}. Please report this.`);
+  return new HttpError('E_INTERNAL', unexpectedMessage(error));
 }

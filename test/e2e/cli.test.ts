@@ -126,7 +126,15 @@ describe('berth assign', () => {
     expect(svc.stderr).toContain('unknown service "nope"');
     // With --json the error is JSON on stdout too.
     const json = await run(['assign', 'nope', '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, error: { code: 'E_UNKNOWN_SERVICE' } });
+    expect(JSON.parse(json.stdout)).toEqual({
+      success: false,
+      error: {
+        code: 'E_UNKNOWN_SERVICE',
+        message: expect.stringContaining('unknown service "nope"'),
+        data: expect.any(Object),
+        details: expect.any(Array),
+      },
+    });
     const early = await run(['-e', 'test', 'assign']);
     expect(early.code).toBe(2);
     expect(early.stderr).toContain('options go after the command');
