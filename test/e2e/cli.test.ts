@@ -351,6 +351,35 @@ describe('berth run', () => {
     }
   });
 
+  it('a failure prints no berth JSON when --json belongs to the command, not to berth', async () => {
+    fresh();
+    const unknown = await run(['run', 'nope', '--', process.execPath, '-e', '0', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown service "nope"');
+    expect(unknown.stdout).toBe('');
+    const missing = await run(['run', 'server', '--', 'definitely-not-a-command-xyz', '--json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    // A failing tool's own JSON output reaches stdout untouched, and nothing of berth's follows it.
+    const script = 'console.log(JSON.stringify({ tool: process.argv.slice(1) })); process.exit(3)';
+    const failing = await run([
+      'run',
+      'server',
+      '--quiet',
+      '--',
+      process.execPath,
+      '-e',
+      script,
+      '--',
+      '--json',
+    ]);
+    expect(failing.code).toBe(3);
+    expect(JSON.parse(failing.stdout)).toEqual({ tool: ['--json'] });
+    // berth's own --json, before the `--`, still gets the error as JSON.
+    const own = await run(['run', 'nope', '--json', '--', process.execPath, '-e', '0']);
+    expect(JSON.parse(own.stdout)).toMatchObject({ success: false, error: { code: 'E_UNKNOWN_SERVICE' } });
+  });
+
   it('a missing command is a clear error', async () => {
     fresh();
     const res = await run(['run', 'server', '--', 'definitely-not-a-command-xyz']);
