@@ -55,10 +55,11 @@ function fixture() {
     adapters,
     port: PORT,
     token: TOKEN,
+    // Nothing listens unless a test says otherwise, as checkHealth answers then.
     check: async (_spec, port) =>
       healthByPort.get(port) ?? {
-        status: 'unhealthy',
-        reason: 'connection refused on 127.0.0.1',
+        status: 'not-running',
+        reason: 'connection refused on 127.0.0.1 and ::1',
         latencyMs: 1,
       },
   });
@@ -276,13 +277,18 @@ describe('GET /api/leases and /api/health', () => {
     const f = fixture();
     const dir = f.project('shop', { project: 'shop', services: services(41600) });
     await f.assign(dir);
+    f.healthByPort.set(41600, {
+      status: 'unhealthy',
+      reason: 'GET / answered 503 on 127.0.0.1',
+      latencyMs: 2,
+    });
     await f.app.health.tick();
     const before = json(await f.get('/api/health')).data as unknown as {
       services: { service: string; status: string; reason: string | null }[];
     };
     expect(before.services.find((s) => s.service === 'server')).toMatchObject({
       status: 'unhealthy',
-      reason: 'connection refused on 127.0.0.1',
+      reason: 'GET / answered 503 on 127.0.0.1',
     });
     const lastBefore = f.adapters.registry.lastEventId();
     f.healthByPort.set(41600, { status: 'healthy', reason: null, latencyMs: 7 });
@@ -303,6 +309,41 @@ describe('GET /api/leases and /api/health', () => {
     // No change, no event.
     await f.app.health.tick();
     expect(f.adapters.registry.eventsSince(lastBefore, 10)).toHaveLength(2);
+  });
+
+  it('reports a reserved service nothing listens on as not-running, not unhealthy, in /api/health and /api/leases', async () => {
+    const f = fixture();
+    const dir = f.project('shop', { project: 'shop', services: services(41650) });
+    await f.assign(dir);
+    const first = f.adapters.registry.lastEventId();
+    await f.app.health.tick();
+    const notRunning = {
+      status: 'not-running',
+      reason: 'connection refused on 127.0.0.1 and ::1',
+      history: [],
+    };
+    const health = json(await f.get('/api/health')).data as unknown as { services: { service: string }[] };
+    expect(health.services.find((s) => s.service === 'server')).toMatchObject(notRunning);
+    const leases = json(await f.get('/api/leases')).data.leases;
+    expect(leases.find((l) => l.service === 'database')).toMatchObject({
+      state: 'reserved',
+      health: notRunning,
+    });
+    // Starting is an event; stopping is a state, recorded as none (and no red mark in the sparkline).
+    f.healthByPort.set(41650, { status: 'healthy', reason: null, latencyMs: 4 });
+    await f.app.health.tick();
+    f.healthByPort.delete(41650);
+    await f.app.health.tick();
+    const types = f.adapters.registry.eventsSince(first, 10).map((e) => [e.type, e.service]);
+    expect(types.sort()).toEqual([
+      ['healthy', 'server'],
+      ['healthy', 'websocket'],
+    ]);
+    const stopped = json(await f.get('/api/health')).data as unknown as { services: { service: string }[] };
+    expect(stopped.services.find((s) => s.service === 'server')).toMatchObject({
+      status: 'not-running',
+      history: [4],
+    });
   });
 });
 
