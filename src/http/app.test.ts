@@ -7,6 +7,7 @@ import { createManagerFor } from '../compose/manager.js';
 import { loadConfig } from '../config/load.js';
 import type { KernelFacts, Probe } from '../core/facts.js';
 import { createApp, type DaemonApp } from './app.js';
+import { MAX_EVENT_STREAMS } from './events.js';
 import type { CheckResult } from './health.js';
 import type { HttpResponse, StreamBody } from './message.js';
 
@@ -38,7 +39,7 @@ afterEach(() => {
   current = null;
 });
 
-function fixture() {
+function fixture(options: { maxEventStreams?: number } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'berth-http-'));
   const busy = new Set<number>();
   const kernel: KernelFacts = {
@@ -55,6 +56,7 @@ function fixture() {
     adapters,
     port: PORT,
     token: TOKEN,
+    ...options,
     // Nothing listens unless a test says otherwise, as checkHealth answers then.
     check: async (_spec, port) =>
       healthByPort.get(port) ?? {
@@ -443,6 +445,40 @@ describe('GET /api/events', () => {
     expect(bySince.frames().map((e) => e.type)).toEqual(['released']);
     resumed.stop();
     bySince.stop();
+  });
+
+  it('caps open streams: one past the cap is 503 E_BUSY with Retry-After, and a closed stream frees its slot', async () => {
+    const f = fixture({ maxEventStreams: 2 });
+    const first = collect(await f.get('/api/events'));
+    const second = collect(await f.get('/api/events'));
+    const refused = await f.get('/api/events');
+    expect([refused.status, refused.headers['retry-after']]).toEqual([503, '2']);
+    expect(json(refused)).toEqual({
+      success: false,
+      error: {
+        code: 'E_BUSY',
+        message: expect.stringMatching(/^2 event streams are open, .* then retry\.$/),
+        data: { streams: 2, maxStreams: 2 },
+        details: [],
+      },
+    });
+    expect(json(await f.get('/api/status')).data).toMatchObject({ streams: 2 });
+    first.stop();
+    const third = collect(await f.get('/api/events'));
+    expect((await f.get('/api/events')).status).toBe(503);
+    second.stop();
+    third.stop();
+    expect(json(await f.get('/api/status')).data).toMatchObject({ streams: 0 });
+  });
+
+  it('serves 64 streams at once by default', async () => {
+    const f = fixture();
+    expect(MAX_EVENT_STREAMS).toBe(64);
+    expect(f.app.hub.maxStreams).toBe(MAX_EVENT_STREAMS);
+    const open = [];
+    for (let i = 0; i < 64; i++) open.push(collect(await f.get('/api/events')));
+    expect((await f.get('/api/events')).status).toBe(503);
+    for (const s of open) s.stop();
   });
 
   it('refuses a malformed Last-Event-ID with 400', async () => {

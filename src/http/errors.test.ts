@@ -19,6 +19,7 @@ describe('HTTP errors', () => {
             'E_TOO_LARGE',
             'E_CONFIG',
             'E_NO_PORT',
+            'E_BUSY',
           ] as const
         ).map((c) => [c, statusFor(c)]),
       ),
@@ -33,6 +34,7 @@ describe('HTTP errors', () => {
       E_TOO_LARGE: 413,
       E_CONFIG: 422,
       E_NO_PORT: 503,
+      E_BUSY: 503,
     });
   });
 

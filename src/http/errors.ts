@@ -8,7 +8,13 @@ import { API_HEADERS } from './headers.js';
 import type { HttpResponse } from './message.js';
 
 /** Codes only the HTTP layer produces, beside every {@link BerthErrorCode}. */
-export type HttpOnlyCode = 'E_CONTENT_TYPE' | 'E_TOO_LARGE' | 'E_METHOD' | 'E_INTERNAL';
+export type HttpOnlyCode =
+  | 'E_CONTENT_TYPE'
+  | 'E_TOO_LARGE'
+  | 'E_METHOD'
+  | 'E_INTERNAL'
+  /** The daemon serves as many event streams as it will; retry after `Retry-After` seconds. */
+  | 'E_BUSY';
 
 /** Every code an API error may carry. */
 export type HttpErrorCode = BerthErrorCode | HttpOnlyCode;
@@ -30,6 +36,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   E_TOO_LARGE: 413,
   E_METHOD: 405,
   E_INTERNAL: 500,
+  E_BUSY: 503,
 };
 
 /** The status for an error code. */
