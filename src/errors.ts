@@ -2,7 +2,8 @@
  * The one error type berth throws on purpose. Every failure a user can cause or
  * meet carries a stable `code`, typed data and a message that ends with what to
  * do next. The CLI (src/cli/exit.ts) and the HTTP layer (src/http/errors.ts) each
- * map codes to exit codes / statuses in exactly one place.
+ * map codes to exit codes / statuses in exactly one place, and both print an
+ * error as the one JSON shape {@link errorBody} builds.
  */
 
 /** Stable error codes. Tools may match on these; they never change meaning. */
@@ -67,4 +68,42 @@ export class BerthError extends Error {
 /** True when `error` is a {@link BerthError}, optionally of the given code. */
 export function isBerthError(error: unknown, code?: BerthErrorCode): error is BerthError {
   return error instanceof BerthError && (code === undefined || error.code === code);
+}
+
+/**
+ * An error as JSON, the same for `--json` on the CLI and for the HTTP API. Both
+ * `data` and `details` are always present (`{}` and `[]` when there is nothing).
+ */
+export interface ErrorBody {
+  success: false;
+  error: {
+    /** A {@link BerthErrorCode}, or a code only the CLI or HTTP layer produces (`E_INTERNAL`, `E_TOO_LARGE`, ...). */
+    code: string;
+    /** What went wrong, ending with what to do. */
+    message: string;
+    /** Structured facts (port, service, holder pid, ...). */
+    data: Record<string, unknown>;
+    /** Individual problems, for errors that collect several (config validation). */
+    details: readonly string[];
+  };
+}
+
+/**
+ * Builds the one JSON shape of an error.
+ *
+ * @example
+ * errorBody('E_UNKNOWN_SERVICE', 'unknown service "nope". Run `berth ls`.')
+ * // { success: false, error: { code: 'E_UNKNOWN_SERVICE', message: '...', data: {}, details: [] } }
+ */
+export function errorBody(
+  code: string,
+  message: string,
+  extra: Pick<BerthErrorOptions, 'data' | 'details'> = {},
+): ErrorBody {
+  return { success: false, error: { code, message, data: extra.data ?? {}, details: extra.details ?? [] } };
+}
+
+/** The message for a failure berth did not expect (a bug): what it was, then what to do. */
+export function unexpectedMessage(error: unknown): string {
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)}. Please report this.`;
 }

@@ -16,6 +16,18 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, OptionSpec>;
 
+/**
+ * berth's own arguments: those before the first `--`. What follows belongs to
+ * the command `berth run` starts, so its `--json` or `-e` is never berth's.
+ *
+ * @example
+ * ownArguments(['run', 'server', '--', 'tool', '--json']) // ['run', 'server']
+ */
+export function ownArguments(argv: readonly string[]): readonly string[] {
+  const split = argv.indexOf('--');
+  return split === -1 ? argv : argv.slice(0, split);
+}
+
 /** What a command's parser returns. */
 export interface Parsed<V> {
   values: V & { config?: string; env?: string; json?: boolean; help?: boolean };

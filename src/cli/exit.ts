@@ -5,7 +5,7 @@
  * Exit codes: 0 ok, 1 runtime failure (no port, port held, registry locked,
  * something unhealthy), 2 usage or config error.
  */
-import { BerthError, type BerthErrorCode } from '../errors.js';
+import { BerthError, type BerthErrorCode, type ErrorBody, errorBody, unexpectedMessage } from '../errors.js';
 
 /** Exit code for success. */
 export const EXIT_OK = 0;
@@ -22,15 +22,10 @@ export function exitCodeFor(error: unknown): number {
   return EXIT_FAILURE;
 }
 
-/** `{ success: false, error: { code, message, details } }`, as the HTTP API answers errors. */
-export function errorJson(error: unknown) {
-  if (error instanceof BerthError) {
-    return { success: false, error: { code: error.code, message: error.message, details: error.details } };
-  }
-  return {
-    success: false,
-    error: { code: 'E_INTERNAL', message: (error as Error)?.message ?? String(error), details: [] },
-  };
+/** Any thrown value as the one JSON error shape ({@link errorBody}), as the HTTP API answers errors too. */
+export function errorJson(error: unknown): ErrorBody {
+  if (error instanceof BerthError) return errorBody(error.code, error.message, error);
+  return errorBody('E_INTERNAL', unexpectedMessage(error));
 }
 
 /** The lines to print for an error: the message, its details, never a stack trace unless BERTH_DEBUG is set. */

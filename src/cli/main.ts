@@ -5,6 +5,7 @@
  */
 import { closest } from '../config/suggest.js';
 import { BerthError } from '../errors.js';
+import { ownArguments } from './args.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, processIO, writeLine } from './io.js';
 
@@ -106,7 +107,9 @@ main(process.argv.slice(2)).then(
     for (const line of errorLines(error)) writeLine(2, line);
     // Scripts that asked for JSON get the error as JSON too, in the daemon's shape
     // (unless the command already printed its own JSON answer, as `wait` does).
-    if (process.argv.includes('--json') && !printed) writeLine(1, JSON.stringify(errorJson(error), null, 2));
+    // Only berth's own `--json` counts: `berth run x -- tool --json` is the tool's.
+    const json = ownArguments(process.argv.slice(2)).includes('--json');
+    if (json && !printed) writeLine(1, JSON.stringify(errorJson(error), null, 2));
     process.exitCode = exitCodeFor(error);
   },
 );

@@ -3,6 +3,7 @@
  * symmetric `conflicts`) and builds the final {@link ResolvedConfig} from a
  * draft the rules accepted.
  */
+import { portVariable } from '../core/endpoints.js';
 import { DEFAULT_POOL } from '../core/policy.js';
 import type { HealthSpec, PortRange, Requirement, ResolvedConfig, ServiceSpec } from '../core/types.js';
 import type { Draft, DraftService } from './normalize.js';
@@ -10,22 +11,9 @@ import type { Draft, DraftService } from './normalize.js';
 /** Default milliseconds between health checks. */
 export const HEALTH_INTERVAL_MS = 1000;
 
-/**
- * `SERVER_PORT` for `server`, `MY_API_PORT` for `my-api` and `myApi`.
- *
- * @example
- * defaultEnvVar('webSocket') // 'WEB_SOCKET_PORT'
- */
-export function defaultEnvVar(name: string): string {
-  return `${name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/-/g, '_')
-    .toUpperCase()}_PORT`;
-}
-
-/** The variable a service's port is published under. */
+/** The variable a service's port is published under: its `env`, else `<STEM>_PORT` ({@link portVariable}). */
 export function envVarOf(service: DraftService): string {
-  return service.env ?? defaultEnvVar(service.name);
+  return service.env ?? portVariable(service.name);
 }
 
 /**

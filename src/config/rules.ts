@@ -3,6 +3,7 @@
  * privileged ports, ranges, variable names. Each pushes problems with the path
  * of the merged config; validate.ts maps paths back to environment overrides.
  */
+import { urlVariable } from '../core/endpoints.js';
 import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '../core/policy.js';
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
@@ -172,6 +173,25 @@ function checkExclude(draft: Draft, err: Push): Set<number> {
 }
 
 /**
+ * Every variable a service publishes (its port variable and `<STEM>_URL`) must
+ * be its own: `web-socket` and `webSocket` would both write `WEB_SOCKET_URL`.
+ */
+function checkVariables(s: DraftService, published: Map<string, DraftService>, err: Push): void {
+  const portVar = envVarOf(s);
+  const urlVar = urlVariable(s.name);
+  const portOwner = portVar === urlVar ? s : published.get(portVar);
+  const urlOwner = published.get(urlVar);
+  if (portOwner !== undefined) {
+    const whose = portOwner === s ? `the URL variable of ${s.path}` : `the variable of ${portOwner.path}`;
+    err(keyPath(s.path, 'env'), `${portVar} is also ${whose}; set env to a different name on one of them`);
+  } else if (urlOwner !== undefined) {
+    err(s.path, `${s.name} and ${urlOwner.path} would both publish ${urlVar}; rename one of them`);
+  }
+  if (!published.has(portVar)) published.set(portVar, s);
+  if (!published.has(urlVar)) published.set(urlVar, s);
+}
+
+/**
  * Checks a draft (one environment's merged config). Pure.
  *
  * @example
@@ -184,7 +204,7 @@ export function checkRules(draft: Draft): RuleProblems {
   const byName = new Map(draft.services.map((s) => [s.name, s]));
   const excluded = checkExclude(draft, err);
   const conflictPairs = new Set<string>();
-  const envVars = new Map<string, DraftService>();
+  const published = new Map<string, DraftService>();
   for (const s of draft.services) {
     if (RESERVED_SERVICE_NAMES.has(s.name)) {
       err(s.path, `"${s.name}" is reserved (ports() uses it for its own key); rename the service`);
@@ -193,15 +213,7 @@ export function checkRules(draft: Draft): RuleProblems {
     checkConflicts(s, byName, err, conflictPairs);
     checkPorts(s, byName, excluded, out);
     checkHealth(s, err);
-    const envVar = envVarOf(s);
-    const other = envVars.get(envVar);
-    if (other === undefined) envVars.set(envVar, s);
-    else {
-      err(
-        keyPath(s.path, 'env'),
-        `${envVar} is also the variable of ${other.path}; set env to a different name on one of them`,
-      );
-    }
+    checkVariables(s, published, err);
   }
   checkCycles(draft.services, byName, err);
   return out;

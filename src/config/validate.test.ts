@@ -239,6 +239,24 @@ const cases: Case[] = [
     'services.my_api.env',
     'MY_API_PORT',
   ],
+  [
+    'URL variables colliding',
+    { services: { 'web-socket': {}, webSocket: { env: 'WS_PORT' } } },
+    'services.webSocket',
+    'would both publish WEB_SOCKET_URL; rename one',
+  ],
+  [
+    'env taking the URL variable of another service',
+    broken((c) => (c.services.server.env = 'CLIENT_URL')),
+    'services.client',
+    'would both publish CLIENT_URL',
+  ],
+  [
+    "env equal to the service's own URL variable",
+    broken((c) => (c.services.server.env = 'SERVER_URL')),
+    'services.server.env',
+    'also the URL variable of services.server',
+  ],
   ['invalid env var name', broken((c) => (c.services.server.env = '1PORT')), 'services.server.env', 'shell'],
   ['services missing', { strategy: 'minimal' }, 'services', 'missing'],
   ['services empty', { services: {} }, 'services', 'at least 1'],
@@ -416,6 +434,17 @@ describe('validateConfig: defaults and normalisation', () => {
     );
     expect(service(config!.services, 'apiServer').requires).toEqual(['tcp']);
     expect(service(config!.services, 'apiServer').envVar).toBe('API_SERVER_PORT');
+  });
+
+  it.each([
+    ['webSocket', 'WEB_SOCKET_PORT'],
+    ['web-socket', 'WEB_SOCKET_PORT'],
+    ['api2', 'API2_PORT'],
+    ['redisCache2', 'REDIS_CACHE2_PORT'],
+  ])('names the port variable of %s %s, by the same rule as its URL variable', (name, envVar) => {
+    const { config, errors } = validateConfig({ services: { [name]: {} } }, ctx);
+    expect(errors).toEqual([]);
+    expect(service(config!.services, name).envVar).toBe(envVar);
   });
 
   it('expands exclude and honours allowPrivileged and health settings', () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   descendsFrom,
   diagnosePort,
+  healthWithoutCheck,
   isProblem,
   type ListenerFacts,
   type ParentOf,
   planFixes,
   type ServiceDiagnosis,
-  skipHealth,
 } from './diagnose.js';
 
 /** 1 <- 10 (berth run) <- 20 (sh) <- 30 (node); 1 <- 40 (a stranger). */
@@ -109,14 +109,24 @@ describe('diagnosePort', () => {
   });
 });
 
-describe('skipHealth', () => {
+describe('healthWithoutCheck', () => {
+  const unknown = (reason: string) => ({ status: 'unknown', reason, latencyMs: null });
+
   it('runs checks only on bound ports with a check configured', () => {
-    expect(skipHealth('bound', true)).toBeNull();
-    expect(skipHealth('bound', false)).toBe('health checks are off');
-    expect(skipHealth('free', true)).toBe('nothing listens on the port');
-    expect(skipHealth('foreign', true)).toBe('the port is held by a process berth did not lease');
-    expect(skipHealth('owner-dead', true)).toBe("the lease's owner died");
-    expect(skipHealth('expired', true)).toBe('the lease expired');
+    expect(healthWithoutCheck('bound', true)).toBeNull();
+    expect(healthWithoutCheck('bound', false)).toEqual(unknown('health checks are off'));
+    expect(healthWithoutCheck('foreign', true)).toEqual(
+      unknown('the port is held by a process berth did not lease'),
+    );
+    expect(healthWithoutCheck('owner-dead', true)).toEqual(unknown("the lease's owner died"));
+    expect(healthWithoutCheck('expired', true)).toEqual(unknown('the lease expired'));
+  });
+
+  it('calls a free port not running, with checks on or off: a state, not a failure', () => {
+    const notRunning = { status: 'not-running', reason: 'nothing listens on the port', latencyMs: null };
+    expect(healthWithoutCheck('free', true)).toEqual(notRunning);
+    expect(healthWithoutCheck('free', false)).toEqual(notRunning);
+    expect(isProblem({ state: 'free', health: healthWithoutCheck('free', true)! })).toBe(false);
   });
 });
 
@@ -139,6 +149,10 @@ describe('isProblem', () => {
     expect(isProblem(row('a', 'expired'))).toBe(true);
     expect(isProblem({ state: 'bound', health: { status: 'unhealthy', reason: 'x', latencyMs: 1 } })).toBe(
       true,
+    );
+    // The listener went away between the listener read and the check: stopped, not failing.
+    expect(isProblem({ state: 'bound', health: { status: 'not-running', reason: 'x', latencyMs: 1 } })).toBe(
+      false,
     );
   });
 });

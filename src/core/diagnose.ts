@@ -3,6 +3,7 @@
  * who listens on its port, whether its owner lives, the process tree. Pure: no
  * /proc, no sockets, no clock.
  */
+import type { HealthStatus } from './types.js';
 
 /**
  * A lease's port: nothing listens (`free`), its owner or anything it started
@@ -100,28 +101,36 @@ export function diagnosePort(lease: LeaseFacts, listeners: ListenerFacts, parent
 
 /** A service's health as `berth check` reports it. */
 export interface HealthReport {
-  status: 'healthy' | 'unhealthy' | 'unknown';
-  /** Why unhealthy or unknown; `null` when healthy. */
+  /** `not-running` (nothing listens) is a state, not a failure; only `unhealthy` is. */
+  status: HealthStatus;
+  /** Why not healthy; `null` when healthy. */
   reason: string | null;
   /** Milliseconds the check took; `null` when no check ran. */
   latencyMs: number | null;
 }
 
 /**
- * Why no health check runs for a port in `state`, or `null` when one should:
- * checking a foreign process's health, or a stale lease's, would vouch for the
- * wrong thing.
+ * The health of a port in `state` when no check should run, or `null` when
+ * one should. Nothing listening is `not-running`, checks or not. Checking a
+ * foreign process's health, or a stale lease's, would vouch for the wrong
+ * thing, so those are `unknown`.
  *
  * @example
- * skipHealth('free', true); // 'nothing listens on the port'
+ * healthWithoutCheck('free', true);
+ * // { status: 'not-running', reason: 'nothing listens on the port', latencyMs: null }
  */
-export function skipHealth(state: PortState, hasCheck: boolean): string | null {
+export function healthWithoutCheck(state: PortState, hasCheck: boolean): HealthReport | null {
+  if (state === 'free')
+    return { status: 'not-running', reason: 'nothing listens on the port', latencyMs: null };
+  const why = skipReason(state, hasCheck);
+  return why === null ? null : { status: 'unknown', reason: why, latencyMs: null };
+}
+
+function skipReason(state: Exclude<PortState, 'free'>, hasCheck: boolean): string | null {
   if (!hasCheck) return 'health checks are off';
   switch (state) {
     case 'bound':
       return null;
-    case 'free':
-      return 'nothing listens on the port';
     case 'foreign':
       return 'the port is held by a process berth did not lease';
     case 'owner-dead':
@@ -144,7 +153,10 @@ export interface ServiceDiagnosis {
   health: HealthReport;
 }
 
-/** True when the row needs attention: a foreign holder, a stale lease, or a failing health check. */
+/**
+ * True when the row needs attention: a foreign holder, a stale lease, or a
+ * failing health check. A service that is not running is not a problem.
+ */
 export function isProblem(row: Pick<ServiceDiagnosis, 'state' | 'health'>): boolean {
   return (
     row.state === 'foreign' ||

@@ -59,14 +59,54 @@ export function portsData(
   return { ...data, environment, urls } as PortsData;
 }
 
-/** `my-api` -> `MY_API`: the prefix of a service's variables. */
-export function envPrefix(service: string): string {
-  return service.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+/**
+ * The stem of a service's variables (`<STEM>_PORT`, `<STEM>_URL`); the one
+ * naming rule for every variable berth derives from a service name.
+ * A lower-case letter or digit followed by an upper-case one is a word
+ * boundary, and so is the last capital of an acronym before a lower-case
+ * letter; every run of other characters (`-`, `.`, `_`, ...) becomes one `_`;
+ * digits stay; the result is upper case, with a leading `_` if it would start
+ * with a digit (shells reject such names).
+ *
+ * @example
+ * variableStem('webSocket')   // 'WEB_SOCKET'
+ * variableStem('web-socket')  // 'WEB_SOCKET'
+ * variableStem('redisCache2') // 'REDIS_CACHE2'
+ * variableStem('HTTPServer')  // 'HTTP_SERVER'
+ */
+export function variableStem(service: string): string {
+  const stem = service
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toUpperCase();
+  return /^[0-9]/.test(stem) ? `_${stem}` : stem;
+}
+
+/**
+ * The default variable carrying a service's port.
+ *
+ * @example
+ * portVariable('webSocket') // 'WEB_SOCKET_PORT'
+ */
+export function portVariable(service: string): string {
+  return `${variableStem(service)}_PORT`;
+}
+
+/**
+ * The variable carrying a service's URL.
+ *
+ * @example
+ * urlVariable('webSocket') // 'WEB_SOCKET_URL'
+ */
+export function urlVariable(service: string): string {
+  return `${variableStem(service)}_URL`;
 }
 
 /**
  * The variables `berth env` prints and `berth run` sets: `<VAR>` (the port,
- * `SERVER_PORT` or the service's `env`) and `<NAME>_URL` for every assigned service.
+ * `SERVER_PORT` or the service's `env`) and the URL ({@link urlVariable}) for every
+ * assigned service.
  */
 export function envVars(
   services: readonly ServiceSpec[],
@@ -77,7 +117,7 @@ export function envVars(
     const port = ports.get(spec.name);
     if (port === undefined) continue;
     out.push([spec.envVar, String(port)]);
-    out.push([`${envPrefix(spec.name)}_URL`, serviceUrl(spec, port)]);
+    out.push([urlVariable(spec.name), serviceUrl(spec, port)]);
   }
   return out;
 }

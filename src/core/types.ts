@@ -31,6 +31,21 @@ export interface HealthSpec {
   timeoutMs: number;
 }
 
+/**
+ * What one health check concludes: `healthy`; `unhealthy`, something listens
+ * but fails the check (a 503, a timeout, a reset); or `not-running`, nothing
+ * accepts connections on the port: the service is not started, which is a
+ * state, not a failure.
+ */
+export type CheckStatus = 'healthy' | 'unhealthy' | 'not-running';
+
+/**
+ * A service's health as berth reports it: a check's {@link CheckStatus}, or
+ * `unknown` when no check could vouch for it (checks off, a stale lease, a
+ * foreign holder, not checked yet).
+ */
+export type HealthStatus = CheckStatus | 'unknown';
+
 /** One service after validation and normalisation: every field is present. */
 export interface ServiceSpec {
   name: string;

@@ -7,6 +7,7 @@ import { createManagerFor } from '../compose/manager.js';
 import { loadConfig } from '../config/load.js';
 import type { KernelFacts, Probe } from '../core/facts.js';
 import { createApp, type DaemonApp } from './app.js';
+import { MAX_EVENT_STREAMS } from './events.js';
 import type { CheckResult } from './health.js';
 import type { HttpResponse, StreamBody } from './message.js';
 
@@ -38,7 +39,7 @@ afterEach(() => {
   current = null;
 });
 
-function fixture() {
+function fixture(options: { maxEventStreams?: number } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'berth-http-'));
   const busy = new Set<number>();
   const kernel: KernelFacts = {
@@ -55,10 +56,12 @@ function fixture() {
     adapters,
     port: PORT,
     token: TOKEN,
+    ...options,
+    // Nothing listens unless a test says otherwise, as checkHealth answers then.
     check: async (_spec, port) =>
       healthByPort.get(port) ?? {
-        status: 'unhealthy',
-        reason: 'connection refused on 127.0.0.1',
+        status: 'not-running',
+        reason: 'connection refused on 127.0.0.1 and ::1',
         latencyMs: 1,
       },
   });
@@ -122,7 +125,7 @@ function json(res: HttpResponse) {
   return JSON.parse(res.body.toString()) as {
     success: boolean;
     data: Record<string, unknown> & { leases: Record<string, unknown>[] };
-    error: { code: string; message: string; data?: Record<string, unknown> };
+    error: { code: string; message: string; data: Record<string, unknown>; details: string[] };
   };
 }
 
@@ -208,7 +211,7 @@ describe('GET /api/ports', () => {
     const body = json(res);
     expect(body.success).toBe(false);
     expect(body.error.code).toBe('E_AMBIGUOUS');
-    expect(body.error.data?.folders).toEqual([a, b].sort());
+    expect(body.error.data.folders).toEqual([a, b].sort());
     expect(body.error.message).toContain(a);
     expect(body.error.message).toContain('dir=');
     const picked = await f.get(`/api/ports?project=shop&dir=${encodeURIComponent(b)}`);
@@ -276,13 +279,18 @@ describe('GET /api/leases and /api/health', () => {
     const f = fixture();
     const dir = f.project('shop', { project: 'shop', services: services(41600) });
     await f.assign(dir);
+    f.healthByPort.set(41600, {
+      status: 'unhealthy',
+      reason: 'GET / answered 503 on 127.0.0.1',
+      latencyMs: 2,
+    });
     await f.app.health.tick();
     const before = json(await f.get('/api/health')).data as unknown as {
       services: { service: string; status: string; reason: string | null }[];
     };
     expect(before.services.find((s) => s.service === 'server')).toMatchObject({
       status: 'unhealthy',
-      reason: 'connection refused on 127.0.0.1',
+      reason: 'GET / answered 503 on 127.0.0.1',
     });
     const lastBefore = f.adapters.registry.lastEventId();
     f.healthByPort.set(41600, { status: 'healthy', reason: null, latencyMs: 7 });
@@ -303,6 +311,41 @@ describe('GET /api/leases and /api/health', () => {
     // No change, no event.
     await f.app.health.tick();
     expect(f.adapters.registry.eventsSince(lastBefore, 10)).toHaveLength(2);
+  });
+
+  it('reports a reserved service nothing listens on as not-running, not unhealthy, in /api/health and /api/leases', async () => {
+    const f = fixture();
+    const dir = f.project('shop', { project: 'shop', services: services(41650) });
+    await f.assign(dir);
+    const first = f.adapters.registry.lastEventId();
+    await f.app.health.tick();
+    const notRunning = {
+      status: 'not-running',
+      reason: 'connection refused on 127.0.0.1 and ::1',
+      history: [],
+    };
+    const health = json(await f.get('/api/health')).data as unknown as { services: { service: string }[] };
+    expect(health.services.find((s) => s.service === 'server')).toMatchObject(notRunning);
+    const leases = json(await f.get('/api/leases')).data.leases;
+    expect(leases.find((l) => l.service === 'database')).toMatchObject({
+      state: 'reserved',
+      health: notRunning,
+    });
+    // Starting is an event; stopping is a state, recorded as none (and no red mark in the sparkline).
+    f.healthByPort.set(41650, { status: 'healthy', reason: null, latencyMs: 4 });
+    await f.app.health.tick();
+    f.healthByPort.delete(41650);
+    await f.app.health.tick();
+    const types = f.adapters.registry.eventsSince(first, 10).map((e) => [e.type, e.service]);
+    expect(types.sort()).toEqual([
+      ['healthy', 'server'],
+      ['healthy', 'websocket'],
+    ]);
+    const stopped = json(await f.get('/api/health')).data as unknown as { services: { service: string }[] };
+    expect(stopped.services.find((s) => s.service === 'server')).toMatchObject({
+      status: 'not-running',
+      history: [4],
+    });
   });
 });
 
@@ -372,6 +415,11 @@ describe('POST /api/assign and /api/release', () => {
     const dir = f.project('broken', { project: 'broken', services: { api: { preferred: [0] } } });
     const res = await f.post('/api/assign', { project: dir });
     expect([res.status, json(res).error.code]).toEqual([422, 'E_CONFIG']);
+    // The one error shape: every problem in `details`, beside `data`, as `--json` prints it.
+    expect(json(res).error).toMatchObject({
+      data: expect.any(Object),
+      details: [expect.stringContaining('preferred')],
+    });
   });
 });
 
@@ -397,6 +445,40 @@ describe('GET /api/events', () => {
     expect(bySince.frames().map((e) => e.type)).toEqual(['released']);
     resumed.stop();
     bySince.stop();
+  });
+
+  it('caps open streams: one past the cap is 503 E_BUSY with Retry-After, and a closed stream frees its slot', async () => {
+    const f = fixture({ maxEventStreams: 2 });
+    const first = collect(await f.get('/api/events'));
+    const second = collect(await f.get('/api/events'));
+    const refused = await f.get('/api/events');
+    expect([refused.status, refused.headers['retry-after']]).toEqual([503, '2']);
+    expect(json(refused)).toEqual({
+      success: false,
+      error: {
+        code: 'E_BUSY',
+        message: expect.stringMatching(/^2 event streams are open, .* then retry\.$/),
+        data: { streams: 2, maxStreams: 2 },
+        details: [],
+      },
+    });
+    expect(json(await f.get('/api/status')).data).toMatchObject({ streams: 2 });
+    first.stop();
+    const third = collect(await f.get('/api/events'));
+    expect((await f.get('/api/events')).status).toBe(503);
+    second.stop();
+    third.stop();
+    expect(json(await f.get('/api/status')).data).toMatchObject({ streams: 0 });
+  });
+
+  it('serves 64 streams at once by default', async () => {
+    const f = fixture();
+    expect(MAX_EVENT_STREAMS).toBe(64);
+    expect(f.app.hub.maxStreams).toBe(MAX_EVENT_STREAMS);
+    const open = [];
+    for (let i = 0; i < 64; i++) open.push(collect(await f.get('/api/events')));
+    expect((await f.get('/api/events')).status).toBe(503);
+    for (const s of open) s.stop();
   });
 
   it('refuses a malformed Last-Event-ID with 400', async () => {

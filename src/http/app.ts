@@ -43,6 +43,8 @@ export interface AppOptions {
   assets?: Assets;
   /** Health round interval in milliseconds. */
   healthIntervalMs?: number;
+  /** Event streams open at once; default `MAX_EVENT_STREAMS` (64). */
+  maxEventStreams?: number;
   /** Extra facts for `/api/status` (pid, url). */
   status?: () => Record<string, unknown>;
 }
@@ -90,7 +92,11 @@ export function createApp(options: AppOptions): DaemonApp {
   });
   const configs = options.configs ?? new ConfigCache();
   const assets = options.assets ?? loadAssets();
-  const hub = new EventHub({ registry: adapters.registry, now: adapters.now });
+  const hub = new EventHub({
+    registry: adapters.registry,
+    now: adapters.now,
+    ...(options.maxEventStreams === undefined ? {} : { maxStreams: options.maxEventStreams }),
+  });
   const health = new HealthMonitor({
     registry: adapters.registry,
     configs,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BerthError } from '../errors.js';
+import { errorJson } from '../cli/exit.js';
+import { BerthError, errorBody } from '../errors.js';
 import { HttpError, statusFor, toHttpError } from './errors.js';
 
 describe('HTTP errors', () => {
@@ -18,6 +19,7 @@ describe('HTTP errors', () => {
             'E_TOO_LARGE',
             'E_CONFIG',
             'E_NO_PORT',
+            'E_BUSY',
           ] as const
         ).map((c) => [c, statusFor(c)]),
       ),
@@ -32,10 +34,11 @@ describe('HTTP errors', () => {
       E_TOO_LARGE: 413,
       E_CONFIG: 422,
       E_NO_PORT: 503,
+      E_BUSY: 503,
     });
   });
 
-  it('turns a BerthError into { success: false, error: { code, message, data } } with its status', () => {
+  it('turns a BerthError into the one error shape { success: false, error: { code, message, data, details } } with its status', () => {
     const res = toHttpError(
       new BerthError('E_PORT_HELD', 'server: 3000 is held. Free it.', {
         data: { port: 3000 },
@@ -48,8 +51,28 @@ describe('HTTP errors', () => {
       error: {
         code: 'E_PORT_HELD',
         message: 'server: 3000 is held. Free it.',
-        data: { port: 3000, details: ['a'] },
+        data: { port: 3000 },
+        details: ['a'],
       },
+    });
+  });
+
+  it('answers the same body as the CLI prints with --json, built by one function', () => {
+    const error = new BerthError('E_CONFIG', 'the config has 1 problem. Fix it.', {
+      data: { file: '/p/berth.config.json' },
+      details: ['services.a.preferred[0]: must be at least 1'],
+    });
+    expect(JSON.parse(toHttpError(error).response().body as string)).toEqual(errorJson(error));
+    expect(errorJson(error)).toEqual(
+      errorBody(error.code, error.message, { data: error.data, details: error.details }),
+    );
+  });
+
+  it('always carries data and details, even when empty', () => {
+    const body = JSON.parse(new HttpError('E_TOO_LARGE', 'too large. Send less.').response().body as string);
+    expect(body).toEqual({
+      success: false,
+      error: { code: 'E_TOO_LARGE', message: 'too large. Send less.', data: {}, details: [] },
     });
   });
 
@@ -59,6 +82,8 @@ describe('HTTP errors', () => {
     expect(JSON.parse(res.body as string).error).toEqual({
       code: 'E_INTERNAL',
       message: 'unexpected error: boom. Please report this.',
+      data: {},
+      details: [],
     });
     expect(new HttpError('E_METHOD', 'no.', { headers: { allow: 'GET' } }).response().headers.allow).toBe(
       'GET',

@@ -1,13 +1,20 @@
 /**
  * The one place where errors become HTTP statuses. Every failure leaves the
- * API as `{ "success": false, "error": { "code": "E_...", "message": "..." } }`.
+ * API in the one JSON error shape ({@link errorBody}, the CLI's `--json` shape too):
+ * `{ "success": false, "error": { "code": "E_...", "message": "...", "data": {}, "details": [] } }`.
  */
-import { BerthError, type BerthErrorCode } from '../errors.js';
+import { BerthError, type BerthErrorCode, errorBody, unexpectedMessage } from '../errors.js';
 import { API_HEADERS } from './headers.js';
 import type { HttpResponse } from './message.js';
 
 /** Codes only the HTTP layer produces, beside every {@link BerthErrorCode}. */
-export type HttpOnlyCode = 'E_CONTENT_TYPE' | 'E_TOO_LARGE' | 'E_METHOD' | 'E_INTERNAL';
+export type HttpOnlyCode =
+  | 'E_CONTENT_TYPE'
+  | 'E_TOO_LARGE'
+  | 'E_METHOD'
+  | 'E_INTERNAL'
+  /** The daemon serves as many event streams as it will; retry after `Retry-After` seconds. */
+  | 'E_BUSY';
 
 /** Every code an API error may carry. */
 export type HttpErrorCode = BerthErrorCode | HttpOnlyCode;
@@ -29,6 +36,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   E_TOO_LARGE: 413,
   E_METHOD: 405,
   E_INTERNAL: 500,
+  E_BUSY: 503,
 };
 
 /** The status for an error code. */
@@ -46,29 +54,33 @@ export class HttpError extends Error {
   readonly code: HttpErrorCode;
   readonly status: number;
   readonly data: Record<string, unknown>;
+  readonly details: readonly string[];
   readonly headers: Record<string, string>;
 
   constructor(
     code: HttpErrorCode,
     message: string,
-    options: { data?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: {
+      data?: Record<string, unknown>;
+      details?: readonly string[];
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message);
     this.name = 'HttpError';
     this.code = code;
     this.status = statusFor(code);
     this.data = options.data ?? {};
+    this.details = options.details ?? [];
     this.headers = options.headers ?? {};
   }
 
   /** The JSON response for this error. */
   response(): HttpResponse {
-    const error: Record<string, unknown> = { code: this.code, message: this.message };
-    if (Object.keys(this.data).length > 0) error.data = this.data;
     return {
       status: this.status,
       headers: { ...API_HEADERS, ...this.headers },
-      body: JSON.stringify({ success: false, error }),
+      body: JSON.stringify(errorBody(this.code, this.message, this)),
     };
   }
 }
@@ -77,9 +89,7 @@ export class HttpError extends Error {
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof BerthError) {
-    const data = error.details.length > 0 ? { ...error.data, details: error.details } : error.data;
-    return new HttpError(error.code, error.message, { data });
+    return new HttpError(error.code, error.message, { data: error.data, details: error.details });
   }
-  const why = error instanceof Error ? error.message : String(error);
-  return new HttpError('E_INTERNAL', `unexpected error: ${why}. Please report this.`);
+  return new HttpError('E_INTERNAL', unexpectedMessage(error));
 }

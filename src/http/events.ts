@@ -5,6 +5,7 @@
  * registry's id, so a client resumes with `Last-Event-ID` from the log itself.
  */
 import type { RegistryEvent, RegistryReader } from '../core/registry.js';
+import { HttpError } from './errors.js';
 import type { StreamBody, StreamSink } from './message.js';
 
 /** How often the daemon looks for events written by other processes. */
@@ -16,8 +17,17 @@ export const HEARTBEAT_MS = 15_000;
 /** Events read per query while replaying or catching up. */
 const PAGE = 500;
 
-/** The reconnection delay the client is told to use. */
+/** The reconnection delay the client is told to use (`retry:`, and `Retry-After` when the streams are full). */
 const RETRY_MS = 2_000;
+
+/**
+ * Open event streams the daemon serves at once. Each holds a socket, gets every
+ * heartbeat and event write, and may replay the whole log when it opens, so an
+ * unbounded number (a looping script, a page reconnecting in a hundred tabs) is
+ * a cheap way to exhaust the daemon's file descriptors and event loop. A
+ * dashboard tab takes one; 64 leaves room for many tabs and scripts.
+ */
+export const MAX_EVENT_STREAMS = 64;
 
 /** One server-sent event frame. */
 export function sseFrame(event: RegistryEvent): string {
@@ -37,6 +47,8 @@ export interface EventHubOptions {
   now?: () => number;
   pollMs?: number;
   heartbeatMs?: number;
+  /** Streams open at once; one more is refused with 503 `E_BUSY`. Default {@link MAX_EVENT_STREAMS}. */
+  maxStreams?: number;
 }
 
 /** Follows the registry's event log and fans new events out to streams. */
@@ -45,6 +57,8 @@ export class EventHub {
   private readonly now: () => number;
   private readonly pollMs: number;
   private readonly heartbeatMs: number;
+  /** Streams open at once; one more is refused. */
+  readonly maxStreams: number;
   private readonly subscribers = new Set<Subscriber>();
   private readonly timers: NodeJS.Timeout[] = [];
   private cursor: number;
@@ -55,6 +69,7 @@ export class EventHub {
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? EVENT_POLL_MS;
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+    this.maxStreams = options.maxStreams ?? MAX_EVENT_STREAMS;
     this.cursor = this.registry.lastEventId();
     this.lastSync = this.now();
   }
@@ -112,9 +127,22 @@ export class EventHub {
 
   /**
    * An event stream for one client: replays the log after `since` (from `Last-Event-ID`),
-   * or starts at the newest event when `since` is `null`.
+   * or starts at the newest event when `since` is `null`. Throws 503 `E_BUSY` with
+   * `Retry-After` when {@link maxStreams} streams are open; a stream frees its slot
+   * when it stops. Counting open streams is exact because the node adapter opens a
+   * stream in the same tick the app answers, before any other request runs.
    */
   stream(since: number | null): StreamBody {
+    if (this.subscribers.size >= this.maxStreams) {
+      throw new HttpError(
+        'E_BUSY',
+        `${this.subscribers.size} event streams are open, the most the daemon serves at once. Close a dashboard tab or another client's stream, then retry.`,
+        {
+          data: { streams: this.subscribers.size, maxStreams: this.maxStreams },
+          headers: { 'retry-after': String(RETRY_MS / 1000) },
+        },
+      );
+    }
     return {
       kind: 'stream',
       open: (sink) => {

@@ -2,14 +2,14 @@
  * The daemon's health monitor: checks every leased service on an interval
  * (with the service's own health spec from its config), keeps the latest
  * result and a short latency history for the dashboard, and records
- * healthy/unhealthy transitions in the registry's event log, so they reach
- * every event stream like lease changes do.
+ * transitions to healthy or unhealthy in the registry's event log, so they
+ * reach every event stream like lease changes do.
  */
 
 import { staleness } from '../compose/snapshot.js';
 import type { ProcessTable } from '../core/facts.js';
 import { leaseEvent, type NewRegistryEvent, type Registry } from '../core/registry.js';
-import type { HealthSpec, Lease } from '../core/types.js';
+import type { CheckStatus, HealthSpec, HealthStatus, Lease } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 
 /** How often the daemon checks every leased service. */
@@ -23,7 +23,7 @@ const CONCURRENCY = 8;
 
 /** What a check answers (src/adapters/health's `checkHealth` fits). */
 export interface CheckResult {
-  status: 'healthy' | 'unhealthy';
+  status: CheckStatus;
   reason: string | null;
   latencyMs: number;
 }
@@ -33,12 +33,13 @@ export type HealthCheck = (spec: HealthSpec, port: number) => Promise<CheckResul
 
 /** A service's health as the API reports it. */
 export interface ServiceHealth {
-  status: 'healthy' | 'unhealthy' | 'unknown';
+  /** `not-running`: nothing listens on the port (not started), shown neutral, not as a failure. */
+  status: HealthStatus;
   reason: string | null;
   latencyMs: number | null;
   /** Epoch milliseconds of the last check, `null` before the first. */
   checkedAt: number | null;
-  /** Recent latencies, oldest first; `null` marks a failed check. */
+  /** Recent latencies, oldest first; `null` marks a failed check. A not-running check adds nothing. */
   history: (number | null)[];
 }
 
@@ -184,7 +185,9 @@ export class HealthMonitor {
       }
       const result = await pending;
       const latency = result.status === 'healthy' ? result.latencyMs : null;
-      const nextHistory = [...history, latency].slice(-HEALTH_HISTORY);
+      // A stopped service is neither fast nor failing: the sparkline gets no point for it.
+      const nextHistory =
+        result.status === 'not-running' ? history : [...history, latency].slice(-HEALTH_HISTORY);
       this.entries.set(key, {
         port: lease.port,
         status: result.status,
@@ -194,7 +197,13 @@ export class HealthMonitor {
         history: nextHistory,
       });
       // The first result is a baseline; only changes are events (a restart of the daemon adds none).
-      if (base && base.status !== 'unknown' && base.status !== result.status) {
+      // Coming up and failing are events; stopping (not-running) is neither, so it records none.
+      if (
+        base &&
+        base.status !== 'unknown' &&
+        base.status !== result.status &&
+        result.status !== 'not-running'
+      ) {
         const detail =
           result.status === 'healthy' ? `answered in ${result.latencyMs} ms` : (result.reason ?? 'unhealthy');
         transitions.push(leaseEvent(lease, result.status, now(), detail));

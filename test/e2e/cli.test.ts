@@ -126,7 +126,15 @@ describe('berth assign', () => {
     expect(svc.stderr).toContain('unknown service "nope"');
     // With --json the error is JSON on stdout too.
     const json = await run(['assign', 'nope', '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ success: false, error: { code: 'E_UNKNOWN_SERVICE' } });
+    expect(JSON.parse(json.stdout)).toEqual({
+      success: false,
+      error: {
+        code: 'E_UNKNOWN_SERVICE',
+        message: expect.stringContaining('unknown service "nope"'),
+        data: expect.any(Object),
+        details: expect.any(Array),
+      },
+    });
     const early = await run(['-e', 'test', 'assign']);
     expect(early.code).toBe(2);
     expect(early.stderr).toContain('options go after the command');
@@ -229,6 +237,24 @@ describe('berth get / ls / release / env', () => {
     expect(bad.code).toBe(2);
   });
 
+  it.each([
+    ['webSocket', 'WEB_SOCKET'],
+    ['web-socket', 'WEB_SOCKET'],
+    ['api2', 'API2'],
+    ['redisCache2', 'REDIS_CACHE2'],
+  ])('env and run name both variables of %s by one rule (stem %s)', async (name, stem) => {
+    box = sandbox();
+    box.writeConfig({ services: { [name]: { preferred: [block[3]], requires: ['websocket'] } } });
+    const json = JSON.parse((await run(['env', '--format', 'json'])).stdout);
+    expect(json).toEqual({
+      [`${stem}_PORT`]: String(block[3]),
+      [`${stem}_URL`]: `ws://localhost:${block[3]}`,
+    });
+    const script = `console.log(process.env.${stem}_PORT + ' ' + process.env.${stem}_URL)`;
+    const res = await run(['run', name, '--quiet', '--', process.execPath, '-e', script]);
+    expect(res.stdout.trim()).toBe(`${block[3]} ws://localhost:${block[3]}`);
+  });
+
   it('--ttl leases expire: ls shows them stale, and the next assignment reclaims them', async () => {
     fresh();
     expect((await run(['assign', 'redis', '--ttl', '1s'])).code).toBe(0);
@@ -323,6 +349,35 @@ describe('berth run', () => {
     } finally {
       process.kill(racerPid, 'SIGKILL');
     }
+  });
+
+  it('a failure prints no berth JSON when --json belongs to the command, not to berth', async () => {
+    fresh();
+    const unknown = await run(['run', 'nope', '--', process.execPath, '-e', '0', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown service "nope"');
+    expect(unknown.stdout).toBe('');
+    const missing = await run(['run', 'server', '--', 'definitely-not-a-command-xyz', '--json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    // A failing tool's own JSON output reaches stdout untouched, and nothing of berth's follows it.
+    const script = 'console.log(JSON.stringify({ tool: process.argv.slice(1) })); process.exit(3)';
+    const failing = await run([
+      'run',
+      'server',
+      '--quiet',
+      '--',
+      process.execPath,
+      '-e',
+      script,
+      '--',
+      '--json',
+    ]);
+    expect(failing.code).toBe(3);
+    expect(JSON.parse(failing.stdout)).toEqual({ tool: ['--json'] });
+    // berth's own --json, before the `--`, still gets the error as JSON.
+    const own = await run(['run', 'nope', '--json', '--', process.execPath, '-e', '0']);
+    expect(JSON.parse(own.stdout)).toMatchObject({ success: false, error: { code: 'E_UNKNOWN_SERVICE' } });
   });
 
   it('a missing command is a clear error', async () => {

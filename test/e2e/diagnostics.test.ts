@@ -137,12 +137,38 @@ describe('berth check', () => {
     expect(json.services.find((s: { service: string }) => s.service === 'database')).toMatchObject({
       state: 'free',
       holder: null,
-      health: { status: 'unknown', reason: 'nothing listens on the port', latencyMs: null },
+      health: { status: 'not-running', reason: 'nothing listens on the port', latencyMs: null },
     });
     const text = await run(['check', 'server']);
     expect(text.stdout).toMatch(new RegExp(`server\\s+${lease.port}\\s+bound\\s+${lease.pid}\\s+.*healthy`));
     runner.kill('SIGTERM');
     await stopped(runner);
+  });
+
+  it('reports reserved services nothing listens on as not running, which is no failure (exit 0)', async () => {
+    fresh();
+    expect((await run(['assign'])).code).toBe(0);
+    const res = await run(['check', '--json']);
+    expect(res.code).toBe(0);
+    const json = JSON.parse(res.stdout);
+    expect(json.ok).toBe(true);
+    expect(json.services.map((s: { service: string }) => s.service)).toEqual([
+      'server',
+      'websocket',
+      'database',
+    ]);
+    for (const s of json.services) {
+      expect(s).toMatchObject({
+        state: 'free',
+        holder: null,
+        health: { status: 'not-running', reason: 'nothing listens on the port', latencyMs: null },
+      });
+    }
+    const text = await run(['check']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^server\\s+${block[0]}\\s+free\\s+-\\s+-\\s+not running$`, 'm'));
+    expect(text.stdout).not.toContain('unhealthy');
+    expect(text.stdout).not.toContain('✖');
   });
 
   it('reports a lease whose owner was killed as owner-dead (exit 1), and --fix reclaims it', async () => {
@@ -218,11 +244,11 @@ describe('berth wait', () => {
     const res = await run(['wait', 'server', 'database', '--timeout', '700ms', '--json']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('berth: server did not become healthy within 0.7s.');
-    expect(res.stderr).toContain(`server (port ${block[0]}): connection refused on 127.0.0.1 and ::1`);
+    expect(res.stderr).toContain(`server (port ${block[0]}): not running`);
     const json = JSON.parse(res.stdout);
     expect(json.ok).toBe(false);
     expect(json.services.map((s: { service: string; status: string }) => [s.service, s.status])).toEqual([
-      ['server', 'unhealthy'],
+      ['server', 'not-running'],
       ['database', 'healthy'],
     ]);
     db.kill();

@@ -111,14 +111,14 @@ describe('checkHealth on a closed port', () => {
   it.each([
     ['http', http()],
     ['tcp', tcp],
-  ])('%s: unhealthy, refused on both loopback addresses', async (_name, spec) => {
+  ])('%s: not running, refused on both loopback addresses', async (_name, spec) => {
     // Hold the port on both addresses, then close it: nothing listens on it for the check.
     const port = await start(createServer());
     await start(createServer(), '::1', port);
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
     const health = await checkHealth(spec, port);
     expect(health).toMatchObject({
-      status: 'unhealthy',
+      status: 'not-running',
       reason: 'connection refused on 127.0.0.1 and ::1',
       address: null,
     });

@@ -51,13 +51,34 @@ describe('verdict', () => {
     expect(v.address).toBe('127.0.0.1');
   });
 
-  it('names every address when nothing accepted a connection anywhere', () => {
+  it('is not running, naming every address, when nothing accepted a connection anywhere', () => {
     const v = verdict([on('127.0.0.1', 'refused', 'x', 2), on('::1', 'unavailable', 'y', 4)]);
     expect(v).toEqual({
-      status: 'unhealthy',
+      status: 'not-running',
       reason: 'connection refused on 127.0.0.1 and ::1',
       latencyMs: 4,
       address: null,
+    });
+    expect(verdict([on('127.0.0.1', 'refused', 'x'), on('::1', 'refused', 'x')]).status).toBe('not-running');
+  });
+
+  it('is unhealthy, not "not running", when something listens but fails anywhere', () => {
+    expect(verdict([on('127.0.0.1', 'refused', 'x'), on('::1', 'timeout', 'timed out')]).status).toBe(
+      'unhealthy',
+    );
+    expect(verdict([on('127.0.0.1', 'status', 'GET / answered 503'), on('::1', 'refused', 'x')]).status).toBe(
+      'unhealthy',
+    );
+  });
+
+  it('makes no claim that a service is stopped when no address was usable', () => {
+    const v = verdict([
+      on('127.0.0.1', 'unavailable', 'address unusable (EADDRNOTAVAIL)'),
+      on('::1', 'unavailable', 'address unusable (EAFNOSUPPORT)'),
+    ]);
+    expect(v).toMatchObject({
+      status: 'unhealthy',
+      reason: 'address unusable (EADDRNOTAVAIL) on 127.0.0.1 and ::1',
     });
   });
 

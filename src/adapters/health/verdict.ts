@@ -2,6 +2,7 @@
  * From the attempts on each loopback address to one health verdict. Pure: the
  * sockets live in attempts.ts, the ranking of what went wrong lives here.
  */
+import type { CheckStatus } from '../../core/types.js';
 
 /** What one attempt on one address found. */
 export type AttemptKind =
@@ -33,8 +34,9 @@ export interface Attempt {
 
 /** What a health check concludes. */
 export interface HealthResult {
-  status: 'healthy' | 'unhealthy';
-  /** Why it is unhealthy; `null` when healthy. */
+  /** `not-running` when nothing accepts connections on any address: the service is not started. */
+  status: CheckStatus;
+  /** Why it is not healthy; `null` when healthy. */
   reason: string | null;
   /** Milliseconds the deciding attempt took. */
   latencyMs: number;
@@ -60,7 +62,9 @@ const RANK: Record<AttemptKind, number> = {
 
 /**
  * Combines the attempts on every address: healthy when any address answered
- * well (a server on ::1 only is healthy), otherwise the most telling failure.
+ * well (a server on ::1 only is healthy); not running when nothing listens
+ * anywhere (a refusal, the other addresses refused or unusable here);
+ * otherwise unhealthy with the most telling failure.
  *
  * @example
  * verdict([
@@ -75,12 +79,21 @@ export function verdict(attempts: readonly Attempt[]): HealthResult {
   for (const a of attempts) if (worst === undefined || RANK[a.kind] > RANK[worst.kind]) worst = a;
   if (worst === undefined)
     return { status: 'unhealthy', reason: 'no address to check', latencyMs: 0, address: null };
-  const refused = attempts.filter((a) => a.kind === 'refused' || a.kind === 'unavailable');
-  if (refused.length === attempts.length) {
-    // Nothing answered anywhere: name every address tried, so "not on ::1 either" is visible.
+  const closed = attempts.filter((a) => a.kind === 'refused' || a.kind === 'unavailable');
+  if (closed.length === attempts.length) {
+    // Nothing listens anywhere: name every address tried, so "not on ::1 either" is visible.
     const hosts = attempts.map((a) => a.host).join(' and ');
     const latencyMs = Math.max(...attempts.map((a) => a.latencyMs));
-    return { status: 'unhealthy', reason: `connection refused on ${hosts}`, latencyMs, address: null };
+    if (worst.kind === 'refused') {
+      return { status: 'not-running', reason: `connection refused on ${hosts}`, latencyMs, address: null };
+    }
+    // No address was usable at all: that says nothing about the service, not even that it is stopped.
+    return {
+      status: 'unhealthy',
+      reason: `${worst.reason ?? 'address unusable'} on ${hosts}`,
+      latencyMs,
+      address: null,
+    };
   }
   return {
     status: 'unhealthy',

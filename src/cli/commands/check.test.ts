@@ -82,7 +82,7 @@ describe('leasedServices', () => {
 });
 
 describe('diagnoseLeases', () => {
-  it('reports free ports without a health check, and a listening lease without owner as bound and healthy', async () => {
+  it('reports free ports as not running without a health check, and a listening lease without owner as bound and healthy', async () => {
     const pm = await project();
     await pm.assignAll();
     await serveHttp(ports[0]!);
@@ -90,12 +90,12 @@ describe('diagnoseLeases', () => {
     expect(rows.map((r) => [r.service, r.state, r.health.status])).toEqual([
       ['server', 'bound', 'healthy'],
       ['websocket', 'bound', 'healthy'],
-      ['database', 'free', 'unknown'],
+      ['database', 'free', 'not-running'],
     ]);
     expect(rows[0]!.holder).toEqual({ pid: process.pid, command: expect.any(String) });
     expect(rows[1]!.root).toBe('server');
     expect(rows[2]!.health).toEqual({
-      status: 'unknown',
+      status: 'not-running',
       reason: 'nothing listens on the port',
       latencyMs: null,
     });

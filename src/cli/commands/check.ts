@@ -12,13 +12,14 @@ import type { LeaseView, PortManager } from '../../compose/manager.js';
 import {
   diagnosePort,
   type HealthReport,
+  healthWithoutCheck,
   isProblem,
   type PortHolderFact,
   planFixes,
   type ServiceDiagnosis,
-  skipHealth,
 } from '../../core/diagnose.js';
 import { inheritanceRoot } from '../../core/order.js';
+import type { HealthSpec } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
@@ -33,12 +34,15 @@ named services: who listens on the port and whether the service is healthy.
 States: free (nothing listens), bound (the lease's owner, or something it
 started, listens; for leases made by \`berth assign\`, anything listening),
 foreign (a process berth did not lease holds the port), owner-dead and
-expired (the lease is stale). Health runs only on bound ports.
+expired (the lease is stale). Health runs only on bound ports; a free port's
+service is "not running", which is not a failure.
 
   --fix   release stale leases, and (with autoReassign) move leases whose
           port a foreign process took, printing each move
 
-Exits 1 when a port is foreign, a lease is stale or a service is unhealthy.`;
+Exits 0 when every service is healthy or not running (or cannot be checked);
+exits 1 when a port is foreign, a lease is stale or a bound port fails its
+health check.`;
 
 /** Longest command line shown in the table; the JSON has it whole. */
 const COMMAND_COLUMN_CHARS = 48;
@@ -76,6 +80,11 @@ export function leasedServices(pm: PortManager, names: readonly string[]): Lease
   return leases;
 }
 
+async function runCheck(spec: HealthSpec, port: number): Promise<HealthReport> {
+  const { status, reason, latencyMs } = await checkHealth(spec, port);
+  return { status, reason, latencyMs };
+}
+
 /**
  * Diagnoses the given leases: port state, holder and health, one row each.
  * Health checks of all services run at once.
@@ -108,13 +117,10 @@ export async function diagnoseLeases(
         parentOf,
       );
       const spec = specs.get(lease.service);
-      const skip =
-        spec === undefined ? 'the service is not in the config' : skipHealth(state, spec.health !== null);
-      let health: HealthReport = { status: 'unknown', reason: skip, latencyMs: null };
-      if (skip === null && spec?.health) {
-        const result = await checkHealth(spec.health, lease.port);
-        health = { status: result.status, reason: result.reason, latencyMs: result.latencyMs };
-      }
+      const health: HealthReport =
+        spec === undefined
+          ? { status: 'unknown', reason: 'the service is not in the config', latencyMs: null }
+          : (healthWithoutCheck(state, spec.health !== null) ?? (await runCheck(spec.health!, lease.port)));
       return {
         service: lease.service,
         port: lease.port,
@@ -165,6 +171,8 @@ function printRows(rows: readonly ServiceDiagnosis[], io: CommandIO): void {
   const healthCell = ({ health }: ServiceDiagnosis) => {
     if (health.status === 'healthy') return `${paint.green('healthy')} (${health.latencyMs} ms)`;
     if (health.status === 'unhealthy') return `${paint.red('unhealthy')}: ${health.reason}`;
+    // Not started is a state, not a failure: no colour.
+    if (health.status === 'not-running') return 'not running';
     return paint.dim(`unknown: ${health.reason}`);
   };
   const table_ = rows.map((r) => [

@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { envVars } from '../../core/endpoints.js';
 import { inheritanceRoot } from '../../core/order.js';
 import { BerthError } from '../../errors.js';
-import { parseCommand } from '../args.js';
+import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
 import { openProject } from '../project.js';
 
@@ -25,8 +25,9 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const run: Command = async (argv, io) => {
   const split = argv.indexOf('--');
-  const own = split === -1 ? argv : argv.slice(0, split);
-  const { values, positionals } = parseCommand('run', own, { quiet: { type: 'boolean', short: 'q' } });
+  const { values, positionals } = parseCommand('run', ownArguments(argv), {
+    quiet: { type: 'boolean', short: 'q' },
+  });
   if (values.help) {
     io.out(HELP);
     return 0;

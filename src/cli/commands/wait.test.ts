@@ -14,6 +14,21 @@ const watch = (over: Partial<Watch>): Watch => ({
 });
 
 describe('progressLine', () => {
+  it('says "not running" while nothing listens, and still when time ran out with nothing listening', () => {
+    expect(progressLine(watch({ reason: 'not running' }), 0, 6, plain, 120)).toBe(
+      '⠋ server   3000  waiting 2.1s: not running',
+    );
+    expect(
+      progressLine(
+        watch({ status: 'not-running', reason: 'not running', waitedMs: 60_000 }),
+        0,
+        6,
+        plain,
+        120,
+      ),
+    ).toBe('✖ server   3000  still not running after 60.0s');
+  });
+
   it('shows a spinner, the elapsed time and the last reason while waiting', () => {
     expect(progressLine(watch({ reason: 'connection refused on 127.0.0.1 and ::1' }), 0, 8, plain, 120)).toBe(
       '⠋ server     3000  waiting 2.1s: connection refused on 127.0.0.1 and ::1',

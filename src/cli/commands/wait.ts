@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkHealth } from '../../adapters/health/check.js';
 import { HEALTH_INTERVAL_MS } from '../../config/resolve.js';
-import type { HealthSpec, ResolvedConfig } from '../../core/types.js';
+import type { CheckStatus, HealthSpec, ResolvedConfig } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';
@@ -35,8 +35,12 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 export interface Watch {
   service: string;
   port: number;
-  status: 'waiting' | 'healthy' | 'unhealthy';
-  /** The last check's reason (why it is not healthy yet). */
+  /**
+   * `waiting` until an outcome; then `healthy`, or, when time ran out, what the
+   * last check found: `not-running` (nothing listened) or `unhealthy`.
+   */
+  status: 'waiting' | 'healthy' | 'unhealthy' | 'not-running';
+  /** The last check's reason (why it is not healthy yet): `not running` while nothing listens. */
   reason: string | null;
   /** The last check's latency, in milliseconds. */
   latencyMs: number | null;
@@ -48,7 +52,7 @@ export interface Watch {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /**
- * One progress line: `⠋ server  3000  waiting 2.1s: connection refused on 127.0.0.1 and ::1`.
+ * One progress line: `⠋ server  3000  waiting 2.1s: not running`.
  * `width` truncates it so a redraw never wraps (which would break moving the cursor up).
  *
  * @example
@@ -68,6 +72,9 @@ export function progressLine(
   if (w.status === 'healthy') {
     mark = paint.green('✔');
     text = `healthy after ${seconds(w.waitedMs)} (${w.latencyMs} ms)`;
+  } else if (w.status === 'not-running') {
+    mark = paint.red('✖');
+    text = `still not running after ${seconds(w.waitedMs)}`;
   } else if (w.status === 'unhealthy') {
     mark = paint.red('✖');
     text = `not healthy after ${seconds(w.waitedMs)}${w.reason ? `: ${w.reason}` : ''}`;
@@ -115,17 +122,21 @@ async function poll(
   portOf: () => number | null,
   changed: () => void,
 ): Promise<void> {
+  let last: CheckStatus | null = null;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     // Follow the lease if it moved (berth check --fix, a re-assign) while we wait.
     const port = portOf();
     if (port === null) {
+      last = null;
       w.reason = 'the lease was released';
     } else {
       w.port = port;
       const health = await checkHealth(spec, port, { maxTimeoutMs: left });
-      w.reason = health.reason;
+      last = health.status;
+      // Not started yet is what berth wait waits for, not an error to show.
+      w.reason = health.status === 'not-running' ? 'not running' : health.reason;
       w.latencyMs = health.latencyMs;
       w.waitedMs = Date.now() - started;
       if (health.status === 'healthy') {
@@ -138,7 +149,7 @@ async function poll(
     const pause = Math.min(spec.intervalMs, deadline - Date.now());
     if (pause > 0) await sleep(pause);
   }
-  w.status = 'unhealthy';
+  w.status = last === 'not-running' ? 'not-running' : 'unhealthy';
   w.waitedMs = Date.now() - started;
   changed();
 }

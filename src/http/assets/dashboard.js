@@ -131,6 +131,13 @@ function healthOf(l) {
   return state.health.get(keyOf(l)) ?? l.health;
 }
 
+// `not-running` (nothing listens: not started) is a state, shown neutral; only `unhealthy` is red.
+const HEALTH_LABELS = { 'not-running': 'not running' };
+
+function healthLabel(h) {
+  return h ? (HEALTH_LABELS[h.status] ?? h.status) : '—';
+}
+
 function cells(l) {
   const h = healthOf(l);
   const self = l.kind === 'adhoc' && l.pid !== null && l.pid === state.daemonPid;
@@ -146,7 +153,7 @@ function cells(l) {
     'td',
     { class: 'health', title: h?.reason ?? '' },
     el('span', { class: `dot health-${h ? h.status : 'none'}` }),
-    el('span', { text: h ? h.status : '—' }),
+    el('span', { text: healthLabel(h) }),
   );
   if (h?.reason && h.status === 'unhealthy')
     healthCell.append(el('small', { class: 'reason', text: h.reason }));
@@ -279,12 +286,14 @@ function summary() {
   const services = state.leases.filter((l) => l.kind === 'service');
   const projects = new Set(services.map(groupKey)).size;
   const healthy = services.filter((l) => healthOf(l)?.status === 'healthy').length;
+  const notRunning = services.filter((l) => healthOf(l)?.status === 'not-running').length;
   const stale = state.leases.filter((l) => l.state === 'stale').length;
   const parts = [
     `${projects} project${projects === 1 ? '' : 's'}`,
     `${services.length} service${services.length === 1 ? '' : 's'}`,
     `${healthy} healthy`,
   ];
+  if (notRunning > 0) parts.push(`${notRunning} not running`);
   if (stale > 0) parts.push(`${stale} stale`);
   $('summary').textContent = parts.join(' · ');
 }
