@@ -47,6 +47,11 @@ export function leaseEvent(
   return { at, type, project, dir, environment, service, port, fromPort, detail };
 }
 
+/** An owner process of leases, and since when (epoch ms) it holds any. */
+export interface OwnerRow extends LeaseOwner {
+  since: number;
+}
+
 /** Identifies one project checkout in one environment. */
 export interface Scope {
   dir: string;
@@ -67,7 +72,11 @@ export interface RegistryReader {
   leasedPorts(min: number, max: number): number[];
   /** Every lease whose port lies in [min, max], ordered by port (indexed query). */
   leasesInRange(min: number, max: number): Lease[];
-  /** Leases owned by process `pid` (any start time). */
+  /** The lease with this id, or `null`. */
+  lease(id: number): Lease | null;
+  /** Every distinct owner process of a lease (one row per berth process holding leases), with when it got its first. */
+  owners(): OwnerRow[];
+  /** Leases owned by process `pid` (any start time). Scans the table: for rare, whole-process questions. */
   leasesOwnedBy(pid: number): Lease[];
   /** Every lease of every project, ordered by project, dir, environment, port. */
   allLeases(): Lease[];
@@ -81,29 +90,45 @@ export interface RegistryReader {
 
 /** Reads and writes inside one `BEGIN IMMEDIATE` transaction. */
 export interface RegistryTx extends RegistryReader {
+  /**
+   * Which batch this transaction belongs to (group commit: requests of one batch share
+   * it). Changes from batch to batch, so requests can share work done earlier in theirs.
+   */
+  readonly batch: number;
   /** Inserts a lease; a UNIQUE violation (port or scope+service) throws `E_PORT_HELD`. */
   insert(lease: NewLease): Lease;
   /** Re-points a lease at a new owner (e.g. `berth run` ties it to the child). */
   setOwner(id: number, owner: LeaseOwner | null, expiresAt: number | null): void;
   /** Removes a lease, writing its port to history. */
   remove(id: number, reason: RemovalReason): void;
+  /** Removes every lease of `owner`, writing history; returns them. */
+  removeOwnedBy(owner: LeaseOwner, reason: RemovalReason): Lease[];
   /** Leases whose expiry is at or before `now`. */
   expired(now: number): Lease[];
   /** Appends to the event log (trimmed to the newest rows by the adapter). */
   recordEvent(event: NewRegistryEvent): void;
 }
 
+/** Options of {@link Registry.transactionSync}. */
+export interface SyncTransactionOptions {
+  /** Give up (throw `E_REGISTRY_LOCKED`) when the lock is not free within this many ms; default the lock timeout. */
+  timeoutMs?: number;
+}
+
 /** The registry every berth process of the user shares. */
 export interface Registry extends RegistryReader {
   /**
-   * Runs `fn` inside `BEGIN IMMEDIATE`. While another process holds the write lock
-   * it retries with jittered back-off on timers (never blocking the event loop)
-   * up to the lock timeout, then throws `E_REGISTRY_LOCKED`. `fn` is synchronous:
-   * no awaiting inside a transaction.
+   * Runs `fn` inside a write transaction. Concurrent calls of one process share
+   * transactions (group commit): the calls waiting when the process gets the
+   * write lock run together, each isolated so that one that throws fails
+   * alone. Processes wait for the lock in turn without blocking their event
+   * loop; `E_REGISTRY_LOCKED` only when the registry makes no progress for the
+   * lock timeout (one holder keeps it locked), naming that holder. `fn` is
+   * synchronous: no awaiting inside a transaction.
    */
   transaction<T>(fn: (tx: RegistryTx) => T): Promise<T>;
-  /** Synchronous variant for process-exit handlers: blocks up to the busy timeout. */
-  transactionSync<T>(fn: (tx: RegistryTx) => T): T;
+  /** Synchronous variant for process-exit handlers: blocks, polling, up to `timeoutMs`. */
+  transactionSync<T>(fn: (tx: RegistryTx) => T, options?: SyncTransactionOptions): T;
   /** Absolute path of the database file. */
   readonly path: string;
   close(): void;

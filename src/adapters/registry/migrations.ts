@@ -89,6 +89,43 @@ export const MIGRATIONS: readonly Migration[] = [
     // runs once, when a process exits, and scanning even 10,000 rows then takes milliseconds.
     up: (db) => db.exec('DROP INDEX leases_pid'),
   },
+  {
+    version: 6,
+    description: 'the owners of leases, kept by triggers, so a batch can check every owner for liveness',
+    // Every allocating batch reclaims the leases of dead owners (issue #8: a burst of killed
+    // test workers leaves nothing behind after the next allocation). Checking each distinct
+    // owner costs at least a kill(pid, 0); this table lists them without scanning the leases,
+    // and the triggers keep it right whoever writes the leases. `pid_start` is '' when unknown;
+    // `since` is when the owner's first lease was made (a young owner is trusted on its pid).
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE owners (
+          pid INTEGER NOT NULL,
+          pid_start TEXT NOT NULL,
+          leases INTEGER NOT NULL,
+          since INTEGER NOT NULL,
+          PRIMARY KEY (pid, pid_start)
+        ) WITHOUT ROWID;
+        INSERT INTO owners (pid, pid_start, leases, since)
+          SELECT pid, COALESCE(pid_start, ''), COUNT(*), MIN(created_at) FROM leases WHERE pid IS NOT NULL GROUP BY 1, 2;
+        CREATE TRIGGER owners_on_insert AFTER INSERT ON leases WHEN NEW.pid IS NOT NULL BEGIN
+          INSERT INTO owners (pid, pid_start, leases, since) VALUES (NEW.pid, COALESCE(NEW.pid_start, ''), 1, NEW.created_at)
+            ON CONFLICT (pid, pid_start) DO UPDATE SET leases = leases + 1;
+        END;
+        CREATE TRIGGER owners_on_delete AFTER DELETE ON leases WHEN OLD.pid IS NOT NULL BEGIN
+          UPDATE owners SET leases = leases - 1 WHERE pid = OLD.pid AND pid_start = COALESCE(OLD.pid_start, '');
+          DELETE FROM owners WHERE pid = OLD.pid AND pid_start = COALESCE(OLD.pid_start, '') AND leases <= 0;
+        END;
+        CREATE TRIGGER owners_on_update_out AFTER UPDATE OF pid, pid_start ON leases WHEN OLD.pid IS NOT NULL BEGIN
+          UPDATE owners SET leases = leases - 1 WHERE pid = OLD.pid AND pid_start = COALESCE(OLD.pid_start, '');
+          DELETE FROM owners WHERE pid = OLD.pid AND pid_start = COALESCE(OLD.pid_start, '') AND leases <= 0;
+        END;
+        CREATE TRIGGER owners_on_update_in AFTER UPDATE OF pid, pid_start ON leases WHEN NEW.pid IS NOT NULL BEGIN
+          INSERT INTO owners (pid, pid_start, leases, since) VALUES (NEW.pid, COALESCE(NEW.pid_start, ''), 1, NEW.created_at)
+            ON CONFLICT (pid, pid_start) DO UPDATE SET leases = leases + 1;
+        END;
+      `),
+  },
 ];
 
 /** The version this berth writes. */

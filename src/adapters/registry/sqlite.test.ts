@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { openRegistry, REGISTRY_FILE } from './sqlite.js';
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const homes: string[] = [];
 const open: Registry[] = [];
+const children: ChildProcess[] = [];
 
 function tempHome() {
   const home = mkdtempSync(join(tmpdir(), 'berth-registry-'));
@@ -26,6 +29,7 @@ function registryIn(home = tempHome()) {
 }
 
 afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const r of open.splice(0)) r.close();
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
@@ -244,16 +248,126 @@ describe('leases', () => {
     expect(r.allLeases()).toHaveLength(1);
   });
 
-  it('gives up with E_REGISTRY_LOCKED after the lock timeout', async () => {
+  it('gives up with E_REGISTRY_LOCKED when one holder keeps the lock past the timeout, naming it', async () => {
     const home = tempHome();
-    const r = openRegistry({ home, lockTimeoutMs: 50 });
+    registryIn(home).close();
+    const r = openRegistry({ home, lockTimeoutMs: 150 });
     open.push(r);
-    const other = new Database(join(home, REGISTRY_FILE));
-    other.exec('BEGIN IMMEDIATE');
-    await expect(r.transaction((tx) => tx.insert(lease()))).rejects.toMatchObject({
-      code: 'E_REGISTRY_LOCKED',
-    });
-    other.exec('ROLLBACK');
-    other.close();
+    const holder = await holdLockInChild(join(home, REGISTRY_FILE));
+    const error = await r.transaction((tx) => tx.insert(lease())).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'E_REGISTRY_LOCKED' });
+    if (process.platform === 'linux') {
+      expect((error as Error).message).toContain(`pid ${holder.pid} (`);
+      expect((error as Error).message).toMatch(/node -e .*\) holds it\. Stop that process/);
+    }
+    // Nothing was written, and the registry works once the holder is gone.
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    await r.transaction((tx) => tx.insert(lease()));
+    expect(r.allLeases()).toHaveLength(1);
+  });
+
+  it('a process waiting behind others that keep committing never times out', async () => {
+    const home = tempHome();
+    registryIn(home).close();
+    const r = openRegistry({ home, lockTimeoutMs: 100 });
+    open.push(r);
+    // Another process commits small transactions back to back for about a second.
+    const busy = spawnWriter(join(home, REGISTRY_FILE), 1000);
+    await once(busy.stdout!, 'data');
+    const started = Date.now();
+    let done = 0;
+    while (Date.now() - started < 800) {
+      await r.transaction((tx) => tx.insert(lease({ port: 4000 + done, service: `s${done}` })));
+      done++;
+    }
+    expect(done).toBeGreaterThan(5);
+    await once(busy, 'exit');
   });
 });
+
+describe('group commit', () => {
+  it('runs the concurrent transactions of a process in one batch; one that fails changes nothing of its own', async () => {
+    const r = registryIn();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        r.transaction((tx) => {
+          tx.insert(lease({ port: 5000 + i, service: `s${i}` }));
+          // The 7th also tries a port the 3rd holds: the UNIQUE index refuses, its own insert is undone.
+          if (i === 7) tx.insert(lease({ port: 5003, service: 'dup' }));
+          return tx.batch;
+        }),
+      ),
+    );
+    expect(results.map((x) => x.status).filter((x) => x === 'rejected')).toHaveLength(1);
+    expect((results[7] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_PORT_HELD' });
+    // Grouped: far fewer batches than requests (the time budget may split one on a loaded machine).
+    const batches = new Set(results.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : [])));
+    expect(batches.size).toBeLessThanOrEqual(5);
+    const ports = r.allLeases().map((l) => l.port);
+    expect(ports).toHaveLength(19);
+    expect(ports).not.toContain(5007);
+  });
+
+  it('runs the batch hook once per batch, before the requests', async () => {
+    const home = tempHome();
+    const seen: string[] = [];
+    const r = openRegistry({ home, beforeBatch: (tx) => seen.push(`hook ${tx.batch}`) });
+    open.push(r);
+    await Promise.all([1, 2, 3].map((i) => r.transaction((tx) => seen.push(`job ${i} ${tx.batch}`))));
+    await r.transaction((tx) => seen.push(`job 4 ${tx.batch}`));
+    expect(seen).toEqual(['hook 1', 'job 1 1', 'job 2 1', 'job 3 1', 'hook 2', 'job 4 2']);
+  });
+
+  it('keeps the owners table right through inserts, owner changes and removals', async () => {
+    const r = registryIn();
+    const a = { pid: 101, startTime: '7' };
+    const b = { pid: 202, startTime: null };
+    await r.transaction((tx) => {
+      tx.insert(lease({ port: 6001, service: 'a1', owner: a, createdAt: 5 }));
+      tx.insert(lease({ port: 6002, service: 'a2', owner: a, createdAt: 9 }));
+      const x = tx.insert(lease({ port: 6003, service: 'x', owner: null }));
+      tx.setOwner(x.id, b, null);
+    });
+    const owners = (): string[] =>
+      r
+        .owners()
+        .map((o) => `${o.pid}/${o.startTime}/${o.since}`)
+        .sort();
+    expect(owners()).toEqual(['101/7/5', `202/null/1`]);
+    await r.transaction((tx) => {
+      expect(tx.removeOwnedBy(a, 'reclaimed').map((l) => l.port)).toEqual([6001, 6002]);
+    });
+    expect(owners()).toEqual(['202/null/1']);
+    await r.transaction((tx) => tx.setOwner(r.allLeases()[0]!.id, null, null));
+    expect(owners()).toEqual([]);
+  });
+});
+
+/** A child process holding the registry's write lock until killed. */
+async function holdLockInChild(path: string) {
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const script = `const D = require(${JSON.stringify(sqlite)}); const db = new D(${JSON.stringify(path)});
+    db.exec('BEGIN IMMEDIATE'); console.log('holding'); setInterval(() => {}, 1000);`.replace(/\s+/g, ' ');
+  const child = spawn(process.execPath, ['-e', script, 'hold-registry-lock'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await once(child.stdout!, 'data');
+  return child;
+}
+
+/** A child process committing one small transaction after another for `ms`. */
+function spawnWriter(path: string, ms: number) {
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const script =
+    `const D = require(${JSON.stringify(sqlite)}); const db = new D(${JSON.stringify(path)}, { timeout: 5000 });
+    db.exec('CREATE TABLE IF NOT EXISTS noise (x)'); console.log('go'); const end = Date.now() + ${ms};
+    while (Date.now() < end) { db.exec('BEGIN IMMEDIATE'); db.exec('INSERT INTO noise VALUES (1)'); db.exec('COMMIT'); }`.replace(
+      /\s+/g,
+      ' ',
+    );
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return child;
+}

@@ -4,29 +4,45 @@
  * processes can never both see a port as free and both lease it; the UNIQUE
  * indexes are the last line of defence.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   NewLease,
   NewRegistryEvent,
+  OwnerRow,
   Registry,
   RegistryEvent,
   RegistryTx,
   RemovalReason,
   Scope,
+  SyncTransactionOptions,
 } from '../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
+import { type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
+import { describeWriteLockHolder } from './lock-holder.js';
+import { createLockQueue, type LockQueue } from './lock-queue.js';
 import { migrate } from './migrations.js';
 import { type EventRow, type LeaseRow, rowToEvent, rowToLease, validRows } from './rows.js';
 
-/** How long a transaction waits for other processes to release the write lock before `E_REGISTRY_LOCKED`. */
+/**
+ * How long a waiting process lets the registry stand still (no other process
+ * commits, the queue does not move) before `E_REGISTRY_LOCKED`. A wait behind
+ * processes that are making progress never times out.
+ */
 export const LOCK_TIMEOUT_MS = 10_000;
 
 /** SQLite page size for new registries, in bytes (see openRegistry). */
 const PAGE_SIZE_BYTES = 1024;
+
+/**
+ * SQLite's page cache per connection, in KiB (negative `cache_size`). The
+ * registry's hot pages (the port index, a few leaf pages) fit many times over;
+ * SQLite's default of 2 MiB only grew the RSS that #8 measures against get-port.
+ */
+const CACHE_KIB = 256;
 
 /** Busy timeout while opening and migrating: a one-off, synchronous step at start-up. */
 const OPEN_BUSY_TIMEOUT_MS = 10_000;
@@ -34,11 +50,28 @@ const OPEN_BUSY_TIMEOUT_MS = 10_000;
 /** Newest events kept; older ones are trimmed (the dashboard needs recent history only). */
 export const EVENTS_KEPT = 10_000;
 
-/** Back-off between lock attempts: starts at 1 ms, doubles, capped, with jitter. */
-const BACKOFF_MAX_MS = 25;
+/**
+ * WAL size past which this process checkpoints once it is idle, in bytes.
+ * SQLite's own auto-checkpoint ran inside whichever commit crossed 1,000 pages
+ * (~5 ms every ~170 allocations, #8): it is off, and the checkpoint runs when
+ * this process has had no registry work for {@link CHECKPOINT_IDLE_MS}.
+ */
+const CHECKPOINT_WAL_BYTES = 1024 * 1024;
+
+/** A WAL this large is checkpointed right after a batch even when the process never idles. */
+const CHECKPOINT_FORCE_WAL_BYTES = 16 * 1024 * 1024;
+
+/** Quiet time before an idle checkpoint, in milliseconds. */
+const CHECKPOINT_IDLE_MS = 100;
+
+/** Batches between two looks at the WAL's size (a stat). */
+const CHECKPOINT_CHECK_EVERY = 8;
 
 /** File name of the registry inside BERTH_HOME. */
 export const REGISTRY_FILE = 'registry.db';
+
+/** Folder of the lock queue's tickets inside BERTH_HOME. */
+export const LOCK_QUEUE_DIR = 'lock-queue';
 
 // better-sqlite3 is CommonJS; require() loads it faster than the ESM loader does.
 const require = createRequire(import.meta.url);
@@ -49,8 +82,18 @@ export interface OpenRegistryOptions {
   home: string;
   /** Clock, for event timestamps. */
   now?: () => number;
-  /** How long to wait for the write lock, in milliseconds. */
+  /** How long the registry may stand still while this process waits for the lock, in milliseconds. */
   lockTimeoutMs?: number;
+  /**
+   * Runs at the start of every batch of transactions, inside it (the composition
+   * reclaims leases of dead owners here). Not run by `transactionSync`.
+   */
+  beforeBatch?: (tx: RegistryTx) => void;
+  /** This process and a liveness check, for the lock queue's tickets. */
+  processes?: {
+    self(): { pid: number; startTime: string | null };
+    isAlive(owner: { pid: number; startTime: string | null }): boolean;
+  };
 }
 
 const LEASE_COLUMNS =
@@ -66,13 +109,17 @@ const LEASE_COLUMNS =
 export function openRegistry(options: OpenRegistryOptions): Registry {
   mkdirSync(options.home, { recursive: true, mode: 0o700 });
   const path = join(options.home, REGISTRY_FILE);
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  const { Database, addon } = loadSqlite();
   let db: BetterSqlite3.Database | undefined;
   const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
   try {
     for (;;) {
       try {
-        db = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS, ...nativeBinding() });
+        db = new Database(path, {
+          timeout: OPEN_BUSY_TIMEOUT_MS,
+          // better-sqlite3 takes the loaded addon object too (its issue #972); its types say string only.
+          ...(addon ? { nativeBinding: addon as unknown as string } : {}),
+        });
         // Small pages: a lease touches a few b-tree leaves and each commit appends those pages
         // to the WAL, so 1 KiB pages make a commit ~35% cheaper than 4 KiB ones (measured
         // here). Takes effect only when the file is created.
@@ -80,11 +127,6 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
         // Switching to WAL takes an exclusive lock that the busy handler does not wait for:
         // when many processes create the file at once, some see "database is locked".
         if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-        // NORMAL is enough in WAL mode: a commit survives any crash of the process; only a
-        // power loss can roll back the newest transactions, and then every process that
-        // held those leases is gone too, so nothing is lost that still matters. The file
-        // itself is never corrupted either way.
-        db.pragma('synchronous = NORMAL');
         migrate(db);
         break;
       } catch (error) {
@@ -101,26 +143,44 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
       { cause: error },
     );
   }
-  // From here on a busy lock is retried on timers, never by blocking the event loop.
-  db.pragma('busy_timeout = 0');
-  return new SqliteRegistry(db!, path, options.now ?? Date.now, options.lockTimeoutMs ?? LOCK_TIMEOUT_MS);
+  // From here on a busy lock is waited for in the lock queue, never by blocking the event loop.
+  // synchronous NORMAL is enough in WAL mode: a commit survives any crash of the process;
+  // only a power loss can roll back the newest transactions, and then every process that
+  // held those leases is gone too, so nothing is lost that still matters. The file itself
+  // is never corrupted either way.
+  db.exec(
+    `PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0; PRAGMA cache_size = -${CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;`,
+  );
+  return new SqliteRegistry(db!, path, options);
 }
 
+let sqlite: { Database: typeof BetterSqlite3; addon: object | undefined } | undefined;
+
 /**
- * The compiled addon's path, when it sits where `npm install` builds it. Passing it
- * skips the `bindings` package's search of a dozen candidate paths (about 10 ms of
- * every CLI start measured here); elsewhere better-sqlite3 searches as usual.
+ * Loads better-sqlite3 and its compiled addon, once per process. The library
+ * entry calls it at import, as get-port loads node:net at import, so a burst of
+ * calls does not pay ~10 ms of module loading after it starts; the CLI loads
+ * it only in the commands that open the registry.
+ *
+ * The addon is loaded from where `npm install` builds it: that skips the
+ * `bindings` package's search of a dozen candidate paths (about 10 ms of every
+ * CLI start measured here); elsewhere better-sqlite3 searches as usual.
  */
-function nativeBinding(): { nativeBinding?: string } {
+export function loadSqlite(): { Database: typeof BetterSqlite3; addon: object | undefined } {
+  if (sqlite) return sqlite;
+  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  let addon: object | undefined;
   try {
-    const addon = join(
+    const path = join(
       dirname(require.resolve('better-sqlite3/package.json')),
       'build/Release/better_sqlite3.node',
     );
-    return existsSync(addon) ? { nativeBinding: addon } : {};
+    if (existsSync(path)) addon = require(path) as object;
   } catch {
-    return {};
+    addon = undefined;
   }
+  sqlite = { Database, addon };
+  return sqlite;
 }
 
 function isBusy(error: unknown): boolean {
@@ -133,69 +193,140 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+type AnyStatement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/** Statements prepared on first use, then kept. */
+function lazyStatements<T extends Record<string, () => AnyStatement>>(
+  defs: T,
+): { readonly [K in keyof T]: AnyStatement } {
+  const cache = new Map<keyof T, AnyStatement>();
+  const out = {} as { [K in keyof T]: AnyStatement };
+  for (const key of Object.keys(defs) as (keyof T)[]) {
+    Object.defineProperty(out, key, {
+      get: () => {
+        let statement = cache.get(key);
+        if (!statement) {
+          statement = defs[key]!();
+          cache.set(key, statement);
+        }
+        return statement;
+      },
+    });
+  }
+  return out;
+}
+
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Anyone, as far as a queue without a process table can tell. */
+const ANY_PROCESS = {
+  self: () => ({ pid: process.pid, startTime: null }),
+  isAlive: () => true,
+};
 
 class SqliteRegistry implements Registry {
   readonly path: string;
   private readonly db: BetterSqlite3.Database;
   private readonly now: () => number;
   private readonly lockTimeoutMs: number;
+  private readonly beforeBatch: ((tx: RegistryTx) => void) | undefined;
   private readonly tx: RegistryTx;
   private readonly stmt;
+  private readonly queue: LockQueue;
+  private readonly batches: GroupCommit<RegistryTx>;
   private eventsSinceTrim = 0;
+  private batchesSinceCheck = 0;
+  private batch = 0;
+  private warmed = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
-  constructor(db: BetterSqlite3.Database, path: string, now: () => number, lockTimeoutMs: number) {
+  constructor(db: BetterSqlite3.Database, path: string, options: OpenRegistryOptions) {
     this.db = db;
     this.path = path;
-    this.now = now;
-    this.lockTimeoutMs = lockTimeoutMs;
-    this.stmt = {
+    this.now = options.now ?? Date.now;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+    this.beforeBatch = options.beforeBatch;
+    this.stmt = lazyStatements({
       // `kind = 'service'` lets SQLite use the partial index leases_scope_service (ad-hoc
       // leases have no scope); without it this was a full scan, 20x slower at 10,000 leases.
-      // Prepared once: parsing them on every transaction showed in the getPort profile.
-      begin: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      scope: db.prepare(
-        `SELECT ${LEASE_COLUMNS} FROM leases WHERE dir = ? AND environment = ? AND kind = 'service' ORDER BY id`,
-      ),
-      range: db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? ORDER BY port`),
-      ports: db
-        .prepare('SELECT port FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NULL ORDER BY port')
-        .pluck(),
-      all: db.prepare(
-        `SELECT ${LEASE_COLUMNS} FROM leases ORDER BY project, dir, environment, port, service`,
-      ),
-      byPid: db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE pid = ? ORDER BY id`),
-      byId: db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE id = ?`),
-      history: db.prepare('SELECT service, port FROM history WHERE dir = ? AND environment = ?'),
-      events: db.prepare(
-        'SELECT id, at, type, project, dir, environment, service, port, from_port, detail FROM events WHERE id > ? ORDER BY id LIMIT ?',
-      ),
-      lastEvent: db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events'),
-      insert: db.prepare(
-        `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
+      // Prepared once, on first use: parsing them on every transaction showed in the getPort
+      // profile, and preparing all of them at open cost ~5 ms of every process's first call.
+      begin: () => db.prepare('BEGIN IMMEDIATE'),
+      commit: () => db.prepare('COMMIT'),
+      savepoint: () => db.prepare('SAVEPOINT request'),
+      release: () => db.prepare('RELEASE request'),
+      rollbackTo: () => db.prepare('ROLLBACK TO request'),
+      dataVersion: () => db.prepare('PRAGMA data_version').pluck(),
+      scope: () =>
+        db.prepare(
+          `SELECT ${LEASE_COLUMNS} FROM leases WHERE dir = ? AND environment = ? AND kind = 'service' ORDER BY id`,
+        ),
+      range: () => db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? ORDER BY port`),
+      ports: () =>
+        db
+          .prepare(
+            'SELECT port FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NULL ORDER BY port',
+          )
+          .pluck(),
+      all: () =>
+        db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases ORDER BY project, dir, environment, port, service`),
+      byPid: () => db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE pid = ? ORDER BY id`),
+      byOwner: () =>
+        db.prepare(
+          `SELECT ${LEASE_COLUMNS} FROM leases WHERE pid = ? AND COALESCE(pid_start, '') = ? ORDER BY id`,
+        ),
+      byId: () => db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE id = ?`),
+      owners: () => db.prepare('SELECT pid, pid_start, since FROM owners'),
+      history: () => db.prepare('SELECT service, port FROM history WHERE dir = ? AND environment = ?'),
+      events: () =>
+        db.prepare(
+          'SELECT id, at, type, project, dir, environment, service, port, from_port, detail FROM events WHERE id > ? ORDER BY id LIMIT ?',
+        ),
+      lastEvent: () => db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events'),
+      insert: () =>
+        db.prepare(
+          `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
          VALUES (@port, @kind, @project, @dir, @environment, @service, @inheritsFrom, @pid, @pidStart, @createdAt, @expiresAt, @scheme)`,
-      ),
-      setOwner: db.prepare('UPDATE leases SET pid = ?, pid_start = ?, expires_at = ? WHERE id = ?'),
-      remove: db.prepare('DELETE FROM leases WHERE id = ?'),
-      removeInheritors: db.prepare(
-        'DELETE FROM leases WHERE dir = ? AND environment = ? AND inherits_from IS NOT NULL AND port = ? RETURNING service',
-      ),
-      remember: db.prepare(
-        `INSERT INTO history (dir, environment, service, project, port, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        ),
+      setOwner: () => db.prepare('UPDATE leases SET pid = ?, pid_start = ?, expires_at = ? WHERE id = ?'),
+      remove: () => db.prepare('DELETE FROM leases WHERE id = ?'),
+      removeInheritors: () =>
+        db.prepare(
+          'DELETE FROM leases WHERE dir = ? AND environment = ? AND inherits_from IS NOT NULL AND port = ? RETURNING service',
+        ),
+      remember: () =>
+        db.prepare(
+          `INSERT INTO history (dir, environment, service, project, port, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (dir, environment, service) DO UPDATE SET port = excluded.port, project = excluded.project, updated_at = excluded.updated_at`,
-      ),
-      expired: db.prepare(
-        `SELECT ${LEASE_COLUMNS} FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY id`,
-      ),
-      event: db.prepare(
-        `INSERT INTO events (at, type, project, dir, environment, service, port, from_port, detail)
+        ),
+      expired: () =>
+        db.prepare(
+          `SELECT ${LEASE_COLUMNS} FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY id`,
+        ),
+      event: () =>
+        db.prepare(
+          `INSERT INTO events (at, type, project, dir, environment, service, port, from_port, detail)
          VALUES (@at, @type, @project, @dir, @environment, @service, @port, @fromPort, @detail)`,
-      ),
-      trim: db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
-    };
+        ),
+      trim: () => db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
+    });
     this.tx = this.makeTx();
+    const processes = options.processes ?? ANY_PROCESS;
+    this.queue = createLockQueue({
+      dir: join(dirname(path), LOCK_QUEUE_DIR),
+      tryLock: () => this.tryBegin(),
+      progress: () => this.stmt.dataVersion.get() as number,
+      timeoutMs: this.lockTimeoutMs,
+      lockedError: () => this.lockedError(),
+      self: processes.self(),
+      isAlive: (owner) => processes.isAlive(owner),
+    });
+    const backend: BatchBackend<RegistryTx> = {
+      prepare: () => this.warm(),
+      acquire: () => this.queue.acquire(),
+      run: (fns, more) => this.runBatch(fns, more),
+    };
+    this.batches = new GroupCommit(backend);
   }
 
   scopeLeases(scope: Scope): Lease[] {
@@ -208,6 +339,29 @@ class SqliteRegistry implements Registry {
 
   leasesInRange(min: number, max: number): Lease[] {
     return validRows(this.stmt.range.all(min, max) as LeaseRow[], rowToLease);
+  }
+
+  lease(id: number): Lease | null {
+    const row = this.stmt.byId.get(id) as LeaseRow | undefined;
+    return row ? rowToLease(row) : null;
+  }
+
+  owners(): OwnerRow[] {
+    const rows = this.stmt.owners.all() as { pid: unknown; pid_start: unknown; since: unknown }[];
+    return rows.flatMap((row) =>
+      Number.isInteger(row.pid) &&
+      (row.pid as number) > 0 &&
+      typeof row.pid_start === 'string' &&
+      Number.isInteger(row.since)
+        ? [
+            {
+              pid: row.pid as number,
+              startTime: row.pid_start === '' ? null : row.pid_start,
+              since: row.since as number,
+            },
+          ]
+        : [],
+    );
   }
 
   leasesOwnedBy(pid: number): Lease[] {
@@ -235,62 +389,149 @@ class SqliteRegistry implements Registry {
     return (this.stmt.lastEvent.get() as { id: number }).id;
   }
 
-  async transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
-    const deadline = this.now() + this.lockTimeoutMs;
-    let backoff = 1;
-    for (;;) {
-      const outcome = this.attempt(fn);
-      if (outcome.done) return outcome.value;
+  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
+    return this.batches.submit(fn);
+  }
+
+  transactionSync<T>(fn: (tx: RegistryTx) => T, options: SyncTransactionOptions = {}): T {
+    const deadline = this.now() + (options.timeoutMs ?? this.lockTimeoutMs);
+    while (!this.tryBegin()) {
       if (this.now() >= deadline) throw this.lockedError();
-      await sleep(backoff * (0.5 + Math.random()));
-      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      sleepSync(1);
     }
-  }
-
-  transactionSync<T>(fn: (tx: RegistryTx) => T): T {
-    const deadline = this.now() + this.lockTimeoutMs;
-    for (;;) {
-      const outcome = this.attempt(fn);
-      if (outcome.done) return outcome.value;
-      if (this.now() >= deadline) throw this.lockedError();
-      sleepSync(2);
-    }
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
-
-  private attempt<T>(fn: (tx: RegistryTx) => T): { done: true; value: T } | { done: false } {
-    try {
-      this.stmt.begin.run();
-    } catch (error) {
-      if (isBusy(error)) return { done: false };
-      throw error;
-    }
+    this.batch++;
     try {
       const value = fn(this.tx);
       this.stmt.commit.run();
-      return { done: true, value };
+      return value;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }
 
+  close(): void {
+    clearTimeout(this.checkpointTimer);
+    this.queue.dropTickets();
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Prepares the statements every batch uses, before the lock is taken: the first
+   * batch of a process otherwise parsed the schema and compiled them while every
+   * other process waited for its turn.
+   */
+  private warm(): void {
+    if (this.warmed) return;
+    this.warmed = true;
+    const { stmt } = this;
+    for (const s of [stmt.begin, stmt.commit, stmt.savepoint, stmt.release, stmt.rollbackTo, stmt.owners])
+      void s;
+    for (const s of [stmt.expired, stmt.ports, stmt.insert, stmt.byId, stmt.remove]) void s;
+  }
+
+  /** Takes the write lock if it is free; false when another connection holds it. */
+  private tryBegin(): boolean {
+    try {
+      this.stmt.begin.run();
+      return true;
+    } catch (error) {
+      if (isBusy(error)) return false;
+      throw error;
+    }
+  }
+
+  /** One batch, the lock held and the transaction open: the batch hook, each request in a savepoint, one commit. */
+  private runBatch(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean): JobOutcome[] {
+    const outcomes: JobOutcome[] = [];
+    this.batch++;
+    try {
+      this.beforeBatch?.(this.tx);
+      for (const fn of fns) {
+        if (outcomes.length > 0 && !more()) break;
+        outcomes.push(this.isolated(fn));
+      }
+      this.stmt.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.afterCommit();
+    return outcomes;
+  }
+
+  /** Runs one request in a savepoint: its failure rolls back its own writes only. */
+  private isolated(fn: (tx: RegistryTx) => unknown): JobOutcome {
+    this.stmt.savepoint.run();
+    try {
+      const value = fn(this.tx);
+      this.stmt.release.run();
+      return { ok: true, value };
+    } catch (error) {
+      this.stmt.rollbackTo.run();
+      this.stmt.release.run();
+      return { ok: false, error };
+    }
+  }
+
+  /** Checkpoints the WAL off the allocation's path: when this process idles, or at once if it grew very large. */
+  private afterCommit(): void {
+    if (++this.batchesSinceCheck < CHECKPOINT_CHECK_EVERY) return;
+    this.batchesSinceCheck = 0;
+    const size = this.walBytes();
+    if (size >= CHECKPOINT_FORCE_WAL_BYTES) this.checkpoint();
+    else if (size >= CHECKPOINT_WAL_BYTES) this.checkpointWhenIdle();
+  }
+
+  private checkpointWhenIdle(): void {
+    clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = setTimeout(() => {
+      if (this.batches.waiting > 0) this.checkpointWhenIdle();
+      else this.checkpoint();
+    }, CHECKPOINT_IDLE_MS);
+    // Never keeps the process alive: the next process checkpoints instead.
+    this.checkpointTimer.unref();
+  }
+
+  private checkpoint(): void {
+    if (!this.db.open || this.db.inTransaction) return;
+    try {
+      // PASSIVE: copies what no reader still needs and never waits for anyone.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Another process is checkpointing; the next idle moment tries again.
+    }
+  }
+
+  private walBytes(): number {
+    try {
+      return statSync(`${this.path}-wal`).size;
+    } catch {
+      return 0;
+    }
+  }
+
   private lockedError(): BerthError {
+    const holder = describeWriteLockHolder(this.path);
+    const who = holder ? `${holder} holds it` : 'its holder could not be told on this system';
     return new BerthError(
       'E_REGISTRY_LOCKED',
-      `the registry ${this.path} stayed locked for ${this.lockTimeoutMs} ms. Another berth process may be stuck; try again, or find it with \`lsof ${this.path}\`.`,
+      `the registry ${this.path} stayed locked for ${this.lockTimeoutMs} ms with no progress: ${who}. Stop that process if it is stuck${holder ? '' : ` (find it with \`lsof ${this.path}\`)`}, then try again.`,
+      { data: { holder } },
     );
   }
 
   private makeTx(): RegistryTx {
     const { stmt } = this;
+    const self = this;
     return {
+      get batch() {
+        return self.batch;
+      },
       scopeLeases: (scope) => this.scopeLeases(scope),
       leasesInRange: (min, max) => this.leasesInRange(min, max),
       leasedPorts: (min, max) => this.leasedPorts(min, max),
+      lease: (id) => this.lease(id),
       allLeases: () => this.allLeases(),
       leasesOwnedBy: (pid) => this.leasesOwnedBy(pid),
       history: (scope) => this.history(scope),
@@ -317,15 +558,15 @@ class SqliteRegistry implements Registry {
       setOwner: (id: number, owner: LeaseOwner | null, expiresAt: number | null) => {
         stmt.setOwner.run(owner?.pid ?? null, owner?.startTime ?? null, expiresAt, id);
       },
-      remove: (id: number, _reason: RemovalReason) => {
-        const lease = this.leaseById(id);
-        if (!lease) return;
-        stmt.remove.run(id);
-        if (lease.kind !== 'service') return;
-        this.remember(lease, lease.port);
-        if (lease.inheritsFrom === null) {
-          stmt.removeInheritors.run(lease.dir, lease.environment, lease.port);
-        }
+      remove: (id: number, _reason: RemovalReason) => this.removeLease(this.lease(id)),
+      owners: () => this.owners(),
+      removeOwnedBy: (owner: LeaseOwner, _reason: RemovalReason) => {
+        const leases = validRows(
+          stmt.byOwner.all(owner.pid, owner.startTime ?? '') as LeaseRow[],
+          rowToLease,
+        );
+        for (const lease of leases) this.removeLease(lease);
+        return leases;
       },
       expired: (now) => validRows(stmt.expired.all(now) as LeaseRow[], rowToLease),
       recordEvent: (event: NewRegistryEvent) => {
@@ -338,9 +579,15 @@ class SqliteRegistry implements Registry {
     };
   }
 
-  private leaseById(id: number): Lease | null {
-    const row = this.stmt.byId.get(id) as LeaseRow | undefined;
-    return row ? rowToLease(row) : null;
+  /** Deletes a lease (and, for a root, the rows inheriting its port), remembering the port. */
+  private removeLease(lease: Lease | null): void {
+    if (!lease) return;
+    this.stmt.remove.run(lease.id);
+    if (lease.kind !== 'service') return;
+    this.remember(lease, lease.port);
+    if (lease.inheritsFrom === null) {
+      this.stmt.removeInheritors.run(lease.dir, lease.environment, lease.port);
+    }
   }
 
   private remember(lease: Pick<Lease, 'dir' | 'environment' | 'service' | 'project'>, port: number) {

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { BATCH_BUDGET_MS, type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
+
+/** A backend that records batches; `tx` is the batch number. */
+function recordingBackend(options: { commitFails?: boolean; clock?: { now: number; perJob: number } } = {}) {
+  const batches: number[][] = [];
+  let held = false;
+  let turns = 0;
+  const backend: BatchBackend<number> = {
+    acquire: async () => {
+      expect(held).toBe(false);
+      held = true;
+      turns++;
+      return () => {
+        held = false;
+      };
+    },
+    run: (fns, more) => {
+      const ids: number[] = [];
+      const outcomes: JobOutcome[] = [];
+      for (const fn of fns) {
+        if (outcomes.length > 0 && !more()) break;
+        try {
+          outcomes.push({ ok: true, value: fn(batches.length) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+        ids.push(outcomes.length);
+        if (options.clock) options.clock.now += options.clock.perJob;
+      }
+      batches.push(ids);
+      if (options.commitFails) throw new Error('disk full');
+      return outcomes;
+    },
+  };
+  return { backend, batches, turns: () => turns };
+}
+
+describe('GroupCommit', () => {
+  it('runs the requests of one turn of the caller in one batch, one lock turn', async () => {
+    const { backend, batches, turns } = recordingBackend();
+    const group = new GroupCommit(backend);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => group.submit((tx) => [tx, i])));
+    expect(batches).toHaveLength(1);
+    expect(turns()).toBe(1);
+    expect(results.map(([, i]) => i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(new Set(results.map(([tx]) => tx))).toEqual(new Set([0]));
+  });
+
+  it('a request that throws fails alone; the others of its batch succeed', async () => {
+    const { backend, batches } = recordingBackend();
+    const group = new GroupCommit(backend);
+    const outcomes = await Promise.allSettled([
+      group.submit(() => 'a'),
+      group.submit(() => {
+        throw new Error('E_PORT_HELD');
+      }),
+      group.submit(() => 'c'),
+    ]);
+    expect(batches).toHaveLength(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe('E_PORT_HELD');
+  });
+
+  it('requests arriving while a batch waits for the lock join the next batch', async () => {
+    const { backend, batches } = recordingBackend();
+    const group = new GroupCommit(backend);
+    const first = group.submit(() => 1);
+    await Promise.resolve();
+    await Promise.resolve();
+    const later = Promise.all([group.submit(() => 2), group.submit(() => 3)]);
+    expect(await first).toBe(1);
+    expect(await later).toEqual([2, 3]);
+    expect(batches.flat()).toHaveLength(3);
+  });
+
+  it('splits a batch that would keep the event loop past the budget, keeping the order', async () => {
+    const clock = { now: 0, perJob: BATCH_BUDGET_MS / 4 };
+    const { backend, batches } = recordingBackend({ clock });
+    const group = new GroupCommit(backend, () => clock.now);
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, (_, i) => group.submit(() => order.push(i))));
+    expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(batches.length).toBeGreaterThan(1);
+    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(4);
+  });
+
+  it('a failed commit fails every request of the batch, and a failed lock wait every waiting one', async () => {
+    const failing = new GroupCommit(recordingBackend({ commitFails: true }).backend);
+    const settled = await Promise.allSettled([failing.submit(() => 1), failing.submit(() => 2)]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+
+    const locked = new GroupCommit<number>({
+      acquire: () => Promise.reject(new Error('E_REGISTRY_LOCKED')),
+      run: () => [],
+    });
+    await expect(Promise.all([locked.submit(() => 1), locked.submit(() => 2)])).rejects.toThrow(
+      'E_REGISTRY_LOCKED',
+    );
+    // The group recovers: a later request tries the lock again.
+    expect(locked.waiting).toBe(0);
+  });
+});

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLockQueue, type LockQueueOptions } from './lock-queue.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function queueDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-queue-'));
+  dirs.push(dir);
+  return join(dir, 'lock-queue');
+}
+
+/** A lock shared by the queues of one test, standing in for SQLite's write lock. */
+function sharedLock() {
+  const lock = { held: true, commits: 0 };
+  return {
+    lock,
+    options: (dir: string, over: Partial<LockQueueOptions> = {}): LockQueueOptions => ({
+      dir,
+      tryLock: () => {
+        if (lock.held) return false;
+        lock.held = true;
+        return true;
+      },
+      progress: () => lock.commits,
+      timeoutMs: 10_000,
+      lockedError: () => new Error('E_REGISTRY_LOCKED'),
+      self: { pid: process.pid, startTime: null },
+      isAlive: () => true,
+      ...over,
+    }),
+    unlock: () => {
+      lock.held = false;
+      lock.commits++;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the lock queue', () => {
+  it('takes a free lock at once when nobody waits, without writing a ticket', async () => {
+    const dir = queueDir();
+    const { options, lock } = sharedLock();
+    lock.held = false;
+    const leave = await createLockQueue(options(dir)).acquire();
+    expect(lock.held).toBe(true);
+    leave();
+    expect(() => readdirSync(dir)).toThrow(); // no folder: nobody ever waited
+  });
+
+  it('serves waiters in the order they arrived, whoever polls', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    const order: number[] = [];
+    const waiters: Promise<void>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const queue = createLockQueue(shared.options(dir));
+      waiters.push(
+        queue.acquire().then(async (leave) => {
+          order.push(i);
+          await sleep(3);
+          shared.unlock();
+          leave();
+        }),
+      );
+      await sleep(2); // distinct arrival times
+    }
+    // The lock is held by "another process" for longer than the stall window.
+    await sleep(60);
+    shared.unlock();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('skips the ticket of a process that died while waiting', async () => {
+    const dir = queueDir();
+    mkdirSync(dir, { recursive: true });
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await once(dead, 'exit');
+    // A ticket older than ours, left by a killed process.
+    writeFileSync(join(dir, `${'1'.padStart(20, '0')}-${dead.pid}-x`), '');
+    const shared = sharedLock();
+    shared.lock.held = false;
+    const isAlive = (owner: { pid: number }) => owner.pid !== dead.pid;
+    const leave = await createLockQueue(shared.options(dir, { isAlive })).acquire();
+    expect(shared.lock.held).toBe(true);
+    leave();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('never gives up while the registry makes progress, and gives up when it stands still', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    // Others commit every 10 ms for 150 ms while the lock is never free for us: no timeout at 40 ms.
+    let alive = true;
+    const committer = (async () => {
+      while (alive) {
+        await sleep(10);
+        shared.lock.commits++;
+      }
+    })();
+    const queue = createLockQueue(shared.options(dir, { timeoutMs: 40 }));
+    const pending = queue.acquire();
+    await sleep(150);
+    alive = false;
+    await committer;
+    // Then nothing moves: the wait ends with the locked error after the timeout.
+    await expect(pending).rejects.toThrow('E_REGISTRY_LOCKED');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
