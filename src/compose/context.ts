@@ -9,6 +9,7 @@ import { berthHome } from '../adapters/registry/home.js';
 import { openRegistry } from '../adapters/registry/sqlite.js';
 import type { KernelFacts, Probe, ProcessTable } from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
+import { Reclaimer } from './reclaim.js';
 
 /** The edges of berth, passed in so the composition can be tested and embedded. */
 export interface Adapters {
@@ -34,11 +35,22 @@ export interface AdapterOptions {
 export function createAdapters(options: AdapterOptions = {}): Adapters {
   const given = options.adapters ?? {};
   const now = given.now ?? Date.now;
+  const processes = given.processes ?? createProcessTable();
+  const reclaimer = new Reclaimer(processes, now);
+  const registry =
+    given.registry ??
+    openRegistry({
+      home: options.home ?? berthHome(),
+      now,
+      processes,
+      // Every batch plans from live leases only: dead owners' and expired leases go first.
+      beforeBatch: (tx) => void reclaimer.reclaim(tx),
+    });
   return {
-    registry: given.registry ?? openRegistry({ home: options.home ?? berthHome(), now }),
+    registry,
     kernel: given.kernel ?? createKernelFacts(),
     probe: given.probe ?? createProbe(),
-    processes: given.processes ?? createProcessTable(),
+    processes,
     now,
     log: given.log ?? (() => {}),
   };

@@ -3,13 +3,21 @@
  * matters: the port is leased in the shared registry for the calling process,
  * so parallel test workers never receive the same port. Leases end when the
  * process exits (or with `releasePort`), and a killed process's leases are
- * reclaimed by the next allocation that meets them.
+ * reclaimed by the next allocation.
+ *
+ * Built for bursts (issue #8): the calls a process makes at once share
+ * registry transactions (group commit, in the registry adapter); zero-config
+ * calls draw from ports leased ahead in one request; the kernel's socket
+ * table is read only once a bind has shown that ports here are crowded, and
+ * never under the registry's lock. Every port handed out is confirmed by a
+ * real bind.
  */
 
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { pickPort } from '../core/pick.js';
-import { basePolicy } from '../core/policy.js';
-import type { PortRange } from '../core/types.js';
+import { basePolicy, type PortPolicy, type PortUse } from '../core/policy.js';
+import type { RegistryTx } from '../core/registry.js';
+import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type Adapters, createAdapters } from './context.js';
 import { TxSnapshot } from './snapshot.js';
@@ -30,53 +38,303 @@ export interface GetPortOptions {
 
 /**
  * How old a read of the kernel's listening sockets getPort() may plan from while a
- * fresh one runs in the background, in milliseconds. A test suite calls getPort now
- * and then; waiting for a fresh read (milliseconds on a large machine) each time cost
- * 25x get-port's latency. Safe because every pick is confirmed by a bind; the price is
- * that a port freed within the window may be passed over.
+ * fresh one runs in the background, in milliseconds. Safe because every pick is
+ * confirmed by a bind; the price is that a port freed within the window may be passed over.
  */
 const GETPORT_KERNEL_STALE_MS = 5_000;
+
+/**
+ * After a bind finds a port busy that the registry thought free, calls plan from the
+ * kernel's socket table for this long, in milliseconds. Until then they do not read it
+ * at all: reading /proc/net/tcp{,6} walks the kernel's whole connection hash (2-20 ms on
+ * this project's machines), more than the rest of a call, and a free port is the rule.
+ */
+const KERNEL_TRUST_MS = 5_000;
 
 /** Attempts when a picked port turns out busy on bind (a listener the kernel table had not shown yet). */
 const MAX_BIND_ATTEMPTS = 20;
 
 /**
- * Zero-config calls lease this many pool ports per transaction and hand them out one
- * by one, each confirmed by a bind when handed out. A SQLite commit (its WAL append)
- * costs more than the bind itself; one commit per batch brought zero-config latency
- * under get-port's. The ports not yet handed out stay leased to this process until
- * it exits, so other processes never receive them.
+ * Zero-config calls lease at least this many ports per request (more when more calls
+ * wait) and hand them out one by one, each confirmed by a bind when handed out. A commit
+ * costs more than a bind; one commit per handful brought zero-config latency under
+ * get-port's. Ports not yet handed out stay leased to this process until it exits.
  */
 const RESERVE_BATCH = 8;
 
-const contexts = new Map<string, Adapters>();
-/** Ports leased ahead for zero-config calls, by registry home. */
-const reserves = new Map<string, number[]>();
-const homeKey = (home: string | undefined) => home ?? '';
+/** Most pool ports leased in one request: bounds how long one transaction keeps the event loop. */
+const RESERVE_MAX = 64;
 
-function adaptersFor(home: string | undefined): Adapters {
-  const key = homeKey(home);
-  let adapters = contexts.get(key);
-  if (!adapters) {
-    const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
-    adapters = createAdapters({ ...(home === undefined ? {} : { home }), adapters: { kernel } });
-    contexts.set(key, adapters);
-    if (contexts.size === 1) process.once('exit', releaseOwnLeases);
-  }
-  return adapters;
+/**
+ * How long a normal exit may wait for the registry to release this process's leases,
+ * in milliseconds (#8: exit is never held up for longer). Past it the leases stay,
+ * and the next allocation reclaims them because their owner is gone.
+ */
+export const EXIT_RELEASE_MS = 50;
+
+/** A getPort request after validation. */
+interface PortRequest {
+  preferred: number[];
+  exclude: ReadonlySet<number>;
+  range: PortRange | null;
+  label: string;
+  use: PortUse;
 }
 
-function releaseOwnLeases() {
-  for (const { registry } of contexts.values()) {
+const DEFAULT_LABEL = 'getPort';
+
+/**
+ * The getPort state of one registry: the leases this process holds through
+ * getPort, the zero-config reserve, and whether ports here have proved crowded.
+ */
+export class GetPortContext {
+  /** Ports this process leased here, with their lease ids (exit handlers release by id). */
+  private readonly held = new Map<number, number>();
+  /** Pool ports leased ahead for zero-config calls. */
+  private reserve: number[] = [];
+  private waiters: { resolve: (port: number) => void; reject: (error: unknown) => void }[] = [];
+  private refilling = false;
+  private crowdedUntil = Number.NEGATIVE_INFINITY;
+  private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
+  private readonly owner: LeaseOwner;
+
+  constructor(readonly adapters: Adapters) {
+    this.owner = adapters.processes.self();
+  }
+
+  /** Leases a port (see {@link getPort}). */
+  async getPort(options: GetPortOptions = {}): Promise<number> {
+    const request = toRequest(options);
+    const zeroConfig =
+      request.preferred.length === 0 &&
+      request.range === null &&
+      request.exclude.size === 0 &&
+      request.label === DEFAULT_LABEL;
+    const busy = new Set<number>();
+    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
+      const listening = await this.listeningFacts();
+      const policy = this.policy();
+      const port = zeroConfig
+        ? await this.fromReserve()
+        : this.hold(
+            await this.adapters.registry.transaction((tx) =>
+              this.lease(tx, request, policy, 1, listening, busy),
+            ),
+          )[0]!;
+      if ((await this.adapters.probe.check(port)) === 'free') return port;
+      // The registry thought it free, so something not leased through berth listens there.
+      busy.add(port);
+      this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
+      await this.release(port);
+    }
+    throw new BerthError(
+      'E_NO_PORT',
+      `ports kept turning out busy when bound (${[...busy].join(', ')}). Another program is grabbing ports; try again.`,
+      { data: { ports: [...busy] } },
+    );
+  }
+
+  /** Releases a port this process leased here; false when it held no such lease. */
+  async release(port: number): Promise<boolean> {
+    const ahead = this.reserve.indexOf(port);
+    if (ahead >= 0) this.reserve.splice(ahead, 1);
+    const id = this.held.get(port);
+    this.held.delete(port);
+    const pid = this.owner.pid;
+    return this.adapters.registry.transaction((tx) => {
+      const lease =
+        id !== undefined
+          ? tx.lease(id)
+          : tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
+      if (!lease || lease.port !== port || lease.kind !== 'adhoc' || lease.owner?.pid !== pid) return false;
+      tx.remove(lease.id, 'released');
+      return true;
+    });
+  }
+
+  /** Releases every port this process leased here (handed out or held in reserve); returns them. */
+  async releaseAll(): Promise<number[]> {
+    const ports = [...this.held.keys()];
+    this.reserve = [];
+    this.held.clear();
+    const pid = this.owner.pid;
+    await this.adapters.registry.transaction((tx) => {
+      for (const lease of tx.leasesOwnedBy(pid)) if (lease.kind === 'adhoc') tx.remove(lease.id, 'released');
+    });
+    return ports;
+  }
+
+  /**
+   * The same, synchronously, for exit handlers: waits at most `timeoutMs` for the
+   * lock, and gives up silently past it (the next allocation reclaims the leases).
+   */
+  releaseAllSync(timeoutMs = EXIT_RELEASE_MS): void {
+    if (this.held.size === 0) return;
+    const ids = [...this.held.values()];
+    const pid = this.owner.pid;
     try {
-      registry.transactionSync((tx) => {
-        for (const lease of tx.leasesOwnedBy(process.pid))
-          if (lease.kind === 'adhoc') tx.remove(lease.id, 'released');
-      });
+      this.adapters.registry.transactionSync(
+        (tx) => {
+          for (const lease of ids.map((id) => tx.lease(id))) {
+            if (lease && lease.kind === 'adhoc' && lease.owner?.pid === pid) tx.remove(lease.id, 'released');
+          }
+        },
+        { timeoutMs },
+      );
+      this.held.clear();
+      this.reserve = [];
     } catch {
       // Exiting anyway; the next allocation reclaims leases of dead owners.
     }
   }
+
+  /** Closes the registry. Leases stay until this process exits (or `releaseAll`). */
+  close(): void {
+    this.adapters.registry.close();
+  }
+
+  /** The kernel's listening ports, once ports here have proved crowded; `null` (the bind decides) otherwise. */
+  private async listeningFacts(): Promise<ReadonlySet<number> | null> {
+    if (performance.now() >= this.crowdedUntil) return null;
+    await this.adapters.kernel.refresh();
+    return this.adapters.kernel.listeningPorts();
+  }
+
+  /** A pool port from the reserve, leasing more (for every waiting call at once) when it runs out. */
+  private fromReserve(): Promise<number> {
+    const port = this.reserve.shift();
+    if (port !== undefined) return Promise.resolve(port);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      void this.refill();
+    });
+  }
+
+  private async refill(): Promise<void> {
+    if (this.refilling) return;
+    this.refilling = true;
+    try {
+      const listening = await this.listeningFacts();
+      const policy = this.policy();
+      const leased = await this.adapters.registry.transaction((tx) => {
+        // Sized when the lock is won, so every call that arrived meanwhile is served.
+        const count = Math.min(Math.max(this.waiters.length, RESERVE_BATCH), RESERVE_MAX);
+        return this.lease(tx, toRequest({}), policy, count, listening, new Set());
+      });
+      for (const port of this.hold(leased)) {
+        const waiter = this.waiters.shift();
+        if (waiter) waiter.resolve(port);
+        else this.reserve.push(port);
+      }
+    } catch (error) {
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    } finally {
+      this.refilling = false;
+      if (this.waiters.length > 0) void this.refill();
+    }
+  }
+
+  /** Records committed leases as held by this process; returns their ports. */
+  private hold(leased: readonly { port: number; id: number }[]): number[] {
+    for (const { port, id } of leased) this.held.set(port, id);
+    return leased.map((l) => l.port);
+  }
+
+  /**
+   * Inside a transaction: picks and leases up to `count` ports for `request`.
+   * Throws `E_NO_PORT` when not even one is free.
+   */
+  private lease(
+    tx: RegistryTx,
+    request: PortRequest,
+    policy: PortPolicy,
+    count: number,
+    listening: ReadonlySet<number> | null,
+    busy: ReadonlySet<number>,
+  ): { port: number; id: number }[] {
+    const { now } = this.adapters;
+    const snapshot = this.snapshotFor(tx, listening, busy);
+    const size = policy.pool.max - policy.pool.min + 1;
+    const taken = new Set(request.exclude);
+    const leased: { port: number; id: number }[] = [];
+    // One random start per request, then onwards: the ports of one request share a few
+    // 256-port blocks of the index instead of touching one block each.
+    let start = Math.floor(Math.random() * size);
+    while (leased.length < count) {
+      const pick = pickPort({
+        preferred: request.preferred,
+        range: request.range,
+        exclude: taken,
+        policy,
+        use: request.use,
+        occupancy: snapshot,
+        start,
+      });
+      if (!pick) break;
+      if (pick.strategy === 'pool') start = (pick.port - policy.pool.min + 1) % size;
+      taken.add(pick.port);
+      snapshot.take(pick.port);
+      const lease = tx.insert({
+        port: pick.port,
+        kind: 'adhoc',
+        project: '',
+        dir: '',
+        environment: '',
+        service: request.label,
+        inheritsFrom: null,
+        owner: this.owner,
+        createdAt: now(),
+        expiresAt: null,
+        scheme: null,
+      });
+      leased.push({ port: pick.port, id: lease.id });
+    }
+    if (leased.length === 0) throw noPortError(request, policy);
+    return leased;
+  }
+
+  /** One occupancy snapshot per batch, shared by its requests (they run one after another in it). */
+  private snapshotFor(
+    tx: RegistryTx,
+    listening: ReadonlySet<number> | null,
+    busy: ReadonlySet<number>,
+  ): TxSnapshot {
+    if (busy.size > 0) return new TxSnapshot(tx, listening, busy);
+    const shared = this.shared;
+    if (shared && shared.batch === tx.batch && shared.listening === listening) return shared.snapshot;
+    const snapshot = new TxSnapshot(tx, listening);
+    this.shared = { batch: tx.batch, listening, snapshot };
+    return snapshot;
+  }
+
+  /** The machine's port policy; read before taking the lock (the ephemeral range is a /proc read, once). */
+  private policy(): PortPolicy {
+    const { kernel } = this.adapters;
+    return basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
+  }
+}
+
+function noPortError(request: PortRequest, policy: PortPolicy): BerthError {
+  const where = request.range
+    ? `range ${request.range.min}-${request.range.max}`
+    : `the pool ${policy.pool.min}-${policy.pool.max}`;
+  const preferred = request.preferred.length ? ` (preferred ${request.preferred.join(', ')} taken)` : '';
+  return new BerthError(
+    'E_NO_PORT',
+    `no free port in ${where}${preferred}. Widen the range or release ports (berth ls --all-projects).`,
+    { data: { range: request.range, preferred: request.preferred } },
+  );
+}
+
+function toRequest(options: GetPortOptions): PortRequest {
+  const preferred = toPorts(options.port, 'port');
+  return {
+    preferred,
+    exclude: new Set(toPorts(options.exclude, 'exclude')),
+    range: toRange(options.range),
+    label: options.label ?? DEFAULT_LABEL,
+    use: { requires: ['http'], allowPrivileged: preferred.some((p) => p < 1024) },
+  };
 }
 
 function toRange(range: GetPortOptions['range']): PortRange | null {
@@ -112,6 +370,45 @@ function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name
   return ports;
 }
 
+/** The contexts of this process, by registry home ('' for the default one). */
+const contexts = new Map<string, GetPortContext>();
+
+/** The context for `home`, created on first use (the first also installs the exit hook). */
+export function getPortContext(home?: string): GetPortContext {
+  const key = home ?? '';
+  let context = contexts.get(key);
+  if (!context) {
+    const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
+    context = new GetPortContext(
+      createAdapters({ ...(home === undefined ? {} : { home }), adapters: { kernel } }),
+    );
+    if (contexts.size === 0) process.once('exit', releaseOnExit);
+    contexts.set(key, context);
+  }
+  return context;
+}
+
+function releaseOnExit(): void {
+  for (const context of contexts.values()) context.releaseAllSync();
+}
+
+/**
+ * Releases every getPort lease of this process and closes the registries
+ * (tests, and embedders that want a clean slate). getPort works again after it.
+ *
+ * @example
+ * afterAll(() => closeGetPort());
+ */
+export async function closeGetPort(): Promise<void> {
+  const all = [...contexts.values()];
+  contexts.clear();
+  process.removeListener('exit', releaseOnExit);
+  for (const context of all) {
+    await context.releaseAll();
+    context.close();
+  }
+}
+
 /**
  * Leases a free port for this process.
  *
@@ -120,92 +417,7 @@ function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name
  * server.listen(port);
  */
 export async function getPort(options: GetPortOptions = {}): Promise<number> {
-  const preferred = toPorts(options.port, 'port');
-  const exclude = new Set(toPorts(options.exclude, 'exclude'));
-  const range = toRange(options.range);
-  const adapters = adaptersFor(options.home);
-  const { registry, kernel, processes, probe } = adapters;
-  const owner = processes.self();
-  const policy = basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
-  const use = { requires: ['http'] as const, allowPrivileged: preferred.some((p) => p < 1024) };
-  const busy = new Set<number>();
-  // Zero-config calls draw from ports leased ahead in one transaction (see RESERVE_BATCH).
-  const reserveKey =
-    preferred.length === 0 && !range && exclude.size === 0 && !options.label ? homeKey(options.home) : null;
-  for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-    let port = reserveKey === null ? undefined : reserves.get(reserveKey)?.shift();
-    if (port === undefined) {
-      // Off the event loop and outside the write lock: reading /proc/net/tcp walks the
-      // kernel's whole connection hash (milliseconds on a large machine).
-      await kernel.refresh();
-      const count = reserveKey === null ? 1 : RESERVE_BATCH;
-      const ports = await registry.transaction((tx) => {
-        const now = adapters.now();
-        const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);
-        const size = policy.pool.max - policy.pool.min + 1;
-        const taken = new Set(exclude);
-        const leased: number[] = [];
-        while (leased.length < count) {
-          const pick = pickPort({
-            preferred,
-            range,
-            exclude: taken,
-            policy,
-            use,
-            occupancy: snapshot,
-            start: Math.floor(Math.random() * size),
-          });
-          if (!pick) break;
-          taken.add(pick.port);
-          leased.push(pick.port);
-        }
-        snapshot.reclaim();
-        for (const leasedPort of leased) {
-          tx.insert({
-            port: leasedPort,
-            kind: 'adhoc',
-            project: '',
-            dir: '',
-            environment: '',
-            service: options.label ?? 'getPort',
-            inheritsFrom: null,
-            owner,
-            createdAt: now,
-            expiresAt: null,
-            scheme: null,
-          });
-        }
-        return leased;
-      });
-      if (ports.length === 0) {
-        const where = range
-          ? `range ${range.min}-${range.max}`
-          : `the pool ${policy.pool.min}-${policy.pool.max}`;
-        throw new BerthError(
-          'E_NO_PORT',
-          `no free port in ${where}${preferred.length ? ` (preferred ${preferred.join(', ')} taken)` : ''}. Widen the range or release ports (berth ls --all-projects).`,
-          { data: { range, preferred } },
-        );
-      }
-      port = ports.shift()!;
-      if (reserveKey !== null) reserves.set(reserveKey, ports);
-    }
-    if ((await probe.check(port)) === 'free') return port;
-    busy.add(port);
-    await releaseLease(registry, port, owner.pid);
-  }
-  throw new BerthError(
-    'E_NO_PORT',
-    `ports kept turning out busy when bound (${[...busy].join(', ')}). Another program is grabbing ports; try again.`,
-  );
-}
-
-async function releaseLease(registry: Adapters['registry'], port: number, pid: number): Promise<boolean> {
-  return registry.transaction((tx) => {
-    const lease = tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
-    if (lease) tx.remove(lease.id, 'released');
-    return lease !== undefined;
-  });
+  return getPortContext(options.home).getPort(options);
 }
 
 /**
@@ -216,7 +428,5 @@ async function releaseLease(registry: Adapters['registry'], port: number, pid: n
  * await releasePort(port);
  */
 export async function releasePort(port: number, options: { home?: string } = {}): Promise<boolean> {
-  const reserve = reserves.get(homeKey(options.home));
-  if (reserve?.includes(port)) reserve.splice(reserve.indexOf(port), 1);
-  return releaseLease(adaptersFor(options.home).registry, port, process.pid);
+  return getPortContext(options.home).release(port);
 }

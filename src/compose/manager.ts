@@ -128,18 +128,21 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     }
   };
 
-  /** One allocating transaction: reclaim, plan, apply. Returns the plan and the ports to confirm. */
+  /**
+   * One allocating transaction: plan, apply. Returns the plan and the ports to confirm.
+   * The batch it runs in has already reclaimed stale leases (src/compose/reclaim.ts).
+   */
   const allocateOnce = (
     tx: RegistryTx,
     targets: readonly string[],
     opts: AssignOptions,
     busy: Set<number>,
+    listening: ReadonlySet<number> | null,
     foreignHeld: ReadonlyMap<number, string>,
   ) => {
     const now = adapters.now();
-    const snapshot = new TxSnapshot(tx, kernel, processes, now, busy);
-    for (const lease of tx.expired(now)) snapshot.live(lease);
-    const leases = tx.scopeLeases(scope).filter((l) => snapshot.live(l));
+    const snapshot = new TxSnapshot(tx, listening, busy);
+    const leases = tx.scopeLeases(scope);
     const plan: Plan = planPorts({
       services: config.services,
       targets,
@@ -153,7 +156,6 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
       policy: policy(),
       avoid: busy,
     });
-    snapshot.reclaim();
     return { plan, toConfirm: applyPlan(tx, plan, leases, opts, now) };
   };
 
@@ -245,10 +247,15 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     for (let attempt = 0; attempt < attempts; attempt++) {
       // One read of the scope's leases serves both pre-checks (the transaction reads again under its lock).
       const leases = registry.scopeLeases(scope);
-      if (attempt > 0 || needsKernelFacts(names, leases)) await kernel.refresh();
+      // Read outside the registry's lock (never under it), and only when planning will look for ports.
+      let listening: ReadonlySet<number> | null = null;
+      if (attempt > 0 || needsKernelFacts(names, leases)) {
+        await kernel.refresh();
+        listening = kernel.listeningPorts();
+      }
       const foreignHeld = await foreignHolders(leases);
       const { plan, toConfirm } = await registry.transaction((tx) =>
-        allocateOnce(tx, names, opts, busy, foreignHeld),
+        allocateOnce(tx, names, opts, busy, listening, foreignHeld),
       );
       const failed: number[] = [];
       for (const port of toConfirm) {

@@ -58,4 +58,9 @@ export interface ProcessTable {
    * A process of another user counts as alive.
    */
   isAlive(owner: LeaseOwner): boolean;
+  /**
+   * True while some process has `pid` (`kill(pid, 0)`): far cheaper than
+   * {@link isAlive}, but also true for a zombie or a process that reused the pid.
+   */
+  exists(pid: number): boolean;
 }

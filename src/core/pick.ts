@@ -33,7 +33,7 @@ export function pickPort(input: PickInput): { port: number; strategy: PickStrate
   const free = (port: number) =>
     !input.exclude.has(port) &&
     refusal(port, input.use, input.policy) === null &&
-    input.occupancy.leaseAt(port) === undefined &&
+    !input.occupancy.leased(port) &&
     !input.occupancy.listening(port);
 
   for (const port of input.preferred) {

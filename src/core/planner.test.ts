@@ -60,7 +60,7 @@ function lease(service: string, port: number, over: Partial<Lease> = {}): Lease 
 function occupancy(leases: Lease[] = [], listening: number[] = []): Occupancy {
   const byPort = new Map(leases.filter((l) => l.inheritsFrom === null).map((l) => [l.port, l]));
   const busy = new Set(listening);
-  return { leaseAt: (p) => byPort.get(p), listening: (p) => busy.has(p) };
+  return { leased: (p) => byPort.has(p), leaseAt: (p) => byPort.get(p), listening: (p) => busy.has(p) };
 }
 
 function input(over: Partial<PlanInput> & { all?: Lease[]; busy?: number[] } = {}): PlanInput {

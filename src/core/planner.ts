@@ -1,7 +1,7 @@
 /**
  * The allocation planner: a pure function from definitions, leases, what is
  * busy and the policy to assignments and the decisions that explain them.
- * No I/O: the composition (src/manager.ts) gathers the facts and applies the plan.
+ * No I/O: the composition (src/compose/manager.ts) gathers the facts and applies the plan.
  */
 import { BerthError } from '../errors.js';
 import { assignedMessage, inheritedMessage, moveMessage, noPortError, strictError } from './decisions.js';
@@ -20,6 +20,8 @@ import type {
 
 /** Read-only view of who occupies ports, over one consistent snapshot. */
 export interface Occupancy {
+  /** True when a live lease (any project, any kind) owns `port`: cheaper than {@link leaseAt} when only that matters. */
+  leased(port: number): boolean;
   /** The live lease at `port` (any project, any kind), if any. */
   leaseAt(port: number): Lease | undefined;
   /** True when something listens on `port` (the kernel's table, or a failed probe). */

@@ -74,13 +74,16 @@ interface Snapshot {
 /** The ephemeral range of this process's machine, read at most once per process. */
 let processEphemeralRange: { range: PortRange | null } | undefined;
 
+/** The machine's ephemeral range, read once per process (the library entry reads it at import). */
+export function machineEphemeralRange(): PortRange | null {
+  processEphemeralRange ??= { range: readEphemeralRange() };
+  return processEphemeralRange.range;
+}
+
 const DEFAULT_SOURCES: KernelSources = {
   listeners: () => readListeners(),
   listenersAsync: () => readListenersAsync(),
-  ephemeralRange: () => {
-    processEphemeralRange ??= { range: readEphemeralRange() };
-    return processEphemeralRange.range;
-  },
+  ephemeralRange: machineEphemeralRange,
   excludedRanges: () => readExcludedRanges(),
 };
 

@@ -60,6 +60,8 @@ export function createProcessTable(): ProcessTable {
 
     owner,
 
+    exists: (pid: number) => isPid(pid) && probeWithSignalZero(pid) === 'exists',
+
     isAlive(leaseOwner: LeaseOwner): boolean {
       // kill(0, 0) and kill(-n, 0) address process groups: never treat them as one process.
       if (!isPid(leaseOwner.pid) || probeWithSignalZero(leaseOwner.pid) === 'missing') return false;

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openRegistry } from '../adapters/registry/sqlite.js';
+import type { ProcessTable } from '../core/facts.js';
+import type { NewLease, Registry } from '../core/registry.js';
+import type { LeaseOwner } from '../core/types.js';
+import { OWNER_TRUST_MS, OWNER_VERIFY_MS, Reclaimer } from './reclaim.js';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0)) f();
+});
+
+function registry(): Registry {
+  const home = mkdtempSync(join(tmpdir(), 'berth-reclaim-'));
+  const r = openRegistry({ home });
+  cleanup.push(() => {
+    r.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+  return r;
+}
+
+/** A process table of fakes: `alive` decides isAlive, `pids` what kill(pid, 0) sees; calls are counted. */
+function fakeProcesses(self: LeaseOwner, alive: Set<string>, pids: Set<number>) {
+  const calls = { isAlive: 0, exists: 0 };
+  const table: ProcessTable = {
+    self: () => self,
+    owner: () => null,
+    isAlive: (o) => {
+      calls.isAlive++;
+      return alive.has(`${o.pid}:${o.startTime}`);
+    },
+    exists: (pid) => {
+      calls.exists++;
+      return pids.has(pid);
+    },
+  };
+  return { table, calls };
+}
+
+const lease = (port: number, owner: LeaseOwner | null, over: Partial<NewLease> = {}): NewLease => ({
+  port,
+  kind: 'service',
+  project: 'shop',
+  dir: '/w/shop',
+  environment: 'development',
+  service: `s${port}`,
+  inheritsFrom: null,
+  owner,
+  createdAt: 0,
+  expiresAt: null,
+  scheme: 'http',
+  ...over,
+});
+
+describe('Reclaimer', () => {
+  it('takes back the leases of dead owners and expired leases, with an event per service lease', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const live = { pid: 2, startTime: 'a' };
+    const dead = { pid: 3, startTime: 'b' };
+    await r.transaction((tx) => {
+      tx.insert(lease(7001, live));
+      tx.insert(lease(7002, dead));
+      tx.insert(lease(7003, dead, { kind: 'adhoc', service: 'getPort' }));
+      tx.insert(lease(7004, null, { expiresAt: 50 }));
+      tx.insert(lease(7005, null));
+      tx.insert(lease(7006, self));
+    });
+    const now = OWNER_TRUST_MS + 100; // every owner is old enough to be verified fully
+    const { table } = fakeProcesses(self, new Set(['2:a']), new Set([1, 2]));
+    const reclaimer = new Reclaimer(table, () => now);
+    const taken = await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(taken.map((t) => `${t.lease.port} ${t.reason}`).sort()).toEqual([
+      '7002 owner-dead',
+      '7003 owner-dead',
+      '7004 expired',
+    ]);
+    expect(r.allLeases().map((l) => l.port)).toEqual([7001, 7005, 7006]);
+    const events = r.eventsSince(0, 10).map((e) => `${e.type} ${e.port} ${e.detail}`);
+    expect(events).toEqual(['reclaimed 7002 owner pid 3 died', 'reclaimed 7004 lease expired']);
+  });
+
+  it('a lease of this pid with another start time belongs to an earlier process: reclaimed', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 'now' };
+    await r.transaction((tx) => tx.insert(lease(7101, { pid: 1, startTime: 'earlier' }, { createdAt: 0 })));
+    const { table } = fakeProcesses(self, new Set(), new Set([1]));
+    await r.transaction((tx) => new Reclaimer(table, () => 10).reclaim(tx));
+    expect(r.allLeases()).toEqual([]);
+  });
+
+  it('checks young and recently verified owners with kill(pid, 0) only', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    await r.transaction((tx) => {
+      tx.insert(lease(7201, { pid: 2, startTime: 'a' }, { createdAt: 0 }));
+      tx.insert(lease(7202, { pid: 3, startTime: 'b' }, { createdAt: 0 }));
+    });
+    let now = 1_000; // both owners younger than OWNER_TRUST_MS
+    const { table, calls } = fakeProcesses(self, new Set(['2:a', '3:b']), new Set([1, 2, 3]));
+    const reclaimer = new Reclaimer(table, () => now);
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls).toEqual({ isAlive: 0, exists: 2 });
+    now = OWNER_TRUST_MS + 1; // old now: verified once in full, then trusted for OWNER_VERIFY_MS
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls).toEqual({ isAlive: 2, exists: 4 });
+    now += OWNER_VERIFY_MS;
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls.isAlive).toBe(4);
+    expect(r.allLeases()).toHaveLength(2);
+  });
+
+  it('a young owner whose pid is gone is reclaimed at once', async () => {
+    const r = registry();
+    await r.transaction((tx) => tx.insert(lease(7301, { pid: 9, startTime: 'x' }, { createdAt: 0 })));
+    const { table } = fakeProcesses({ pid: 1, startTime: 's' }, new Set(), new Set([1]));
+    await r.transaction((tx) => new Reclaimer(table, () => 5).reclaim(tx));
+    expect(r.allLeases()).toEqual([]);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Reclaiming leases whose owner died or whose expiry passed. It runs at the
+ * start of every batch of registry transactions (see `beforeBatch` in
+ * src/adapters/registry/sqlite.ts), so every allocation plans from live leases
+ * only, and a burst of killed test workers leaves nothing behind after the
+ * next allocation.
+ *
+ * It runs under the registry's lock, so it must be cheap: one check per
+ * distinct owner process (not per lease), and for most owners that check is
+ * a `kill(pid, 0)`, a syscall. The full check (the start time in /proc, which
+ * also tells a zombie and a reused pid) is for owners older than
+ * {@link OWNER_TRUST_MS}, and at most every {@link OWNER_VERIFY_MS} per owner.
+ * Reading 64 /proc files in every batch of a 64-process burst cost more than
+ * the batch itself (#8).
+ */
+import type { ProcessTable } from '../core/facts.js';
+import { leaseEvent, type OwnerRow, type RegistryTx } from '../core/registry.js';
+import type { Lease, LeaseOwner } from '../core/types.js';
+
+/**
+ * An owner whose first lease is younger than this (ms) is alive while its pid
+ * exists: a pid is not reused within seconds of its process's start on any
+ * system berth runs on, so only a zombie (exited, not yet reaped by its parent,
+ * its sockets already closed) can fool the check, and only until it is reaped.
+ */
+export const OWNER_TRUST_MS = 10_000;
+
+/**
+ * How long an owner verified alive (pid and start time) is trusted on
+ * `kill(pid, 0)` alone, in milliseconds. A zombie or a reused pid within this
+ * window delays the reclaim of that owner's leases by at most this long; it
+ * never hands a port twice.
+ */
+export const OWNER_VERIFY_MS = 2_000;
+
+/** A lease taken back, and why. */
+export interface Reclaimed {
+  lease: Lease;
+  reason: 'expired' | 'owner-dead';
+}
+
+const ownerKey = (owner: LeaseOwner) => `${owner.pid}:${owner.startTime ?? ''}`;
+
+/** Reclaims stale leases; keeps, per process, when each owner was last verified alive. */
+export class Reclaimer {
+  private readonly verifiedAt = new Map<string, number>();
+
+  constructor(
+    private readonly processes: ProcessTable,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Removes every lease of a dead owner and every expired lease, recording an
+   * event for each service lease; returns what it removed.
+   *
+   * @example
+   * registry.transaction((tx) => reclaimer.reclaim(tx));
+   */
+  reclaim(tx: RegistryTx): Reclaimed[] {
+    const now = this.now();
+    const out: Reclaimed[] = [];
+    const self = this.processes.self();
+    const owners = tx.owners();
+    for (const owner of owners) {
+      const key = ownerKey(owner);
+      if (owner.pid === self.pid ? owner.startTime === self.startTime : this.alive(owner, key, now)) continue;
+      for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
+    }
+    // Forget owners that left the registry (they released everything), so the map stays small.
+    if (this.verifiedAt.size > owners.length) {
+      const current = new Set(owners.map(ownerKey));
+      for (const key of this.verifiedAt.keys()) if (!current.has(key)) this.verifiedAt.delete(key);
+    }
+    for (const lease of tx.expired(now)) {
+      tx.remove(lease.id, 'reclaimed');
+      out.push({ lease, reason: 'expired' });
+    }
+    for (const { lease, reason } of out) {
+      if (lease.kind !== 'service' || lease.inheritsFrom !== null) continue;
+      const detail = reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`;
+      tx.recordEvent(leaseEvent(lease, 'reclaimed', now, detail));
+    }
+    return out;
+  }
+
+  /** Whether another process's owner row still has a live process (see the module comment for the cost). */
+  private alive(owner: OwnerRow, key: string, now: number): boolean {
+    const verified = this.verifiedAt.get(key);
+    const trusted =
+      now - owner.since < OWNER_TRUST_MS || (verified !== undefined && now - verified < OWNER_VERIFY_MS);
+    if (trusted) {
+      if (this.processes.exists(owner.pid)) return true;
+    } else if (this.processes.isAlive(owner)) {
+      this.verifiedAt.set(key, now);
+      return true;
+    }
+    this.verifiedAt.delete(key);
+    return false;
+  }
+}
