@@ -16,10 +16,12 @@
  */
 import {
   closeSync,
+  existsSync,
   type FSWatcher,
   mkdirSync,
   openSync,
   readdirSync,
+  rmdirSync,
   statSync,
   unlinkSync,
   utimesSync,
@@ -115,8 +117,16 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
 
   let exitHook = false;
   const write = (name: string) => {
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    closeSync(openSync(join(options.dir, name), 'w', 0o600));
+    for (;;) {
+      mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      try {
+        closeSync(openSync(join(options.dir, name), 'w', 0o600));
+        break;
+      } catch (error) {
+        // The last waiter removed the folder between our mkdir and open: make it again.
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      }
+    }
     mine.add(name);
     if (!exitHook) {
       // A process that exits while waiting takes its ticket with it (a killed one is pruned).
@@ -140,6 +150,12 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
       unlinkSync(join(options.dir, name));
     } catch {
       // Already gone: a waiter pruned it, or the folder was cleaned.
+    }
+    try {
+      // The folder exists only while someone waits: the fast path then costs one stat.
+      rmdirSync(options.dir);
+    } catch {
+      // Others still wait (ENOTEMPTY), or it is gone already.
     }
   };
 
@@ -233,8 +249,9 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
 
   return {
     acquire: async () => {
-      // Nobody waiting: take the lock at once when it is free (the common case costs one readdir).
-      if (tickets().length === 0 && options.tryLock()) return nothing;
+      // Nobody waiting (no folder): take the lock at once when it is free. A process that
+      // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
+      if (!existsSync(options.dir) && options.tryLock()) return nothing;
       return queued();
     },
     dropTickets,

@@ -447,9 +447,15 @@ class SqliteRegistry implements Registry {
     this.batch++;
     try {
       this.beforeBatch?.(this.tx);
-      for (const fn of fns) {
-        if (outcomes.length > 0 && !more()) break;
-        outcomes.push(this.isolated(fn));
+      if (fns.length === 1) {
+        // Alone in its batch: the transaction itself isolates it, no savepoint needed.
+        outcomes.push(this.alone(fns[0]!));
+        if (!outcomes[0]!.ok) return outcomes;
+      } else {
+        for (const fn of fns) {
+          if (outcomes.length > 0 && !more()) break;
+          outcomes.push(this.isolated(fn));
+        }
       }
       this.stmt.commit.run();
     } catch (error) {
@@ -458,6 +464,16 @@ class SqliteRegistry implements Registry {
     }
     this.afterCommit();
     return outcomes;
+  }
+
+  /** Runs the only request of a batch; its failure rolls the whole transaction back. */
+  private alone(fn: (tx: RegistryTx) => unknown): JobOutcome {
+    try {
+      return { ok: true, value: fn(this.tx) };
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      return { ok: false, error };
+    }
   }
 
   /** Runs one request in a savepoint: its failure rolls back its own writes only. */
