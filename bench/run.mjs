@@ -38,6 +38,7 @@ const SECTIONS = {
   'event-loop': 'event-loop.mjs',
   memory: 'memory.mjs',
   daemon: 'daemon-throughput.mjs',
+  burst: 'burst.mjs',
 };
 
 function usage() {
