@@ -14,7 +14,8 @@
  */
 
 import { createKernelFacts } from '../adapters/net/kernel.js';
-import { pickPort } from '../core/pick.js';
+import { describeTally, type ObstacleTally } from '../core/decisions.js';
+import { pickPort, tallyPick } from '../core/pick.js';
 import { basePolicy, type PortPolicy, type PortUse } from '../core/policy.js';
 import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
@@ -260,16 +261,17 @@ export class GetPortContext {
     // One random start per request, then onwards: the ports of one request share a few
     // 256-port blocks of the index instead of touching one block each.
     let start = Math.floor(Math.random() * size);
+    const pickInput = () => ({
+      preferred: request.preferred,
+      range: request.range,
+      exclude: taken,
+      policy,
+      use: request.use,
+      occupancy: snapshot,
+      start,
+    });
     while (leased.length < count) {
-      const pick = pickPort({
-        preferred: request.preferred,
-        range: request.range,
-        exclude: taken,
-        policy,
-        use: request.use,
-        occupancy: snapshot,
-        start,
-      });
+      const pick = pickPort(pickInput());
       if (!pick) break;
       if (pick.strategy === 'pool') start = (pick.port - policy.pool.min + 1) % size;
       taken.add(pick.port);
@@ -289,7 +291,8 @@ export class GetPortContext {
       });
       leased.push({ port: pick.port, id: lease.id });
     }
-    if (leased.length === 0) throw noPortError(request, policy);
+    if (leased.length === 0)
+      throw noPortError(request, policy, tallyPick({ ...pickInput(), exclude: request.exclude }));
     return leased;
   }
 
@@ -314,15 +317,20 @@ export class GetPortContext {
   }
 }
 
-function noPortError(request: PortRequest, policy: PortPolicy): BerthError {
+function noPortError(request: PortRequest, policy: PortPolicy, tally: ObstacleTally): BerthError {
   const where = request.range
     ? `range ${request.range.min}-${request.range.max}`
     : `the pool ${policy.pool.min}-${policy.pool.max}`;
-  const preferred = request.preferred.length ? ` (preferred ${request.preferred.join(', ')} taken)` : '';
+  const preferred = request.preferred.length ? `preferred ${request.preferred.join(', ')} or ` : '';
+  const fix = request.range
+    ? 'Widen the range, or release ports (berth ls --all-projects).'
+    : 'Release ports (berth ls --all-projects).';
   return new BerthError(
     'E_NO_PORT',
-    `no free port in ${where}${preferred}. Widen the range or release ports (berth ls --all-projects).`,
-    { data: { range: request.range, preferred: request.preferred } },
+    `no free port in ${preferred}${where}: ${describeTally(tally)}. ${fix}`,
+    {
+      data: { range: request.range, preferred: request.preferred, obstacles: tally },
+    },
   );
 }
 

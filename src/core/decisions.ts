@@ -10,19 +10,69 @@ interface Skip {
   reason: string;
 }
 
-/** `server assigned port 3002 (preferred): 3000 in use by a process berth did not lease; 3001 kept for client` */
+/**
+ * `server assigned port 3002 (preferred): 3000 in use by a process berth did not lease; 3001 kept for client`,
+ * with a warning at the end when the port is in the ephemeral range.
+ */
 export function assignedMessage(
   service: string,
   port: number,
   strategy: AssignStrategy,
   skips: readonly Skip[],
+  warning: string | null = null,
 ) {
   const head = `${service} assigned port ${port} (${strategy})`;
-  if (skips.length === 0) return head;
-  return `${head}: ${skips
+  const passed = skips
     .slice(0, 3)
     .map((s) => `${s.port} ${s.reason}`)
-    .join('; ')}${skips.length > 3 ? `; ${skips.length - 3} more passed over` : ''}`;
+    .concat(skips.length > 3 ? [`${skips.length - 3} more passed over`] : []);
+  const parts = warning ? [...passed, warning] : passed;
+  return parts.length === 0 ? head : `${head}: ${parts.join('; ')}`;
+}
+
+/** What stood in the way, counted: the substance of an `E_NO_PORT` message. */
+export interface ObstacleTally {
+  leased: number;
+  held: number;
+  excluded: number;
+  /** Kept for a rival service (declared conflict). */
+  kept: number;
+  /** Refused by policy, by reason. */
+  refused: Record<string, number>;
+}
+
+/** A tally with nothing counted yet. */
+export function emptyTally(): ObstacleTally {
+  return { leased: 0, held: 0, excluded: 0, kept: 0, refused: {} };
+}
+
+/** Counts one port that could not be taken. */
+export function count(
+  tally: ObstacleTally,
+  obstacle: 'leased' | 'held' | 'excluded' | 'kept' | 'refused',
+  reason: string,
+): void {
+  if (obstacle === 'refused') tally.refused[reason] = (tally.refused[reason] ?? 0) + 1;
+  else tally[obstacle]++;
+}
+
+/**
+ * `800 leased by berth, 3 held by other processes, 2 excluded, 12 refused (10 in the ephemeral range, 2 privileged port)`
+ *
+ * @example
+ * describeTally({ leased: 2, held: 0, excluded: 0, kept: 0, refused: {} }) // '2 leased by berth'
+ */
+export function describeTally(tally: ObstacleTally): string {
+  const refused = Object.entries(tally.refused);
+  const total = refused.reduce((sum, [, n]) => sum + n, 0);
+  const parts = [
+    tally.leased ? `${tally.leased} leased by berth` : '',
+    tally.held ? `${tally.held} held by other processes` : '',
+    tally.excluded ? `${tally.excluded} excluded` : '',
+    tally.kept ? `${tally.kept} kept for a conflicting service` : '',
+    total ? `${total} refused (${refused.map(([why, n]) => `${n} ${why}`).join(', ')})` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'no port to try';
 }
 
 /** `client moved from 3001 to 3002: 3001 taken by server (minimal)` */
@@ -49,17 +99,18 @@ export function strictError(spec: ServiceSpec, skips: readonly Skip[]): BerthErr
   );
 }
 
-/** No port anywhere: name the service, what was tried and why. */
+/** No port anywhere: name the service, what stood in the way (counted), and the first ports tried. */
 export function noPortError(
   spec: ServiceSpec,
   skips: readonly Skip[],
-  skippedCount: number,
+  tally: ObstacleTally,
   pool: PortRange,
 ): BerthError {
-  const range = spec.range ? ` range ${spec.range.min}-${spec.range.max},` : '';
+  const range = spec.range ? `range ${spec.range.min}-${spec.range.max} and ` : '';
+  const first = skips.length ? ` First tried: ${tried(skips.slice(0, 5))}.` : '';
   return new BerthError(
     'E_NO_PORT',
-    `no free port for ${spec.name}: tried ${tried(skips)}${skippedCount > skips.length ? ` and ${skippedCount - skips.length} more` : ''} in${range} and the emergency pool ${pool.min}-${pool.max}. Widen services.${spec.name}.range or free a port (berth who <port>).`,
-    { data: { service: spec.name, tried: skips } },
+    `no free port for ${spec.name} in its preferred ports, ${range}the emergency pool ${pool.min}-${pool.max}: ${describeTally(tally)}.${first} Widen services.${spec.name}.range or free a port (berth who <port>).`,
+    { data: { service: spec.name, tried: skips, obstacles: tally } },
   );
 }

@@ -1,10 +1,12 @@
 /**
- * Picking one port for `getPort()`: preferred ports, then a range in order, or
- * the default pool from a rotating start. Pure: the caller supplies the start
- * offset (its randomness) and the occupancy snapshot.
+ * Picking one port for `getPort()`: preferred ports, then a range (ports
+ * outside the ephemeral range first), or the default pool from a rotating
+ * start. Pure: the caller supplies the start offset (its randomness) and the
+ * occupancy snapshot.
  */
+import { count, emptyTally, type ObstacleTally } from './decisions.js';
 import type { Occupancy } from './planner.js';
-import { POOL_WELL_KNOWN_PORTS, type PortPolicy, type PortUse, refusal } from './policy.js';
+import { type PortPolicy, type PortUse, poolOrder, type Refusal, rangeOrder, refusal } from './policy.js';
 import type { PortRange } from './types.js';
 
 /** Inputs of {@link pickPort}. */
@@ -24,32 +26,58 @@ export interface PickInput {
 export type PickStrategy = 'preferred' | 'range_scan' | 'pool';
 
 /**
- * The first port that is allowed, not excluded, not leased and not listening.
+ * The first port that is allowed, not excluded, not leased and not listening:
+ * the preferred ports in order, then the range (outside the ephemeral range
+ * first), or the pool from `start` when there is no range.
  *
  * @example
  * pickPort({ preferred: [3000], range: null, ... }) // { port: 3000, strategy: 'preferred' }
  */
 export function pickPort(input: PickInput): { port: number; strategy: PickStrategy } | null {
-  const free = (port: number) =>
-    !input.exclude.has(port) &&
-    refusal(port, input.use, input.policy) === null &&
-    !input.occupancy.leased(port) &&
-    !input.occupancy.listening(port);
+  for (const [port, strategy] of candidates(input)) {
+    if (standing(port, strategy, input) === null) return { port, strategy };
+  }
+  return null;
+}
 
-  for (const port of input.preferred) {
-    if (free(port)) return { port, strategy: 'preferred' };
+/**
+ * Counts, for every port a pick would try, what stands in its way: the
+ * substance of the `E_NO_PORT` message when a pick finds nothing. Only for
+ * errors: it walks every candidate.
+ *
+ * @example
+ * describeTally(tallyPick(input)) // '12 leased by berth, 3 held by other processes'
+ */
+export function tallyPick(input: PickInput): ObstacleTally {
+  const tally = emptyTally();
+  for (const [port, strategy] of candidates(input)) {
+    const why = standing(port, strategy, input);
+    if (why === null) continue;
+    if (why === 'leased' || why === 'held' || why === 'excluded') count(tally, why, why);
+    else count(tally, 'refused', why);
   }
-  if (input.range) {
-    for (let port = input.range.min; port <= input.range.max; port++) {
-      if (free(port)) return { port, strategy: 'range_scan' };
-    }
-    return null;
-  }
-  const { min, max } = input.policy.pool;
-  const size = max - min + 1;
-  for (let i = 0; i < size; i++) {
-    const port = min + ((input.start + i) % size);
-    if (!POOL_WELL_KNOWN_PORTS.has(port) && free(port)) return { port, strategy: 'pool' };
-  }
+  return tally;
+}
+
+/** The ports a pick tries, in order, each with how it would be found. */
+function* candidates(input: PickInput): Generator<[number, PickStrategy]> {
+  for (const port of input.preferred) yield [port, 'preferred'];
+  const again = input.preferred.length > 0 ? new Set(input.preferred) : null;
+  const rest = input.range ? rangeOrder(input.range, input.policy) : poolOrder(input.policy, input.start);
+  const strategy: PickStrategy = input.range ? 'range_scan' : 'pool';
+  for (const port of rest) if (!again?.has(port)) yield [port, strategy];
+}
+
+/** What stands in the way of `port`, or `null` when it is free to take. */
+function standing(
+  port: number,
+  strategy: PickStrategy,
+  input: PickInput,
+): 'leased' | 'held' | 'excluded' | Refusal | null {
+  if (input.exclude.has(port)) return 'excluded';
+  const refused = refusal(port, input.use, input.policy, strategy === 'pool' ? 'berth' : 'user');
+  if (refused !== null) return refused;
+  if (input.occupancy.leased(port)) return 'leased';
+  if (input.occupancy.listening(port)) return 'held';
   return null;
 }

@@ -182,6 +182,42 @@ describe('planPorts: each step', () => {
     expect(plan.decisions[0]!.skipped[0]).toEqual({ port: 80, reason: 'privileged port' });
   });
 
+  it('a preferred port the user names in the ephemeral range is used, and the line says why it is risky', () => {
+    const services = [svc('livereload', { preferred: [35729] })];
+    const policy = basePolicy({ ephemeral: { min: 32768, max: 60999 } });
+    const plan = planPorts(input({ services, policy }));
+    expect(portsOf(plan).livereload).toBe(35729);
+    expect(plan.decisions[0]!.message).toBe(
+      'livereload assigned port 35729 (preferred): 35729 is in the ephemeral range 32768-60999: an outgoing connection can take it before the server binds it',
+    );
+  });
+
+  it('a named range is scanned outside the ephemeral range first, then inside it', () => {
+    const policy = basePolicy({ ephemeral: { min: 32768, max: 60999 } });
+    const services = [
+      svc('a', { range: { min: 32760, max: 32770 } }),
+      svc('b', { range: { min: 40600, max: 41499 } }),
+    ];
+    const plan = planPorts(input({ services, policy, busy: [32760] }));
+    expect(portsOf(plan)).toEqual({ a: 32761, b: 40600 });
+    const crowded = planPorts(
+      input({
+        services: [services[0]!],
+        policy,
+        busy: [32760, 32761, 32762, 32763, 32764, 32765, 32766, 32767],
+      }),
+    );
+    expect(portsOf(crowded).a).toBe(32768);
+    expect(crowded.decisions[0]!.message).toContain('32768 is in the ephemeral range');
+  });
+
+  it('emergency ports follow the pool rules: never a well-known port of the pool', () => {
+    const services = [svc('x', { preferred: [5000] })];
+    const plan = planPorts(input({ services, busy: [5000] }));
+    expect(portsOf(plan).x).toBe(20001);
+    expect(strategyOf(plan, 'x')).toBe('emergency');
+  });
+
   it('refuses browser-blocked ports for http services but not for tcp services', () => {
     const services = [
       svc('web', { preferred: [6000, 6001] }),
@@ -191,13 +227,27 @@ describe('planPorts: each step', () => {
     expect(portsOf(plan)).toEqual({ web: 6001, x11: 6000 });
   });
 
-  it('E_NO_PORT names the service and what was tried', () => {
-    const services = [svc('db', { preferred: [5432], range: { min: 5432, max: 5433 } })];
-    const policy = basePolicy({ pool: { min: 20000, max: 20001 } });
-    const error = thrown(() => planPorts(input({ services, policy, busy: [5432, 5433, 20000, 20001] })));
+  it('E_NO_PORT names the service and counts what stood in the way', () => {
+    const services = [svc('db', { preferred: [5432], range: { min: 5432, max: 5436 } })];
+    const other = lease('api', 5434, { dir: '/work/other', project: 'other' });
+    // 20000 is a well-known port the pool never offers; 20001 is (here) in the ephemeral range.
+    const policy = basePolicy({
+      pool: { min: 20000, max: 20001 },
+      excluded: [{ min: 5435, max: 5435 }],
+      ephemeral: { min: 20001, max: 20001 },
+    });
+    const error = thrown(() =>
+      planPorts(input({ services, policy, all: [other], busy: [5432, 5433, 5436] })),
+    );
     expect(isBerthError(error, 'E_NO_PORT')).toBe(true);
-    expect((error as Error).message).toMatch(/^no free port for db: tried 5432 \(in use/);
-    expect((error as Error).message).toContain('Widen services.db.range');
+    expect((error as Error).message).toBe(
+      'no free port for db in its preferred ports, range 5432-5436 and the emergency pool 20000-20001: ' +
+        '1 leased by berth, 3 held by other processes, 1 excluded, ' +
+        '1 refused (1 in the ephemeral range). ' +
+        'First tried: 5432 (in use by a process berth did not lease), 5433 (in use by a process berth did not lease), ' +
+        '5434 (leased to other/api (/work/other)), 5435 (excluded), 5436 (in use by a process berth did not lease). ' +
+        'Widen services.db.range or free a port (berth who <port>).',
+    );
   });
 
   it('an unknown target is E_UNKNOWN_SERVICE', () => {

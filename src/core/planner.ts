@@ -4,9 +4,17 @@
  * No I/O: the composition (src/compose/manager.ts) gathers the facts and applies the plan.
  */
 import { BerthError } from '../errors.js';
-import { assignedMessage, inheritedMessage, moveMessage, noPortError, strictError } from './decisions.js';
+import {
+  assignedMessage,
+  count,
+  emptyTally,
+  inheritedMessage,
+  moveMessage,
+  noPortError,
+  strictError,
+} from './decisions.js';
 import { inheritanceRoot, PRIORITY_RANK, planningOrder } from './order.js';
-import { type PortPolicy, refusal } from './policy.js';
+import { type Chooser, ephemeralWarning, type PortPolicy, poolOrder, rangeOrder, refusal } from './policy.js';
 import type {
   Assignment,
   AssignStrategy,
@@ -54,7 +62,10 @@ export interface PlanInput {
   avoid: ReadonlySet<number>;
 }
 
-type Verdict = { ok: true; displace?: Lease } | { ok: false; reason: string };
+/** What stood in the way of a port, for the counts of `E_NO_PORT`. */
+export type Obstacle = 'leased' | 'held' | 'excluded' | 'refused' | 'kept';
+
+type Verdict = { ok: true; displace?: Lease } | { ok: false; reason: string; obstacle: Obstacle };
 
 interface Skip {
   port: number;
@@ -100,22 +111,29 @@ export function planPorts(input: PlanInput): Plan {
     lease.environment === input.scope.environment;
 
   /** Can `spec` take `port`? Pure judgement over the snapshot and this plan's claims. */
-  const judge = (spec: ServiceSpec, port: number, firstChoice: boolean): Verdict => {
-    const refused = refusal(port, spec, input.policy);
-    if (refused) return { ok: false, reason: refused };
-    if (input.avoid.has(port)) return { ok: false, reason: 'in use (bind probe failed)' };
+  const judge = (
+    spec: ServiceSpec,
+    port: number,
+    firstChoice: boolean,
+    chooser: Chooser = 'user',
+  ): Verdict => {
+    const refused = refusal(port, spec, input.policy, chooser);
+    if (refused)
+      return { ok: false, reason: refused, obstacle: refused === 'excluded' ? 'excluded' : 'refused' };
+    if (input.avoid.has(port)) return { ok: false, reason: 'in use (bind probe failed)', obstacle: 'held' };
     const foreign = input.foreignHeld.get(port);
     if (foreign !== undefined)
-      return { ok: false, reason: `taken by ${foreign}, a process berth did not lease` };
+      return { ok: false, reason: `taken by ${foreign}, a process berth did not lease`, obstacle: 'held' };
     const claimant = claimed.get(port);
     if (claimant !== undefined && claimant !== spec.name) {
       const other = byName.get(claimant)!;
       const why = spec.conflicts.includes(claimant) ? 'declared conflict' : `priority ${other.priority}`;
-      return { ok: false, reason: `taken by ${claimant} (${why})` };
+      return { ok: false, reason: `taken by ${claimant} (${why})`, obstacle: 'leased' };
     }
     const lease = vacated.has(port) ? undefined : input.occupancy.leaseAt(port);
     if (lease && !(isOurs(lease) && lease.service === spec.name)) {
-      if (!isOurs(lease)) return { ok: false, reason: describeForeignLease(lease, input.scope.dir) };
+      if (!isOurs(lease))
+        return { ok: false, reason: describeForeignLease(lease, input.scope.dir), obstacle: 'leased' };
       const holder = byName.get(lease.service);
       const bound = input.occupancy.listening(port);
       const mayMove =
@@ -126,16 +144,20 @@ export function planPorts(input: PlanInput): Plan {
         (input.strategy === 'aggressive' ||
           (input.strategy === 'minimal' && PRIORITY_RANK[holder.priority] < PRIORITY_RANK[spec.priority]));
       if (mayMove) return { ok: true, displace: lease };
-      return { ok: false, reason: `leased to ${lease.service}${bound ? ', which is listening' : ''}` };
+      return {
+        ok: false,
+        reason: `leased to ${lease.service}${bound ? ', which is listening' : ''}`,
+        obstacle: 'leased',
+      };
     }
     if (!lease && input.occupancy.listening(port)) {
-      return { ok: false, reason: 'in use by a process berth did not lease' };
+      return { ok: false, reason: 'in use by a process berth did not lease', obstacle: 'held' };
     }
     for (const rival of spec.conflicts) {
       if (assigned.has(rival) || existing.has(rival)) continue;
       const rivalSpec = byName.get(rival);
       if (rivalSpec?.preferred.includes(port)) {
-        return { ok: false, reason: `kept for ${rival} (declared conflict)` };
+        return { ok: false, reason: `kept for ${rival} (declared conflict)`, obstacle: 'kept' };
       }
     }
     return { ok: true };
@@ -175,7 +197,7 @@ export function planPorts(input: PlanInput): Plan {
         strategy,
         from: null,
         skipped: skips.slice(0, MAX_SKIPS_KEPT),
-        message: assignedMessage(spec.name, port, strategy, skips),
+        message: assignedMessage(spec.name, port, strategy, skips, ephemeralWarning(port, input.policy)),
       });
     }
   };
@@ -185,10 +207,10 @@ export function planPorts(input: PlanInput): Plan {
     if (assigned.has(name)) continue;
     const spec = byName.get(name)!;
     const skips: Skip[] = [];
-    let skippedCount = 0;
-    const skip = (port: number, reason: string) => {
+    const tally = emptyTally();
+    const skip = (port: number, reason: string, obstacle: Obstacle) => {
       if (skips.some((s) => s.port === port)) return; // the sticky port may also be a preferred one
-      skippedCount++;
+      count(tally, obstacle, reason);
       if (skips.length < MAX_SKIPS_KEPT) skips.push({ port, reason });
     };
 
@@ -208,7 +230,7 @@ export function planPorts(input: PlanInput): Plan {
           { data: { service: name, port: current.port, holder } },
         );
       }
-      skip(current.port, reason);
+      skip(current.port, reason, 'held');
     } else {
       const last = input.history.get(name);
       if (last !== undefined) {
@@ -217,7 +239,7 @@ export function planPorts(input: PlanInput): Plan {
           take(spec, last, 'sticky', skips, v);
           continue;
         }
-        skip(last, v.reason);
+        skip(last, v.reason, v.obstacle);
       }
     }
 
@@ -230,14 +252,15 @@ export function planPorts(input: PlanInput): Plan {
         done = true;
         break;
       }
-      skip(port, v.reason);
+      skip(port, v.reason, v.obstacle);
     }
     if (done) continue;
     if (input.strategy === 'strict' && spec.preferred.length > 0) throw strictError(spec, skips);
 
-    // 4: range scan over the snapshot (no bind per port: the composition confirms the pick).
+    // 4: range scan over the snapshot (no bind per port: the composition confirms the pick),
+    // ports outside the ephemeral range first.
     if (spec.range) {
-      for (let port = spec.range.min; port <= spec.range.max; port++) {
+      for (const port of rangeOrder(spec.range, input.policy)) {
         if (spec.preferred.includes(port)) continue;
         const v = judge(spec, port, false);
         if (v.ok) {
@@ -245,25 +268,26 @@ export function planPorts(input: PlanInput): Plan {
           done = true;
           break;
         }
-        skip(port, v.reason);
+        skip(port, v.reason, v.obstacle);
       }
     }
     if (done) continue;
     if (input.strategy === 'strict') throw strictError(spec, skips);
 
-    // 5: emergency, from the pool, outside the service's own range.
+    // 5: emergency, from the pool (berth's own pick: the pool's rules), outside the service's range.
     const pool = input.policy.pool;
-    for (let port = pool.min; port <= pool.max; port++) {
+    for (const port of poolOrder(input.policy)) {
       if (spec.range && port >= spec.range.min && port <= spec.range.max) continue;
       if (spec.preferred.includes(port)) continue;
-      const v = judge(spec, port, false);
+      const v = judge(spec, port, false, 'berth');
       if (v.ok) {
         take(spec, port, 'emergency', skips, v);
         done = true;
         break;
       }
+      count(tally, v.obstacle, v.reason);
     }
-    if (!done) throw noPortError(spec, skips, skippedCount, pool);
+    if (!done) throw noPortError(spec, skips, tally, pool);
   }
 
   // 1: inherited services share their root's port (displaced losers' inheritors follow them too).

@@ -67,20 +67,87 @@ export function isBrowserFacing(requires: readonly Requirement[]): boolean {
   return requires.some((r) => r !== 'tcp');
 }
 
+/** Why a port may not be handed out: the policy's words, shown in decisions and errors. */
+export type Refusal =
+  | 'not a TCP port'
+  | 'privileged port'
+  | 'blocked by browsers'
+  | 'excluded'
+  | 'in the ephemeral range'
+  | 'a well-known port of the pool';
+
+/**
+ * Who names a port: the user (a preferred port, a port of a declared range) or
+ * berth itself (the default pool, emergency ports). The ephemeral range and the
+ * pool's well-known ports are avoided only in berth's own picks: a port or range
+ * the user names is theirs (#9).
+ */
+export type Chooser = 'user' | 'berth';
+
 /**
  * Why `port` may not be handed out for `use`, or `null` when it may.
  *
  * @example
  * refusal(22, { requires: ['http'], allowPrivileged: false }, basePolicy()) // 'privileged port'
+ * refusal(35729, use, { ...basePolicy(), ephemeral: { min: 32768, max: 60999 } }, 'user') // null
  */
-export function refusal(port: number, use: PortUse, policy: PortPolicy): string | null {
+export function refusal(
+  port: number,
+  use: PortUse,
+  policy: PortPolicy,
+  chooser: Chooser = 'berth',
+): Refusal | null {
   if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) return 'not a TCP port';
   if (port < FIRST_UNPRIVILEGED_PORT && !use.allowPrivileged) return 'privileged port';
   if (isBrowserFacing(use.requires) && BROWSER_UNSAFE_PORTS.has(port)) return 'blocked by browsers';
   for (const r of policy.excluded) {
     if (port >= r.min && port <= r.max) return 'excluded';
   }
-  const eph = policy.ephemeral;
-  if (eph && port >= eph.min && port <= eph.max) return 'in the ephemeral range';
+  if (chooser === 'user') return null;
+  if (isEphemeral(port, policy)) return 'in the ephemeral range';
+  if (POOL_WELL_KNOWN_PORTS.has(port)) return 'a well-known port of the pool';
   return null;
+}
+
+/** True when `port` lies in the kernel's live ephemeral range, where outgoing connections take ports. */
+export function isEphemeral(port: number, policy: PortPolicy): boolean {
+  const eph = policy.ephemeral;
+  return eph !== null && port >= eph.min && port <= eph.max;
+}
+
+/**
+ * The ports of a user's range in the order berth tries them: those outside the
+ * ephemeral range first (an outgoing connection can take an ephemeral port
+ * between the pick and the server's bind), then the rest, each part ascending.
+ *
+ * @example
+ * [...rangeOrder({ min: 32766, max: 32769 }, { ...basePolicy(), ephemeral: { min: 32768, max: 60999 } })]
+ * // [32766, 32767, 32768, 32769]
+ */
+export function* rangeOrder(range: PortRange, policy: PortPolicy): Generator<number> {
+  for (let port = range.min; port <= range.max; port++) if (!isEphemeral(port, policy)) yield port;
+  for (let port = range.min; port <= range.max; port++) if (isEphemeral(port, policy)) yield port;
+}
+
+/**
+ * The pool's ports in the order berth tries them, from offset `start`, skipping
+ * the well-known ones: one rule for `getPort()`'s default pool and for emergency ports.
+ *
+ * @example
+ * poolOrder(basePolicy(), 0).next().value // 20001 (20000 is a well-known port)
+ */
+export function* poolOrder(policy: PortPolicy, start = 0): Generator<number> {
+  const { min, max } = policy.pool;
+  const size = max - min + 1;
+  for (let i = 0; i < size; i++) {
+    const port = min + ((start + i) % size);
+    if (!POOL_WELL_KNOWN_PORTS.has(port)) yield port;
+  }
+}
+
+/** The warning for a user-named port in the ephemeral range, for decision lines. */
+export function ephemeralWarning(port: number, policy: PortPolicy): string | null {
+  if (!isEphemeral(port, policy)) return null;
+  const eph = policy.ephemeral!;
+  return `${port} is in the ephemeral range ${eph.min}-${eph.max}: an outgoing connection can take it before the server binds it`;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
 import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
 
 /** The seed's six services, on ports reserved for this test (never 3000 and friends). */
@@ -69,6 +70,27 @@ describe('berth assign', () => {
       new RegExp(`websocket\\s+${block[2]}\\s+inherited\\s+ws://localhost:${block[2]}`),
     );
   });
+
+  it.runIf(readEphemeralRange() !== null)(
+    'a preferred port the user names in the ephemeral range is assigned, and the line warns about it',
+    async () => {
+      // A port in the live ephemeral range that is free now: the kernel just handed it to a listen(0).
+      const probe = await listen(0);
+      const free = (probe.address() as { port: number }).port;
+      await close(probe);
+      box = sandbox();
+      box.writeConfig({ services: { livereload: { preferred: [free], requires: ['tcp'] } } });
+      const res = await run(['assign', '--json']);
+      expect(res.code).toBe(0);
+      const out = JSON.parse(res.stdout);
+      expect(out.services.livereload).toMatchObject({ port: free, strategy: 'preferred' });
+      expect(out.decisions[0].message).toMatch(
+        new RegExp(
+          `^livereload assigned port ${free} \\(preferred\\): ${free} is in the ephemeral range \\d+-\\d+: an outgoing connection can take it before the server binds it$`,
+        ),
+      );
+    },
+  );
 
   it('--json prints { project, environment, services, decisions } and assignments are stable across runs', async () => {
     fresh();

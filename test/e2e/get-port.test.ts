@@ -165,6 +165,36 @@ describe('getPort across processes', () => {
     await releasePort(c, { home: h });
   });
 
+  it.runIf(readEphemeralRange() !== null)(
+    'a range the user names inside the ephemeral range is served',
+    async () => {
+      const h = home();
+      const eph = readEphemeralRange()!;
+      const range: [number, number] = [eph.min + 7800, eph.min + 8699];
+      const port = await getPort({ range, home: h });
+      expect(port).toBeGreaterThanOrEqual(range[0]);
+      expect(port).toBeLessThanOrEqual(range[1]);
+      await releasePort(port, { home: h });
+    },
+  );
+
+  it('E_NO_PORT counts what stood in the way: leased, held by another process, excluded', async () => {
+    const h = home();
+    const [a, b, c] = (await reserveBlock(3)) as [number, number, number];
+    const holder = await listen(a, '127.0.0.1');
+    const leased = await getPort({ port: b, range: [b, b], home: h });
+    try {
+      const error = await getPort({ range: [a, c], exclude: [c], home: h }).catch((e: unknown) => e);
+      expect(isBerthError(error, 'E_NO_PORT')).toBe(true);
+      expect((error as Error).message).toBe(
+        `no free port in range ${a}-${c}: 1 leased by berth, 1 held by other processes, 1 excluded. Widen the range, or release ports (berth ls --all-projects).`,
+      );
+    } finally {
+      await close(holder);
+      await releasePort(leased, { home: h });
+    }
+  });
+
   it('zero-config calls lease a batch ahead in one transaction and hand it out port by port', async () => {
     const h = home();
     const first = await getPort({ home: h });
