@@ -211,9 +211,12 @@ export class GetPortContext {
     for (;;) {
       // The kernel's table lists listeners on every address: only for the all-address probe.
       const listening = check ? null : await this.listeningFacts();
+      // Ports a bind or the kernel showed busy are passed over without taking the lock.
+      const open = candidates.filter((p) => !busy.has(p) && !listening?.has(p));
+      if (open.length === 0) return null;
       const leased = await this.adapters.registry.transaction((tx) => {
         const snapshot = this.snapshotFor(tx, listening, busy);
-        const port = candidates.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
+        const port = open.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
         if (port === undefined) return null;
         snapshot.take(port);
         return { port, id: this.insertLease(tx, port, DEFAULT_LABEL) };
