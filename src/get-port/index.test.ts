@@ -122,6 +122,16 @@ describe('berth/get-port: preferred ports', () => {
     }
   });
 
+  it('passes over a port held on any one address: wildcard, IPv4 or IPv6 loopback', async () => {
+    const [a, b, c, d] = (await reserveBlock(4)) as [number, number, number, number];
+    const holders = await Promise.all([listen(a, '0.0.0.0'), listen(b, '127.0.0.1'), listen(c, '::1')]);
+    try {
+      expect(await getPort({ port: [a, b, c, d] })).toBe(d);
+    } finally {
+      await Promise.all(holders.map(close));
+    }
+  });
+
   it('takes any iterable: a Set, a generator, portNumbers()', async () => {
     const [a, b, c] = (await reserveBlock(3)) as [number, number, number];
     expect(await getPort({ port: new Set([a]) })).toBe(a);
@@ -271,11 +281,12 @@ describe('berth/get-port: host', () => {
     }
   });
 
-  it('returns a port that can be bound on that host; a name is resolved', async () => {
+  it('returns the preferred port or one that can be bound on that host; a name is resolved', async () => {
     const port = await getPort({ host: '0.0.0.0' });
     expect(await bind(port, '0.0.0.0')).toBe('ok');
-    const [wanted] = (await reserveBlock(1)) as [number];
-    expect(await getPort({ port: wanted, host: 'localhost' })).toBe(wanted);
+    const [a, b] = (await reserveBlock(2)) as [number, number];
+    expect(await getPort({ port: a, host: '0.0.0.0' })).toBe(a);
+    expect(await getPort({ port: b, host: 'localhost' })).toBe(b);
   });
 
   it('rejects a host this machine does not have, and keeps no lease for it', async () => {
