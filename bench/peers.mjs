@@ -6,6 +6,9 @@
  * for the same preferred ports again).
  *
  * Each adapter calls the library the way its README tells a user to:
+ * - berth:           `getPort({ home, port, range })` from `berth`, `releasePort(port)` after each call
+ * - berth/get-port:  the get-port calls below, on berth's get-port entry: what a user who
+ *                    switched with one line gets (registry: BERTH_HOME, set under `home`)
  * - get-port:        `getPort()`, `getPort({ port })`, `getPort({ port: portNumbers(min, max) })`
  * - get-port-please: `getPort({ random: true })` (a bare `getPort()` returns 3000-3100, not any free port),
  *                    `getPort({ port })`, `getPort({ portRange: [min, max] })`
@@ -15,15 +18,37 @@
  *                    (it tries min..min+9, then any port the kernel hands out)
  * Libraries are imported lazily, so a child process loads only the one it measures.
  */
+import { join } from 'node:path';
 import { distUrl } from './support/dist.mjs';
 
-/** The libraries, berth first. */
-export const LIBRARIES = ['berth', 'get-port', 'get-port-please', 'portfinder', 'detect-port'];
+/** The libraries, berth's two entries first. */
+export const LIBRARIES = [
+  'berth',
+  'berth/get-port',
+  'get-port',
+  'get-port-please',
+  'portfinder',
+  'detect-port',
+];
 
 /** The peers only. */
-export const PEERS = LIBRARIES.slice(1);
+export const PEERS = LIBRARIES.filter((lib) => lib !== 'berth' && lib !== 'berth/get-port');
 
 const noop = async () => {};
+
+/** Calls get-port's API (get-port itself, or berth/get-port) the way get-port's README shows. */
+function getPortAdapter({ default: getPort, portNumbers, clearLockedPorts }) {
+  const call = ({ port, range } = {}) => {
+    if (range) {
+      const ports = portNumbers(range[0], range[1]);
+      return getPort({ port: port !== undefined ? [port, ...ports] : ports });
+    }
+    return port !== undefined ? getPort({ port }) : getPort();
+  };
+  call.release = noop;
+  call.reset = async () => clearLockedPorts();
+  return call;
+}
 
 const factories = {
   async berth({ home }) {
@@ -35,18 +60,16 @@ const factories = {
     return call;
   },
 
+  async 'berth/get-port'({ home }) {
+    // berth/get-port has no option naming the registry: it reads BERTH_HOME at each call.
+    // A registry of its own, so its leases (kept until reset, as get-port's users keep
+    // them) never crowd the berth row's.
+    if (home) process.env.BERTH_HOME = join(home, 'get-port');
+    return getPortAdapter(await import(distUrl('get-port/index.js')));
+  },
+
   async 'get-port'() {
-    const { default: getPort, portNumbers, clearLockedPorts } = await import('get-port');
-    const call = ({ port, range } = {}) => {
-      if (range) {
-        const ports = portNumbers(range[0], range[1]);
-        return getPort({ port: port !== undefined ? [port, ...ports] : ports });
-      }
-      return port !== undefined ? getPort({ port }) : getPort();
-    };
-    call.release = noop;
-    call.reset = async () => clearLockedPorts();
-    return call;
+    return getPortAdapter(await import('get-port'));
   },
 
   async 'get-port-please'() {

@@ -8,21 +8,10 @@
  * const port = await getPort({ port: [3000, 3001], range: [3000, 3999] });
  */
 
-import { machineEphemeralRange } from './adapters/net/kernel.js';
-import { loadNet } from './adapters/net/probe.js';
-import { loadSqlite } from './adapters/registry/sqlite.js';
+import { preloadGetPort } from './compose/preload.js';
 
-// What every getPort() needs is loaded with the library, as get-port loads node:net at
-// import: a burst of calls then does not spend its first ~15 ms loading modules and reading
-// the machine's ephemeral range (#8). A failed load is reported by the first call that
-// opens the registry, as E_REGISTRY. Nothing is written and no registry is opened here.
-loadNet();
-machineEphemeralRange();
-try {
-  loadSqlite();
-} catch {
-  // see above
-}
+// What every getPort() needs is loaded with the library (see src/compose/preload.ts).
+preloadGetPort();
 
 export type { AdapterOptions, Adapters } from './compose/context.js';
 export type { GetPortOptions } from './compose/get-port.js';

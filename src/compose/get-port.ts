@@ -15,6 +15,7 @@
 
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
+import type { ProbeResult } from '../core/facts.js';
 import { pickPort, tallyPick } from '../core/pick.js';
 import { basePolicy, type PortPolicy, type PortUse } from '../core/policy.js';
 import type { RegistryTx } from '../core/registry.js';
@@ -194,6 +195,49 @@ export class GetPortContext {
     this.adapters.registry.close();
   }
 
+  // For berth/get-port (src/get-port/), which walks get-port's preferred ports chunk by
+  // chunk and decides itself what comes after them.
+
+  /**
+   * Leases the first of `candidates` that no lease holds and a bind finds free, or
+   * returns `null`: no range, no pool. No policy refuses a candidate (privileged,
+   * ephemeral, browser-blocked): as in get-port, the ports asked for are tried and the
+   * bind decides. `check` replaces the probe (get-port's `host`: that address only).
+   */
+  async leaseFirstFree(
+    candidates: readonly number[],
+    check?: (port: number) => Promise<ProbeResult>,
+  ): Promise<number | null> {
+    const busy = new Set<number>();
+    for (;;) {
+      // The kernel's table lists listeners on every address: only for the all-address probe.
+      const listening = check ? null : await this.listeningFacts();
+      // Ports a bind or the kernel showed busy are passed over without taking the lock.
+      const open = candidates.filter((p) => !busy.has(p) && !listening?.has(p));
+      if (open.length === 0) return null;
+      const leased = await this.adapters.registry.transaction((tx) => {
+        const snapshot = this.snapshotFor(tx, listening, busy);
+        const port = open.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
+        if (port === undefined) return null;
+        snapshot.take(port);
+        return { port, id: this.insertLease(tx, port, DEFAULT_LABEL) };
+      });
+      if (!leased) return null;
+      const [port] = this.hold([leased]) as [number];
+      let result: ProbeResult;
+      try {
+        result = check ? await check(port) : await this.adapters.probe.check(port);
+      } catch (error) {
+        await this.release(port);
+        throw error;
+      }
+      if (result === 'free') return port;
+      busy.add(port);
+      if (!check) this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
+      await this.release(port);
+    }
+  }
+
   /** The kernel's listening ports, once ports here have proved crowded; `null` (the bind decides) otherwise. */
   private async listeningFacts(): Promise<ReadonlySet<number> | null> {
     if (performance.now() >= this.crowdedUntil) return null;
@@ -253,7 +297,6 @@ export class GetPortContext {
     listening: ReadonlySet<number> | null,
     busy: ReadonlySet<number>,
   ): { port: number; id: number }[] {
-    const { now } = this.adapters;
     const snapshot = this.snapshotFor(tx, listening, busy);
     const size = policy.pool.max - policy.pool.min + 1;
     const taken = new Set(request.exclude);
@@ -276,24 +319,28 @@ export class GetPortContext {
       if (pick.strategy === 'pool') start = (pick.port - policy.pool.min + 1) % size;
       taken.add(pick.port);
       snapshot.take(pick.port);
-      const lease = tx.insert({
-        port: pick.port,
-        kind: 'adhoc',
-        project: '',
-        dir: '',
-        environment: '',
-        service: request.label,
-        inheritsFrom: null,
-        owner: this.owner,
-        createdAt: now(),
-        expiresAt: null,
-        scheme: null,
-      });
-      leased.push({ port: pick.port, id: lease.id });
+      leased.push({ port: pick.port, id: this.insertLease(tx, pick.port, request.label) });
     }
     if (leased.length === 0)
       throw noPortError(request, policy, tallyPick({ ...pickInput(), exclude: request.exclude }));
     return leased;
+  }
+
+  /** Inside a transaction: leases `port` to this process as an ad-hoc lease labelled `label`; returns its id. */
+  private insertLease(tx: RegistryTx, port: number, label: string): number {
+    return tx.insert({
+      port,
+      kind: 'adhoc',
+      project: '',
+      dir: '',
+      environment: '',
+      service: label,
+      inheritsFrom: null,
+      owner: this.owner,
+      createdAt: this.adapters.now(),
+      expiresAt: null,
+      scheme: null,
+    }).id;
   }
 
   /** One occupancy snapshot per batch, shared by its requests (they run one after another in it). */
