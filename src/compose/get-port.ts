@@ -13,7 +13,9 @@
  * real bind.
  */
 
+import { resolve } from 'node:path';
 import { createKernelFacts } from '../adapters/net/kernel.js';
+import { berthHome } from '../adapters/registry/home.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
 import type { ProbeResult } from '../core/facts.js';
 import { pickPort, tallyPick } from '../core/pick.js';
@@ -425,18 +427,17 @@ function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name
   return ports;
 }
 
-/** The contexts of this process, by registry home ('' for the default one). */
+/** The contexts of this process, by registry folder. */
 const contexts = new Map<string, GetPortContext>();
 
 /** The context for `home`, created on first use (the first also installs the exit hook). */
 export function getPortContext(home?: string): GetPortContext {
-  const key = home ?? '';
+  // By resolved folder: `getPort()` and `berth/get-port` in one process share one registry connection.
+  const key = resolve(home ?? berthHome());
   let context = contexts.get(key);
   if (!context) {
     const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
-    context = new GetPortContext(
-      createAdapters({ ...(home === undefined ? {} : { home }), adapters: { kernel } }),
-    );
+    context = new GetPortContext(createAdapters({ home: key, adapters: { kernel } }));
     if (contexts.size === 0) process.once('exit', releaseOnExit);
     contexts.set(key, context);
   }
