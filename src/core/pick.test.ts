@@ -34,7 +34,10 @@ describe('pickPort', () => {
     expect(pickPort(input({ range: { min: 32760, max: 32800 }, busy: [32760] }))!.port).toBe(32761);
     const below = Array.from({ length: 8 }, (_, i) => 32760 + i);
     expect(pickPort(input({ range: { min: 32760, max: 32800 }, busy: below }))!.port).toBe(32768);
-    expect(pickPort(input({ range: { min: 40600, max: 41499 } }))).toEqual({ port: 40600, strategy: 'range_scan' });
+    expect(pickPort(input({ range: { min: 40600, max: 41499 } }))).toEqual({
+      port: 40600,
+      strategy: 'range_scan',
+    });
   });
 
   it("berth's own picks (the pool) skip the well-known ports and the ephemeral range", () => {
