@@ -3,7 +3,9 @@
  * to load at start-up) plus the flags every command takes. Bad arguments
  * become `E_USAGE` errors that name the flag and the fix.
  */
+
 import { parseArgs } from 'node:util';
+import { isPort } from '../core/policy.js';
 import { BerthError } from '../errors.js';
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
@@ -87,7 +89,7 @@ export function noPositionals(command: string, positionals: readonly string[]): 
  * parsePortArg('3000') // 3000
  */
 export function parsePortArg(text: string | undefined, what = 'port'): number {
-  if (text === undefined || !/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+  if (text === undefined || !/^\d{1,5}$/.test(text) || !isPort(Number(text))) {
     throw new BerthError(
       'E_USAGE',
       `${what} "${text ?? ''}" is not a TCP port. Give a number from 1 to 65535, e.g. 3000.`,

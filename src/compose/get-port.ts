@@ -19,7 +19,7 @@ import { berthHome } from '../adapters/registry/home.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
 import type { ProbeResult } from '../core/facts.js';
 import { pickPort, tallyPick } from '../core/pick.js';
-import { basePolicy, type PortPolicy, type PortUse } from '../core/policy.js';
+import { basePolicy, isPort, type PortPolicy, type PortUse } from '../core/policy.js';
 import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
@@ -397,7 +397,7 @@ function toRequest(options: GetPortOptions): PortRequest {
 function toRange(range: GetPortOptions['range']): PortRange | null {
   if (!range) return null;
   const r = 'min' in range ? range : { min: range[0], max: range[1] };
-  if (!Number.isInteger(r.min) || !Number.isInteger(r.max) || r.min < 1 || r.max > 65535 || r.min > r.max) {
+  if (!isPort(r.min) || !isPort(r.max) || r.min > r.max) {
     throw new BerthError(
       'E_USAGE',
       `range ${r.min}-${r.max} is not a valid port range. Use integers with 1 <= min <= max <= 65535.`,
@@ -417,7 +417,7 @@ function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name
   }
   const ports = typeof value === 'number' ? [value] : [...value];
   for (const p of ports) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) {
+    if (!isPort(p)) {
       throw new BerthError(
         'E_USAGE',
         `${name} ${String(p)} is not a TCP port. Use integers from 1 to 65535.`,

@@ -4,6 +4,7 @@
  * reads defensively: a value the schema rejected is treated as absent, so the
  * rules that follow report only new problems, never echoes of a type error.
  */
+import { isPort } from '../core/policy.js';
 import type { PortRange, Priority, Requirement, Strategy } from '../core/types.js';
 import { asRecord, keyPath } from './problems.js';
 
@@ -107,9 +108,6 @@ export function sourcePath(path: string, origins: ReadonlyMap<string, string>): 
   }
   return best === '' ? path : origins.get(best)! + path.slice(best.length);
 }
-
-const isPort = (v: unknown): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
 
 function pick<T>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;

@@ -4,6 +4,7 @@
  * draft the rules accepted.
  */
 import { portVariable } from '../core/endpoints.js';
+import { inheritanceChain } from '../core/order.js';
 import { DEFAULT_POOL } from '../core/policy.js';
 import type { HealthSpec, PortRange, Requirement, ResolvedConfig, ServiceSpec } from '../core/types.js';
 import type { Draft, DraftService } from './normalize.js';
@@ -14,21 +15,6 @@ export const HEALTH_INTERVAL_MS = 1000;
 /** The variable a service's port is published under: its `env`, else `<STEM>_PORT` ({@link portVariable}). */
 export function envVarOf(service: DraftService): string {
   return service.env ?? portVariable(service.name);
-}
-
-/**
- * The chain of services `name` inherits through, starting with `name` itself.
- * Stops before a missing service and before repeating one (a cycle), so it is
- * safe on configs the rules have not yet accepted.
- */
-export function inheritanceChain(name: string, byName: ReadonlyMap<string, DraftService>): string[] {
-  const chain = [name];
-  let next = byName.get(name)?.inheritFrom ?? null;
-  while (next !== null && byName.has(next) && !chain.includes(next)) {
-    chain.push(next);
-    next = byName.get(next)!.inheritFrom;
-  }
-  return chain;
 }
 
 /** What a service speaks: its own `requires`, else the nearest inherited one's, else `['http']`. */

@@ -4,10 +4,11 @@
  * of the merged config; validate.ts maps paths back to environment overrides.
  */
 import { urlVariable } from '../core/endpoints.js';
+import { inheritanceChain } from '../core/order.js';
 import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '../core/policy.js';
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
-import { effectiveRequires, envVarOf, inheritanceChain } from './resolve.js';
+import { effectiveRequires, envVarOf } from './resolve.js';
 import { didYouMean } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */

@@ -114,3 +114,20 @@ export function noPortError(
     { data: { service: spec.name, tried: skips, obstacles: tally } },
   );
 }
+
+/**
+ * The one `E_UNKNOWN_SERVICE`: a name the project's config does not declare,
+ * with the names it does.
+ *
+ * @example
+ * unknownServiceError('nope', ['server', 'client'], 'shop').message
+ * // 'unknown service "nope" in shop. Known services: server, client. Declare it under services.nope, or use one of those.'
+ */
+export function unknownServiceError(name: string, known: readonly string[], project?: string): BerthError {
+  const list = known.length ? known.join(', ') : 'none';
+  return new BerthError(
+    'E_UNKNOWN_SERVICE',
+    `unknown service "${name}"${project ? ` in ${project}` : ''}. Known services: ${list}. Declare it under services.${name}, or use one of those.`,
+    { data: { service: name, known: [...known] } },
+  );
+}

@@ -7,16 +7,37 @@ import type { Priority, ServiceSpec } from './types.js';
 /** Larger ranks win. */
 export const PRIORITY_RANK: Record<Priority, number> = { high: 3, medium: 2, low: 1 };
 
-/** The service at the root of `name`'s inheritance chain (itself when it inherits nothing). */
-export function inheritanceRoot(name: string, byName: ReadonlyMap<string, ServiceSpec>): string {
-  let current = name;
-  const seen = new Set<string>();
-  for (;;) {
-    const spec = byName.get(current);
-    if (!spec?.inheritFrom || seen.has(current)) return current;
-    seen.add(current);
-    current = spec.inheritFrom;
+/**
+ * `name` and the services it inherits from, in order, ending at the root (the one
+ * that declares ports). The one walk of inheritance chains: the config's cycle
+ * check, the planner, the daemon's views. Stops at a cycle or a missing name.
+ *
+ * @example
+ * inheritanceChain('wss', byName) // ['wss', 'websocket', 'server']
+ */
+export function inheritanceChain(
+  name: string,
+  byName: ReadonlyMap<string, { inheritFrom: string | null }>,
+): string[] {
+  const chain = [name];
+  for (
+    let next = byName.get(name)?.inheritFrom ?? null;
+    next !== null;
+    next = byName.get(next)?.inheritFrom ?? null
+  ) {
+    if (chain.includes(next) || !byName.has(next)) break;
+    chain.push(next);
   }
+  return chain;
+}
+
+/** The service at the root of `name`'s inheritance chain (itself when it inherits nothing). */
+export function inheritanceRoot(
+  name: string,
+  byName: ReadonlyMap<string, { inheritFrom: string | null }>,
+): string {
+  const chain = inheritanceChain(name, byName);
+  return chain[chain.length - 1]!;
 }
 
 /**

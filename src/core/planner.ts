@@ -12,6 +12,7 @@ import {
   moveMessage,
   noPortError,
   strictError,
+  unknownServiceError,
 } from './decisions.js';
 import { inheritanceRoot, PRIORITY_RANK, planningOrder } from './order.js';
 import { type Chooser, ephemeralWarning, type PortPolicy, poolOrder, rangeOrder, refusal } from './policy.js';
@@ -83,40 +84,152 @@ const MAX_SKIPS_KEPT = 12;
  * plan.decisions[0].message // 'server assigned port 3000 (preferred)'
  */
 export function planPorts(input: PlanInput): Plan {
-  const byName = new Map(input.services.map((s) => [s.name, s]));
-  for (const t of input.targets) {
-    if (!byName.has(t)) {
-      throw new BerthError('E_UNKNOWN_SERVICE', `unknown service "${t}". Declare it under services.${t}.`, {
-        data: { service: t },
-      });
+  const known = input.services.map((s) => s.name);
+  for (const target of input.targets) {
+    if (!known.includes(target)) throw unknownServiceError(target, known);
+  }
+  return new Planning(input).run();
+}
+
+/** The ports one service passed over while it looked for one, and what stood in the way. */
+class Attempt {
+  readonly skips: Skip[] = [];
+  readonly tally = emptyTally();
+
+  skip(port: number, reason: string, obstacle: Obstacle): void {
+    if (this.skips.some((s) => s.port === port)) return; // the sticky port may also be a preferred one
+    count(this.tally, obstacle, reason);
+    if (this.skips.length < MAX_SKIPS_KEPT) this.skips.push({ port, reason });
+  }
+}
+
+/**
+ * One run of the planner. Read top to bottom: {@link run} takes services from the
+ * queue (roots in planning order, plus services a stronger one displaced) and gives
+ * each a port by the first step that finds one ({@link sticky}, {@link preferred},
+ * {@link rangeScan}, {@link emergency}); {@link judge} says whether a port may be taken
+ * and {@link take} records it; inheriting services follow their roots at the end.
+ */
+class Planning {
+  private readonly byName: ReadonlyMap<string, ServiceSpec>;
+  /** This scope's live root leases by service; a displaced loser leaves it. */
+  private readonly existing = new Map<string, Lease>();
+  private readonly assigned = new Map<string, Assignment>();
+  /** port -> service, within this plan. */
+  private readonly claimed = new Map<number, string>();
+  /** Ports of our leases that this plan moves away. */
+  private readonly vacated = new Set<number>();
+  private readonly displacedBy = new Map<string, { by: string; port: number }>();
+  private readonly moves: Move[] = [];
+  private readonly decisions: Decision[] = [];
+  private readonly queue: string[];
+
+  constructor(private readonly input: PlanInput) {
+    this.byName = new Map(input.services.map((s) => [s.name, s]));
+    for (const lease of input.leases) {
+      if (lease.kind === 'service' && lease.inheritsFrom === null) this.existing.set(lease.service, lease);
     }
-  }
-  const { roots } = planningOrder(input.services, input.targets);
-  const existing = new Map<string, Lease>();
-  for (const lease of input.leases) {
-    if (lease.kind === 'service' && lease.inheritsFrom === null) existing.set(lease.service, lease);
+    this.queue = planningOrder(input.services, input.targets).roots;
   }
 
-  const assigned = new Map<string, Assignment>();
-  const claimed = new Map<number, string>(); // port -> service, within this plan
-  const vacated = new Set<number>(); // ports of our leases that this plan moves away
-  const moves: Move[] = [];
-  const decisions: Decision[] = [];
-  const queue = [...roots];
-  const displacedBy = new Map<string, { by: string; port: number }>();
+  run(): Plan {
+    while (this.queue.length > 0) {
+      const name = this.queue.shift()!;
+      if (!this.assigned.has(name)) this.planService(this.byName.get(name)!);
+    }
+    this.followRoots();
+    const order = new Map(this.input.services.map((s, i) => [s.name, i]));
+    const assignments = [...this.assigned.values()].sort(
+      (a, b) => order.get(a.service)! - order.get(b.service)!,
+    );
+    return { assignments, moves: this.moves, decisions: this.decisions };
+  }
 
-  const isOurs = (lease: Lease) =>
-    lease.kind === 'service' &&
-    lease.dir === input.scope.dir &&
-    lease.environment === input.scope.environment;
+  /** Steps 2-6 for one root service: the first step that finds a port wins. */
+  private planService(spec: ServiceSpec): void {
+    const attempt = new Attempt();
+    if (this.sticky(spec, attempt) || this.preferred(spec, attempt)) return;
+    const { strategy } = this.input;
+    if (strategy === 'strict' && spec.preferred.length > 0) throw strictError(spec, attempt.skips);
+    if (this.rangeScan(spec, attempt)) return;
+    if (strategy === 'strict') throw strictError(spec, attempt.skips);
+    if (this.emergency(spec, attempt)) return;
+    throw noPortError(spec, attempt.skips, attempt.tally, this.input.policy.pool);
+  }
 
-  /** Can `spec` take `port`? Pure judgement over the snapshot and this plan's claims. */
-  const judge = (
-    spec: ServiceSpec,
-    port: number,
-    firstChoice: boolean,
-    chooser: Chooser = 'user',
-  ): Verdict => {
+  /** Step 2: the port the service holds (a live lease) or had last time (history), if still free. */
+  private sticky(spec: ServiceSpec, attempt: Attempt): boolean {
+    const current = this.existing.get(spec.name);
+    if (current) {
+      const holder = this.input.foreignHeld.get(current.port);
+      if (holder === undefined) return this.take(spec, current.port, 'sticky', attempt, { ok: true });
+      const reason = `taken by ${holder}, a process berth did not lease`;
+      if (!this.input.autoReassign || this.input.strategy === 'strict') {
+        throw new BerthError(
+          'E_PORT_HELD',
+          `${spec.name}'s port ${current.port} is ${reason}. Stop it (berth free ${current.port}) or set autoReassign: true to move ${spec.name}.`,
+          { data: { service: spec.name, port: current.port, holder } },
+        );
+      }
+      attempt.skip(current.port, reason, 'held');
+      return false;
+    }
+    const last = this.input.history.get(spec.name);
+    if (last === undefined) return false;
+    const v = this.judge(spec, last, true);
+    if (v.ok) return this.take(spec, last, 'sticky', attempt, v);
+    attempt.skip(last, v.reason, v.obstacle);
+    return false;
+  }
+
+  /** Step 3: the preferred ports, in order. */
+  private preferred(spec: ServiceSpec, attempt: Attempt): boolean {
+    for (const port of spec.preferred) {
+      const v = this.judge(spec, port, true);
+      if (v.ok) return this.take(spec, port, 'preferred', attempt, v);
+      attempt.skip(port, v.reason, v.obstacle);
+    }
+    return false;
+  }
+
+  /**
+   * Step 4: the range over the snapshot, ports outside the ephemeral range first (no
+   * bind per port: the composition confirms the pick).
+   */
+  private rangeScan(spec: ServiceSpec, attempt: Attempt): boolean {
+    if (!spec.range) return false;
+    for (const port of rangeOrder(spec.range, this.input.policy)) {
+      if (spec.preferred.includes(port)) continue;
+      const v = this.judge(spec, port, false);
+      if (v.ok) return this.take(spec, port, 'range_scan', attempt, v);
+      attempt.skip(port, v.reason, v.obstacle);
+    }
+    return false;
+  }
+
+  /** Step 5: the pool, outside the service's own range, by the pool's rules (berth's own pick). */
+  private emergency(spec: ServiceSpec, attempt: Attempt): boolean {
+    for (const port of poolOrder(this.input.policy)) {
+      if (spec.range && port >= spec.range.min && port <= spec.range.max) continue;
+      if (spec.preferred.includes(port)) continue;
+      const v = this.judge(spec, port, false, 'berth');
+      if (v.ok) return this.take(spec, port, 'emergency', attempt, v);
+      count(attempt.tally, v.obstacle, v.reason);
+    }
+    return false;
+  }
+
+  private isOurs(lease: Lease): boolean {
+    const { scope } = this.input;
+    return lease.kind === 'service' && lease.dir === scope.dir && lease.environment === scope.environment;
+  }
+
+  /**
+   * Can `spec` take `port`? Pure judgement over the snapshot and this plan's claims.
+   * Longer than most: each branch is one rule of the strategies, in the order they apply.
+   */
+  private judge(spec: ServiceSpec, port: number, firstChoice: boolean, chooser: Chooser = 'user'): Verdict {
+    const { input } = this;
     const refused = refusal(port, spec, input.policy, chooser);
     if (refused)
       return { ok: false, reason: refused, obstacle: refused === 'excluded' ? 'excluded' : 'refused' };
@@ -124,23 +237,23 @@ export function planPorts(input: PlanInput): Plan {
     const foreign = input.foreignHeld.get(port);
     if (foreign !== undefined)
       return { ok: false, reason: `taken by ${foreign}, a process berth did not lease`, obstacle: 'held' };
-    const claimant = claimed.get(port);
+    const claimant = this.claimed.get(port);
     if (claimant !== undefined && claimant !== spec.name) {
-      const other = byName.get(claimant)!;
+      const other = this.byName.get(claimant)!;
       const why = spec.conflicts.includes(claimant) ? 'declared conflict' : `priority ${other.priority}`;
       return { ok: false, reason: `taken by ${claimant} (${why})`, obstacle: 'leased' };
     }
-    const lease = vacated.has(port) ? undefined : input.occupancy.leaseAt(port);
-    if (lease && !(isOurs(lease) && lease.service === spec.name)) {
-      if (!isOurs(lease))
+    const lease = this.vacated.has(port) ? undefined : input.occupancy.leaseAt(port);
+    if (lease && !(this.isOurs(lease) && lease.service === spec.name)) {
+      if (!this.isOurs(lease))
         return { ok: false, reason: describeForeignLease(lease, input.scope.dir), obstacle: 'leased' };
-      const holder = byName.get(lease.service);
+      const holder = this.byName.get(lease.service);
       const bound = input.occupancy.listening(port);
       const mayMove =
         firstChoice &&
         holder !== undefined &&
         !bound &&
-        !assigned.has(lease.service) &&
+        !this.assigned.has(lease.service) &&
         (input.strategy === 'aggressive' ||
           (input.strategy === 'minimal' && PRIORITY_RANK[holder.priority] < PRIORITY_RANK[spec.priority]));
       if (mayMove) return { ok: true, displace: lease };
@@ -154,186 +267,80 @@ export function planPorts(input: PlanInput): Plan {
       return { ok: false, reason: 'in use by a process berth did not lease', obstacle: 'held' };
     }
     for (const rival of spec.conflicts) {
-      if (assigned.has(rival) || existing.has(rival)) continue;
-      const rivalSpec = byName.get(rival);
-      if (rivalSpec?.preferred.includes(port)) {
+      if (this.assigned.has(rival) || this.existing.has(rival)) continue;
+      if (this.byName.get(rival)?.preferred.includes(port)) {
         return { ok: false, reason: `kept for ${rival} (declared conflict)`, obstacle: 'kept' };
       }
     }
     return { ok: true };
-  };
+  }
 
-  const take = (spec: ServiceSpec, port: number, strategy: AssignStrategy, skips: Skip[], v: Verdict) => {
+  /** Records `port` for `spec` (displacing a weaker lease if the verdict says so) and its decision line. */
+  private take(
+    spec: ServiceSpec,
+    port: number,
+    strategy: AssignStrategy,
+    attempt: Attempt,
+    v: Verdict,
+  ): true {
     if (v.ok && v.displace) {
       const loser = v.displace;
-      vacated.add(port);
-      existing.delete(loser.service);
-      displacedBy.set(loser.service, { by: spec.name, port });
-      queue.push(loser.service);
+      this.vacated.add(port);
+      this.existing.delete(loser.service);
+      this.displacedBy.set(loser.service, { by: spec.name, port });
+      this.queue.push(loser.service);
     }
-    const previous = existing.get(spec.name);
-    const displaced = displacedBy.get(spec.name);
+    const previous = this.existing.get(spec.name);
+    const displaced = this.displacedBy.get(spec.name);
     const from = previous && previous.port !== port ? previous.port : (displaced?.port ?? null);
-    if (previous && previous.port !== port) vacated.add(previous.port);
-    claimed.set(port, spec.name);
-    assigned.set(spec.name, { service: spec.name, port, strategy, inheritsFrom: null });
-    if (from !== null) {
-      moves.push({ service: spec.name, from, to: port });
-      const why = displaced
-        ? `${from} taken by ${displaced.by} (${input.strategy})`
-        : `${from} ${skips.find((s) => s.port === from)?.reason ?? 'unavailable'}${input.autoReassign ? ' (autoReassign)' : ''}`;
-      decisions.push({
+    if (previous && previous.port !== port) this.vacated.add(previous.port);
+    this.claimed.set(port, spec.name);
+    this.assigned.set(spec.name, { service: spec.name, port, strategy, inheritsFrom: null });
+    const skipped = attempt.skips.slice(0, MAX_SKIPS_KEPT);
+    if (from === null) {
+      const warning = ephemeralWarning(port, this.input.policy);
+      const message = assignedMessage(spec.name, port, strategy, attempt.skips, warning);
+      this.decisions.push({ service: spec.name, port, strategy, from: null, skipped, message });
+      return true;
+    }
+    this.moves.push({ service: spec.name, from, to: port });
+    const why = displaced
+      ? `${from} taken by ${displaced.by} (${this.input.strategy})`
+      : `${from} ${attempt.skips.find((s) => s.port === from)?.reason ?? 'unavailable'}${this.input.autoReassign ? ' (autoReassign)' : ''}`;
+    const message = moveMessage(spec.name, from, port, why);
+    this.decisions.push({ service: spec.name, port, strategy, from, skipped, message });
+    return true;
+  }
+
+  /**
+   * Step 1, done last: inheriting services share their root's port (displaced
+   * losers' inheritors follow them too), each shown right after the service whose
+   * port it shares: `websocket inherits port 3000 from server`.
+   */
+  private followRoots(): void {
+    const rootOf = (name: string) => inheritanceRoot(name, this.byName);
+    for (const spec of this.input.services) {
+      if (spec.inheritFrom === null) continue;
+      const root = this.assigned.get(rootOf(spec.name));
+      if (!root) continue;
+      const target = spec.inheritFrom;
+      this.assigned.set(spec.name, {
         service: spec.name,
-        port,
-        strategy,
-        from,
-        skipped: skips.slice(0, MAX_SKIPS_KEPT),
-        message: moveMessage(spec.name, from, port, why),
+        port: root.port,
+        strategy: 'inherited',
+        inheritsFrom: target,
       });
-    } else {
-      decisions.push({
+      const after = this.decisions.findLastIndex((d) => rootOf(d.service) === rootOf(spec.name));
+      this.decisions.splice(after + 1, 0, {
         service: spec.name,
-        port,
-        strategy,
+        port: root.port,
+        strategy: 'inherited',
         from: null,
-        skipped: skips.slice(0, MAX_SKIPS_KEPT),
-        message: assignedMessage(spec.name, port, strategy, skips, ephemeralWarning(port, input.policy)),
+        skipped: [],
+        message: inheritedMessage(spec.name, root.port, target),
       });
     }
-  };
-
-  while (queue.length > 0) {
-    const name = queue.shift()!;
-    if (assigned.has(name)) continue;
-    const spec = byName.get(name)!;
-    const skips: Skip[] = [];
-    const tally = emptyTally();
-    const skip = (port: number, reason: string, obstacle: Obstacle) => {
-      if (skips.some((s) => s.port === port)) return; // the sticky port may also be a preferred one
-      count(tally, obstacle, reason);
-      if (skips.length < MAX_SKIPS_KEPT) skips.push({ port, reason });
-    };
-
-    // 1 (inherited) is handled after the roots. 2: sticky.
-    const current = existing.get(name);
-    if (current) {
-      const holder = input.foreignHeld.get(current.port);
-      if (holder === undefined) {
-        take(spec, current.port, 'sticky', skips, { ok: true });
-        continue;
-      }
-      const reason = `taken by ${holder}, a process berth did not lease`;
-      if (!input.autoReassign || input.strategy === 'strict') {
-        throw new BerthError(
-          'E_PORT_HELD',
-          `${name}'s port ${current.port} is ${reason}. Stop it (berth free ${current.port}) or set autoReassign: true to move ${name}.`,
-          { data: { service: name, port: current.port, holder } },
-        );
-      }
-      skip(current.port, reason, 'held');
-    } else {
-      const last = input.history.get(name);
-      if (last !== undefined) {
-        const v = judge(spec, last, true);
-        if (v.ok) {
-          take(spec, last, 'sticky', skips, v);
-          continue;
-        }
-        skip(last, v.reason, v.obstacle);
-      }
-    }
-
-    // 3: preferred, in order.
-    let done = false;
-    for (const port of spec.preferred) {
-      const v = judge(spec, port, true);
-      if (v.ok) {
-        take(spec, port, 'preferred', skips, v);
-        done = true;
-        break;
-      }
-      skip(port, v.reason, v.obstacle);
-    }
-    if (done) continue;
-    if (input.strategy === 'strict' && spec.preferred.length > 0) throw strictError(spec, skips);
-
-    // 4: range scan over the snapshot (no bind per port: the composition confirms the pick),
-    // ports outside the ephemeral range first.
-    if (spec.range) {
-      for (const port of rangeOrder(spec.range, input.policy)) {
-        if (spec.preferred.includes(port)) continue;
-        const v = judge(spec, port, false);
-        if (v.ok) {
-          take(spec, port, 'range_scan', skips, v);
-          done = true;
-          break;
-        }
-        skip(port, v.reason, v.obstacle);
-      }
-    }
-    if (done) continue;
-    if (input.strategy === 'strict') throw strictError(spec, skips);
-
-    // 5: emergency, from the pool (berth's own pick: the pool's rules), outside the service's range.
-    const pool = input.policy.pool;
-    for (const port of poolOrder(input.policy)) {
-      if (spec.range && port >= spec.range.min && port <= spec.range.max) continue;
-      if (spec.preferred.includes(port)) continue;
-      const v = judge(spec, port, false, 'berth');
-      if (v.ok) {
-        take(spec, port, 'emergency', skips, v);
-        done = true;
-        break;
-      }
-      count(tally, v.obstacle, v.reason);
-    }
-    if (!done) throw noPortError(spec, skips, tally, pool);
   }
-
-  // 1: inherited services share their root's port (displaced losers' inheritors follow them too).
-  const inheritors = input.services.filter(
-    (s) => s.inheritFrom !== null && assigned.has(inheritanceRoot(s.name, byName)),
-  );
-  for (const { name } of inheritors) {
-    const spec = byName.get(name)!;
-    const target = spec.inheritFrom!;
-    const rootPort = resolveInherited(target, byName, assigned);
-    assigned.set(name, { service: name, port: rootPort, strategy: 'inherited', inheritsFrom: target });
-    // Shown right after the service whose port it shares: `websocket inherits port 3000 from server`.
-    const root = inheritanceRoot(name, byName);
-    const after = decisions.findLastIndex((d) => inheritanceRoot(d.service, byName) === root);
-    decisions.splice(after + 1, 0, {
-      service: name,
-      port: rootPort,
-      strategy: 'inherited',
-      from: null,
-      skipped: [],
-      message: inheritedMessage(name, rootPort, target),
-    });
-  }
-
-  const order = new Map(input.services.map((s, i) => [s.name, i]));
-  const assignments = [...assigned.values()].sort((a, b) => order.get(a.service)! - order.get(b.service)!);
-  return { assignments, moves, decisions };
-}
-
-function resolveInherited(
-  target: string,
-  byName: ReadonlyMap<string, ServiceSpec>,
-  assigned: ReadonlyMap<string, Assignment>,
-): number {
-  let name = target;
-  for (let hops = 0; hops <= byName.size; hops++) {
-    const a = assigned.get(name);
-    if (a && a.inheritsFrom === null) return a.port;
-    const next = byName.get(name)?.inheritFrom;
-    if (!next) break;
-    name = next;
-  }
-  const root = assigned.get(name);
-  if (root) return root.port;
-  // Unreachable for validated configs: validation rejects cycles and missing targets.
-  throw new BerthError('E_CONFIG', `cannot resolve the port ${target} shares. Check inheritFrom chains.`);
 }
 
 function describeForeignLease(lease: Lease, dir: string): string {

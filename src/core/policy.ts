@@ -12,6 +12,18 @@ export const FIRST_UNPRIVILEGED_PORT = 1024;
 export const MAX_PORT = 65535;
 
 /**
+ * True for a TCP port number: an integer from 1 to 65535. The one check every
+ * layer uses (config, CLI arguments, API bodies, getPort options, stored rows).
+ *
+ * @example
+ * isPort(3000) // true
+ * isPort('3000') // false: a string is not a port
+ */
+export function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_PORT;
+}
+
+/**
  * Ports browsers refuse to fetch from ("bad ports"), so an http service there
  * is unreachable from a page.
  * Source: WHATWG Fetch standard, "port blocking", https://fetch.spec.whatwg.org/#port-blocking
@@ -97,7 +109,7 @@ export function refusal(
   policy: PortPolicy,
   chooser: Chooser = 'berth',
 ): Refusal | null {
-  if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) return 'not a TCP port';
+  if (!isPort(port)) return 'not a TCP port';
   if (port < FIRST_UNPRIVILEGED_PORT && !use.allowPrivileged) return 'privileged port';
   if (isBrowserFacing(use.requires) && BROWSER_UNSAFE_PORTS.has(port)) return 'blocked by browsers';
   for (const r of policy.excluded) {

@@ -3,7 +3,9 @@
  * connections and to `listen(0)`. berth never leases from it, or a client
  * connecting anywhere could take a service's port between plan and bind.
  */
+
 import { readFileSync } from 'node:fs';
+import { isPort } from '../../core/policy.js';
 import type { PortRange } from '../../core/types.js';
 
 /** Linux's live range, two numbers separated by a tab. */
@@ -37,7 +39,7 @@ export function parseIpLocalPortRange(text: string): PortRange | null {
   if (!PORT_TEXT.test(first) || !PORT_TEXT.test(last)) return null;
   const min = Number(first);
   const max = Number(last);
-  if (min < 1 || max > 65535 || min > max) return null;
+  if (!isPort(min) || !isPort(max) || min > max) return null;
   return { min, max };
 }
 

@@ -3,6 +3,7 @@
  * administrator reserved. Binding one fails with EACCES even though nothing
  * listens there, so berth never plans them.
  */
+import { isPort } from '../../core/policy.js';
 import type { PortRange } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 
@@ -38,7 +39,7 @@ export function parseNetshExcludedPortRanges(text: string): PortRange[] {
     if (!match) continue;
     const min = Number(match[1]);
     const max = Number(match[2]);
-    if (min >= 1 && min <= max && max <= 65535) ranges.push({ min, max });
+    if (isPort(min) && isPort(max) && min <= max) ranges.push({ min, max });
   }
   return ranges;
 }

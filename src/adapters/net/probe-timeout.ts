@@ -2,7 +2,9 @@
  * The bound on one probe: argument checks and a timeout that says so, kept
  * apart from the sockets so it can be tested with a probe that never ends.
  */
+
 import type { ProbeResult } from '../../core/facts.js';
+import { isPort } from '../../core/policy.js';
 import { BerthError } from '../../errors.js';
 
 /** Default bound on one probe, in milliseconds; callers pass the config's `healthCheckTimeout`. */
@@ -24,7 +26,7 @@ export function withProbeTimeout(
   timeoutMs: number,
   probe: () => Promise<ProbeResult>,
 ): Promise<ProbeResult> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     return Promise.reject(
       new BerthError(
         'E_USAGE',

@@ -3,6 +3,7 @@
  * netstat. Both run through `execFile` with argument arrays, never a shell, so
  * nothing in a port argument can become a command.
  */
+import { isPort } from '../../core/policy.js';
 import { BerthError } from '../../errors.js';
 import type { CommandListener } from './command-listener.js';
 import { errnoCode } from './errno.js';
@@ -108,7 +109,7 @@ export async function listListenersByCommand(
   port: number,
   options: ListListenersOptions = {},
 ): Promise<CommandListener[]> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!isPort(port)) {
     throw new BerthError('E_USAGE', `invalid port ${String(port)}. Give a whole number from 1 to 65535.`, {
       data: { port },
     });

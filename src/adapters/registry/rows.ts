@@ -2,6 +2,7 @@
  * Rows read back from SQLite are not trusted: each is checked before it
  * becomes a `Lease` or `RegistryEvent`. A bad row is skipped, not fatal.
  */
+import { isPort } from '../../core/policy.js';
 import type { RegistryEvent, RegistryEventType } from '../../core/registry.js';
 import type { Lease } from '../../core/types.js';
 
@@ -21,8 +22,6 @@ export interface LeaseRow {
   scheme: unknown;
 }
 
-const isPort = (v: unknown): v is number =>
-  Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
