@@ -105,6 +105,24 @@ export async function createPortManager(options: PortManagerOptions = {}): Promi
   return createManagerFor(config, createAdapters(options));
 }
 
+/**
+ * Throws `E_UNKNOWN_SERVICE` for the first of `names` that is not a service of the config.
+ *
+ * @example
+ * checkServiceNames(pm.config, ['server', 'nope']); // throws: unknown service "nope" in shop. Known services: ...
+ */
+export function checkServiceNames(config: ResolvedConfig, names: readonly string[]): void {
+  for (const name of names) {
+    if (!config.services.some((s) => s.name === name)) {
+      throw new BerthError(
+        'E_UNKNOWN_SERVICE',
+        `unknown service "${name}" in ${config.project}. Known services: ${config.services.map((s) => s.name).join(', ')}.`,
+        { data: { service: name } },
+      );
+    }
+  }
+}
+
 /** A port manager for an already resolved config (the CLI and the daemon use this). */
 export function createManagerFor(config: ResolvedConfig, adapters: Adapters): PortManager {
   const scope: Scope = { dir: config.dir, environment: config.environment };
@@ -116,17 +134,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
     return basePolicy({ ephemeral: kernel.ephemeralRange(), excluded });
   };
 
-  const checkNames = (names: readonly string[]) => {
-    for (const name of names) {
-      if (!specs.has(name)) {
-        throw new BerthError(
-          'E_UNKNOWN_SERVICE',
-          `unknown service "${name}" in ${config.project}. Known services: ${[...specs.keys()].join(', ')}.`,
-          { data: { service: name } },
-        );
-      }
-    }
-  };
+  const checkNames = (names: readonly string[]) => checkServiceNames(config, names);
 
   /**
    * One allocating transaction: plan, apply. Returns the plan and the ports to confirm.
@@ -253,7 +261,7 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
         await kernel.refresh();
         listening = kernel.listeningPorts();
       }
-      const foreignHeld = await foreignHolders(leases);
+      const foreignHeld = await foreignHolders(adapters, leases);
       const { plan, toConfirm } = await registry.transaction((tx) =>
         allocateOnce(tx, names, opts, busy, listening, foreignHeld),
       );

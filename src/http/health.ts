@@ -7,9 +7,9 @@
  */
 
 import { staleness } from '../compose/snapshot.js';
-import type { ProcessTable } from '../core/facts.js';
+import type { HealthCheckResult, ProcessTable } from '../core/facts.js';
 import { leaseEvent, type NewRegistryEvent, type Registry } from '../core/registry.js';
-import type { CheckStatus, HealthSpec, HealthStatus, Lease } from '../core/types.js';
+import type { HealthSpec, HealthStatus, Lease } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 
 /** How often the daemon checks every leased service. */
@@ -21,12 +21,8 @@ export const HEALTH_HISTORY = 30;
 /** Checks run at once; a machine with many leases does not open hundreds of sockets per tick. */
 const CONCURRENCY = 8;
 
-/** What a check answers (src/adapters/health's `checkHealth` fits). */
-export interface CheckResult {
-  status: CheckStatus;
-  reason: string | null;
-  latencyMs: number;
-}
+/** What a check answers. */
+export type CheckResult = HealthCheckResult;
 
 /** Runs one health check. */
 export type HealthCheck = (spec: HealthSpec, port: number) => Promise<CheckResult>;
