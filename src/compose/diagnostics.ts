@@ -13,7 +13,8 @@ import {
 import type { PortHolders } from '../core/facts.js';
 import { inheritanceRoot } from '../core/order.js';
 import { BerthError } from '../errors.js';
-import { checkServiceNames, type LeaseView, type PortManager } from './manager.js';
+import type { LeaseView } from './lease-views.js';
+import { checkServiceNames, type PortManager } from './manager.js';
 
 /**
  * The leases of the named services (all service leases when none are named),

@@ -13,7 +13,6 @@ import type {
   Decision,
   Lease,
   LeaseOwner,
-  LeaseState,
   Plan,
   ResolvedConfig,
   Strategy,
@@ -21,7 +20,8 @@ import type {
 import { BerthError } from '../errors.js';
 import { type AdapterOptions, type Adapters, createAdapters } from './context.js';
 import { foreignHolders } from './foreign.js';
-import { leaseState, staleness, TxSnapshot } from './snapshot.js';
+import { type LeaseView, leaseViews, staleness } from './lease-views.js';
+import { TxSnapshot } from './snapshot.js';
 
 /** Options of {@link createPortManager}. */
 export interface PortManagerOptions extends AdapterOptions {
@@ -60,8 +60,7 @@ export interface AssignResult {
   decisions: Decision[];
 }
 
-/** A lease with its live state, for listings. */
-export type LeaseView = Lease & LeaseState;
+export type { LeaseView } from './lease-views.js';
 
 /** The library's main object. */
 export interface PortManager {
@@ -351,13 +350,12 @@ export function createManagerFor(config: ResolvedConfig, adapters: Adapters): Po
       return portsData(config.services, ports, config.environment);
     },
     leases: () => {
-      const listening = kernel.listeningPorts();
       const order = new Map(config.services.map((s, i) => [s.name, i]));
       const rank = (l: Lease) => order.get(l.service) ?? order.size;
-      return registry
-        .scopeLeases(scope)
-        .sort((a, b) => rank(a) - rank(b) || a.port - b.port)
-        .map((l) => ({ ...l, ...leaseState(l, adapters.now(), processes, listening) }));
+      return leaseViews(
+        adapters,
+        registry.scopeLeases(scope).sort((a, b) => rank(a) - rank(b) || a.port - b.port),
+      );
     },
     release: (...services) => release(services),
     releaseAll: () => release(null),
