@@ -9,14 +9,7 @@ import { type PortsData, portsData, schemeOf, serviceUrl } from '../core/endpoin
 import { planPorts } from '../core/planner.js';
 import { basePolicy, type PortPolicy } from '../core/policy.js';
 import { leaseEvent, type RegistryTx, type Scope } from '../core/registry.js';
-import type {
-  Decision,
-  Lease,
-  LeaseOwner,
-  Plan,
-  ResolvedConfig,
-  Strategy,
-} from '../core/types.js';
+import type { Decision, Lease, LeaseOwner, Plan, ResolvedConfig, Strategy } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type AdapterOptions, type Adapters, createAdapters } from './context.js';
 import { foreignHolders } from './foreign.js';
