@@ -14,7 +14,8 @@ import type { PortHolders } from '../core/facts.js';
 import { inheritanceRoot } from '../core/order.js';
 import { BerthError } from '../errors.js';
 import type { LeaseView } from './lease-views.js';
-import { checkServiceNames, type PortManager } from './manager.js';
+import type { PortManager } from './manager.js';
+import { checkServiceNames } from './project.js';
 
 /**
  * The leases of the named services (all service leases when none are named),
