@@ -16,10 +16,10 @@ preloadGetPort();
 export type { AdapterOptions, Adapters } from './compose/context.js';
 export type { GetPortOptions } from './compose/get-port.js';
 export { getPort, releasePort } from './compose/get-port.js';
+export type { LeaseView } from './compose/lease-views.js';
 export type {
   AssignOptions,
   AssignResult,
-  LeaseView,
   PortManager,
   PortManagerOptions,
   ServicePort,

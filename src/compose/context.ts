@@ -1,22 +1,60 @@
 /**
- * The adapters a port manager runs on. Defaults are the real ones (SQLite,
- * /proc, sockets); tests and embedders pass their own.
+ * The adapters a port manager runs on: every fact about the machine (sockets,
+ * /proc, process holders, signals, health probes, the clock) reaches the
+ * composition, the CLI and the daemon through one {@link Adapters} object.
+ * Defaults are the real ones; tests and embedders pass their own.
  */
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
+import { createFreshListeners } from '../adapters/net/procnet.js';
+import { createHolderFinder } from '../adapters/process/holders.js';
+import { createUserNames } from '../adapters/process/info.js';
+import { createProcessStopper } from '../adapters/process/signal.js';
+import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
 import { openRegistry } from '../adapters/registry/sqlite.js';
-import type { KernelFacts, Probe, ProcessTable } from '../core/facts.js';
+import type {
+  FreshListeners,
+  HealthChecker,
+  HolderFinder,
+  KernelFacts,
+  Probe,
+  ProcessStopper,
+  ProcessTable,
+  ProcessTree,
+  UserNames,
+} from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
 import { Reclaimer } from './reclaim.js';
+
+/**
+ * The default registry folder: `$BERTH_HOME`, `$XDG_STATE_HOME/berth` or
+ * `~/.local/state/berth` (for `berth serve`, which keeps its token and daemon.json there).
+ */
+export { berthHome };
 
 /** The edges of berth, passed in so the composition can be tested and embedded. */
 export interface Adapters {
   registry: Registry;
+  /** Listening sockets (cached), the ephemeral and excluded ranges. */
   kernel: KernelFacts;
+  /** One real bind that confirms a port. */
   probe: Probe;
+  /** Lease owners: alive or not. */
   processes: ProcessTable;
+  /** A fresh, uncached read of the listening sockets. */
+  freshListeners: FreshListeners;
+  /** Who listens on a port. */
+  holders: HolderFinder;
+  /** Parent pids, to tell a lease owner's descendants from strangers. */
+  tree: ProcessTree;
+  /** Stops a process that holds a port (`berth free`). */
+  stopper: ProcessStopper;
+  /** Service health checks. */
+  health: HealthChecker;
+  /** Login names of uids. */
+  users: UserNames;
   /** Epoch milliseconds. */
   now: () => number;
   /** Where informational lines go (moves, reclaims); silent by default. */
@@ -31,11 +69,75 @@ export interface AdapterOptions {
   adapters?: Partial<Adapters>;
 }
 
-/** Real adapters, with any overrides applied. */
+/**
+ * The real health checker, loaded on its first check: it brings node:http, which
+ * `berth get` and `berth/get-port` never need and should not load at start-up.
+ */
+const lazyHealthChecker: HealthChecker = {
+  check: async (spec, port, options) => {
+    const { createHealthChecker } = await import('../adapters/health/check.js');
+    return createHealthChecker().check(spec, port, options);
+  },
+};
+
+/** The adapters that read or act on the machine: all but the registry. */
+export type MachineAdapters = Omit<Adapters, 'registry'>;
+
+/**
+ * Real machine adapters, with any overrides applied; opens no registry (for
+ * commands that only look at the machine, such as `berth free`). Each adapter
+ * is made on first use: the kernel facts start a read of Windows' excluded
+ * ranges when made, which a command that never plans has no use for.
+ *
+ * @example
+ * const { holders, freshListeners } = createMachineAdapters();
+ * const found = await holders.find(3000, await freshListeners.read());
+ */
+export function createMachineAdapters(given: Partial<MachineAdapters> = {}): MachineAdapters {
+  const kernel = once(() => given.kernel ?? createKernelFacts());
+  const probe = once(() => given.probe ?? createProbe());
+  const processes = once(() => given.processes ?? createProcessTable());
+  return {
+    get kernel() {
+      return kernel();
+    },
+    get probe() {
+      return probe();
+    },
+    get processes() {
+      return processes();
+    },
+    freshListeners: given.freshListeners ?? createFreshListeners(),
+    holders: given.holders ?? createHolderFinder(),
+    tree: given.tree ?? createProcessTree(),
+    stopper: given.stopper ?? createProcessStopper(),
+    health: given.health ?? lazyHealthChecker,
+    users: given.users ?? createUserNames(),
+    now: given.now ?? Date.now,
+    log: given.log ?? (() => {}),
+  };
+}
+
+/** `make`, called on the first call only. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
+
+/**
+ * Real adapters, with any overrides applied: the machine's, and the registry in
+ * `home` (opened here unless one is given).
+ *
+ * @example
+ * const adapters = createAdapters({ home: '/tmp/berth-demo' });
+ */
 export function createAdapters(options: AdapterOptions = {}): Adapters {
   const given = options.adapters ?? {};
-  const now = given.now ?? Date.now;
-  const processes = given.processes ?? createProcessTable();
+  const machine = createMachineAdapters(given);
+  const { processes, now } = machine;
   const reclaimer = new Reclaimer(processes, now);
   const registry =
     given.registry ??
@@ -46,12 +148,5 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
       // Every batch plans from live leases only: dead owners' and expired leases go first.
       beforeBatch: (tx) => void reclaimer.reclaim(tx),
     });
-  return {
-    registry,
-    kernel: given.kernel ?? createKernelFacts(),
-    probe: given.probe ?? createProbe(),
-    processes,
-    now,
-    log: given.log ?? (() => {}),
-  };
+  return { registry, ...machine };
 }

@@ -6,35 +6,11 @@
  * stale ones (src/compose/reclaim.ts), so a leased port is taken, with no
  * per-lease liveness check, and nothing here reads the kernel under the lock.
  */
-import type { ProcessTable } from '../core/facts.js';
 import type { Occupancy } from '../core/planner.js';
 import type { RegistryTx } from '../core/registry.js';
-import type { Lease, LeaseState } from '../core/types.js';
+import type { Lease } from '../core/types.js';
 
 const BLOCK_BITS = 8;
-
-/** Why a lease is no longer live, or `null` while it is. */
-export function staleness(
-  lease: Lease,
-  now: number,
-  processes: ProcessTable,
-): 'expired' | 'owner-dead' | null {
-  if (lease.expiresAt !== null && lease.expiresAt <= now) return 'expired';
-  if (lease.owner && !processes.isAlive(lease.owner)) return 'owner-dead';
-  return null;
-}
-
-/** The state `berth ls` shows: stale (owner dead or expired), bound (something listens) or reserved. */
-export function leaseState(
-  lease: Lease,
-  now: number,
-  processes: ProcessTable,
-  listening: ReadonlySet<number> | null,
-): LeaseState {
-  const stale = staleness(lease, now, processes);
-  if (stale) return { state: 'stale', reason: stale };
-  return listening?.has(lease.port) ? { state: 'bound' } : { state: 'reserved' };
-}
 
 /** An {@link Occupancy} over one transaction. */
 export class TxSnapshot implements Occupancy {

@@ -22,7 +22,18 @@ export const URL_HOST = 'localhost';
  * serviceUrl({ requires: ['websocket'] }, 3000) // 'ws://localhost:3000'
  */
 export function serviceUrl(spec: Pick<ServiceSpec, 'requires'>, port: number): string {
-  return `${schemeOf(spec)}://${URL_HOST}:${port}`;
+  return schemeUrl(schemeOf(spec), port);
+}
+
+/**
+ * The one place a service URL is written: a scheme (`http`, `ws`, ... as
+ * {@link schemeOf} gives, or as a lease recorded it) and a port on {@link URL_HOST}.
+ *
+ * @example
+ * schemeUrl('ws', 3000) // 'ws://localhost:3000'
+ */
+export function schemeUrl(scheme: string, port: number): string {
+  return `${scheme}://${URL_HOST}:${port}`;
 }
 
 /** The URL scheme of a service: `http`, `https`, `ws`, `wss` or `tcp`. */

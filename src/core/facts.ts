@@ -1,9 +1,10 @@
 /**
  * Interfaces of the adapters that supply facts about the machine. The core
  * depends on these shapes only; src/adapters/ implements them with sockets,
- * /proc and child processes.
+ * /proc and child processes, and src/compose/context.ts wires them into one
+ * `Adapters` object, so everything above the adapters can run on fakes.
  */
-import type { LeaseOwner, PortRange } from './types.js';
+import type { CheckStatus, HealthSpec, LeaseOwner, PortRange } from './types.js';
 
 /** One listening TCP socket as the kernel reports it. */
 export interface Listener {
@@ -63,4 +64,121 @@ export interface ProcessTable {
    * {@link isAlive}, but also true for a zombie or a process that reused the pid.
    */
   exists(pid: number): boolean;
+}
+
+/**
+ * A fresh read of the kernel's listening sockets, off the main thread and
+ * never cached: for answers that must be current (`berth check` right after a
+ * server started, `berth free` waiting for a socket to close, a squatter that
+ * arrived a moment ago). {@link KernelFacts} is the cached, cheap one.
+ */
+export interface FreshListeners {
+  /** Every listening socket, or `null` where the platform gives no cheap table (then holders come from lsof / netstat). */
+  read(): Promise<readonly Listener[] | null>;
+}
+
+/** One process listening on a port, on one address. */
+export interface PortHolder {
+  pid: number;
+  /** Login name (or numeric uid as text), `null` when the source does not say. */
+  user: string | null;
+  uid: number | null;
+  /** Command line (Linux) or command name (lsof, macOS netstat); `null` when unknown (Windows netstat). */
+  command: string | null;
+  /** Epoch milliseconds, `null` when unknown. */
+  startedAt: number | null;
+  /** Listening address: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, ...; `*` from lsof / macOS netstat for every address. */
+  address: string;
+}
+
+/** A listening socket on the port whose process berth cannot see. */
+export interface HiddenListener {
+  address: string;
+  /** Owner uid of the socket as the kernel reports it, `null` when unknown. */
+  uid: number | null;
+  /**
+   * `other-user`: the socket belongs to another uid, or some process's fds were
+   * closed to us. `unknown`: no visible process holds it (another pid namespace,
+   * or the holder exited during the scan).
+   */
+  reason: 'other-user' | 'unknown';
+}
+
+/** Everything known about who listens on a port. Nothing listens when both lists are empty. */
+export interface PortHolders {
+  port: number;
+  holders: PortHolder[];
+  hidden: HiddenListener[];
+}
+
+/** From a port to the processes that listen on it. */
+export interface HolderFinder {
+  /**
+   * Who listens on `port`, given the listening sockets (from {@link FreshListeners}
+   * or `KernelFacts.listeners()`; `null` falls back to lsof / netstat). A socket
+   * whose process cannot be seen is in `hidden`, never dropped.
+   */
+  find(port: number, listeners: readonly Listener[] | null): Promise<PortHolders>;
+}
+
+/** The process tree: whether a listener is a lease owner's descendant (`npm start` -> sh -> node). */
+export interface ProcessTree {
+  /** The parent pid, or `null` when unknown (the process is gone, or no /proc). */
+  parentOf(pid: number): number | null;
+}
+
+/** What stopping a process did: exited after SIGTERM, exited after SIGKILL, still running, or no longer holding the port. */
+export type StopOutcome = 'stopped' | 'killed' | 'survived' | 'gone';
+
+/** Options of {@link ProcessStopper.stop}. */
+export interface StopOptions {
+  /** Send SIGKILL when SIGTERM did not end the process within `graceMs`. */
+  force: boolean;
+  /** How long to wait after SIGTERM, in milliseconds. */
+  graceMs: number;
+  /** Asked right before signalling: does the pid still own the port? `false` means someone else's process may now sit on that pid. */
+  stillOwnsPort: () => boolean | Promise<boolean>;
+  /**
+   * The target's uid when the caller already knows it (lsof's `u` off Linux);
+   * by default the stopper reads it.
+   */
+  uid?: number | null;
+}
+
+/** Signals a process that holds a port (`berth free`). */
+export interface ProcessStopper {
+  /**
+   * Stops `pid`: SIGTERM, a wait of `graceMs`, then SIGKILL with `force`.
+   * Refuses (rejects with `E_REFUSED`) pid 1, berth itself, its parent and
+   * other users' processes.
+   */
+  stop(pid: number, options: StopOptions): Promise<StopOutcome>;
+}
+
+/** What one health check found. */
+export interface HealthCheckResult {
+  /** `not-running` when nothing accepts connections: the service is not started. */
+  status: CheckStatus;
+  /** Why it is not healthy; `null` when healthy. */
+  reason: string | null;
+  /** Milliseconds the deciding attempt took. */
+  latencyMs: number;
+}
+
+/** Options of {@link HealthChecker.check}. */
+export interface HealthCheckOptions {
+  /** Caps the spec's `timeoutMs` (e.g. `berth wait`'s remaining time). */
+  maxTimeoutMs?: number;
+}
+
+/** Runs a service's health check (`health` in the config) against a port. */
+export interface HealthChecker {
+  /** Never rejects: a failure is an `unhealthy` or `not-running` result. */
+  check(spec: HealthSpec, port: number, options?: HealthCheckOptions): Promise<HealthCheckResult>;
+}
+
+/** Login names, for showing who owns a process or socket. */
+export interface UserNames {
+  /** The login name of `uid`, or the uid as text when no name is known. */
+  nameOf(uid: number): string;
 }

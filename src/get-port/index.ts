@@ -11,7 +11,7 @@
  */
 import { isIP } from 'node:net';
 import { probeHost } from '../adapters/net/probe.js';
-import { berthHome } from '../adapters/registry/home.js';
+import { berthHome } from '../compose/context.js';
 import { type GetPortContext, getPortContext } from '../compose/get-port.js';
 import { preloadGetPort } from '../compose/preload.js';
 import type { ProbeResult } from '../core/facts.js';

@@ -4,16 +4,15 @@
  * data; src/http/app.ts wraps it as `{ success: true, data }` after the checks.
  */
 import type { Adapters } from '../compose/context.js';
+import { leaseUrl, leaseViews } from '../compose/lease-views.js';
 import { createManagerFor } from '../compose/manager.js';
-import { leaseState } from '../compose/snapshot.js';
-import { URL_HOST } from '../core/endpoints.js';
 import type { ResolvedConfig } from '../core/types.js';
 import { optionalString, readJsonBody, requiredString } from './body.js';
 import type { ConfigCache } from './config-cache.js';
 import { HttpError } from './errors.js';
 import type { EventHub } from './events.js';
 import type { HealthMonitor, ServiceHealth } from './health.js';
-import { type LeaseJson, leaseJson } from './leases-view.js';
+import { type ApiLeaseJson, apiLeaseJson } from './leases-view.js';
 import { type HttpRequest, headerValue, type StreamBody } from './message.js';
 import { DEFAULT_ENVIRONMENT } from './ports-route.js';
 import { resolveProject } from './projects.js';
@@ -30,7 +29,7 @@ export interface ApiDeps {
 
 /** `GET /api/leases` data. */
 export interface LeasesData {
-  leases: LeaseJson[];
+  leases: ApiLeaseJson[];
   /** Newest event id when the list was read: stream from here to miss nothing. */
   lastEventId: number;
 }
@@ -59,16 +58,14 @@ const UNCHECKED: ServiceHealth = {
 
 /** Every lease with state, health and its service's range. */
 export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
-  const { registry, kernel, processes, now } = deps.adapters;
+  const { registry, kernel } = deps.adapters;
   deps.hub.sync();
   const lastEventId = deps.hub.version;
   const leases = registry.allLeases();
   await kernel.refresh();
-  const listening = kernel.listeningPorts();
-  const t = now();
   const configs = new Map<string, ResolvedConfig | null>();
-  const out: LeaseJson[] = [];
-  for (const lease of leases) {
+  const out: ApiLeaseJson[] = [];
+  for (const lease of leaseViews(deps.adapters, leases)) {
     let config: ResolvedConfig | null = null;
     if (lease.kind === 'service') {
       const key = `${lease.dir}\0${lease.environment}`;
@@ -76,7 +73,7 @@ export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
       config = configs.get(key) ?? null;
     }
     const health = lease.kind === 'service' ? (deps.health.get(lease) ?? UNCHECKED) : null;
-    out.push(leaseJson(lease, leaseState(lease, t, processes, listening), health, config));
+    out.push(apiLeaseJson(lease, health, config));
   }
   return { leases: out, lastEventId };
 }
@@ -92,7 +89,7 @@ export function healthRoute(deps: ApiDeps): HealthData {
       environment: l.environment,
       service: l.service,
       port: l.port,
-      url: l.scheme ? `${l.scheme}://${URL_HOST}:${l.port}` : null,
+      url: leaseUrl(l),
       ...(deps.health.get(l) ?? UNCHECKED),
     }));
   return { intervalMs: deps.health.intervalMs, checkedAt: deps.health.checkedAt, services };

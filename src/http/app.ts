@@ -6,7 +6,6 @@
  * 3. token (bearer header or cookie), on every /api route;
  * 4. method, then for mutations content type, body size and fields.
  */
-import { checkHealth } from '../adapters/health/index.js';
 import type { Adapters } from '../compose/context.js';
 import {
   type ApiDeps,
@@ -35,7 +34,7 @@ export interface AppOptions {
   token: string;
   /** Extra Host names to answer to (`--allow-host`). */
   allowHosts?: readonly string[];
-  /** Health check; default src/adapters/health's `checkHealth`. */
+  /** Health check; default the adapters' (`adapters.health`). */
   check?: HealthCheck;
   /** Project configs; default a cache over `loadConfig`. */
   configs?: ConfigCache;
@@ -101,7 +100,7 @@ export function createApp(options: AppOptions): DaemonApp {
     registry: adapters.registry,
     configs,
     processes: adapters.processes,
-    check: options.check ?? ((spec, port) => checkHealth(spec, port)),
+    check: options.check ?? ((spec, port) => adapters.health.check(spec, port)),
     now: adapters.now,
     onError: (error) => adapters.log(`health round failed: ${(error as Error).message}`),
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),

@@ -6,14 +6,20 @@
  * reach every event stream like lease changes do.
  */
 
-import { staleness } from '../compose/snapshot.js';
-import type { ProcessTable } from '../core/facts.js';
+import { staleness } from '../compose/lease-views.js';
+import { HEALTH_INTERVAL_MS } from '../config/resolve.js';
+import type { HealthCheckResult, ProcessTable } from '../core/facts.js';
 import { leaseEvent, type NewRegistryEvent, type Registry } from '../core/registry.js';
-import type { CheckStatus, HealthSpec, HealthStatus, Lease } from '../core/types.js';
+import type { HealthSpec, HealthStatus, Lease } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 
-/** How often the daemon checks every leased service. */
-export const HEALTH_INTERVAL_MS = 2_000;
+/**
+ * How often the daemon checks every leased service, in milliseconds: one round
+ * over all of them (README: "refreshed every 2 s"). Not a service's own
+ * `health.intervalMs` (default `HEALTH_INTERVAL_MS`, src/config/resolve.ts),
+ * which paces `berth wait`.
+ */
+export const HEALTH_ROUND_MS = 2_000;
 
 /** Latencies kept per service for the dashboard's sparkline. */
 export const HEALTH_HISTORY = 30;
@@ -21,12 +27,8 @@ export const HEALTH_HISTORY = 30;
 /** Checks run at once; a machine with many leases does not open hundreds of sockets per tick. */
 const CONCURRENCY = 8;
 
-/** What a check answers (src/adapters/health's `checkHealth` fits). */
-export interface CheckResult {
-  status: CheckStatus;
-  reason: string | null;
-  latencyMs: number;
-}
+/** What a check answers. */
+export type CheckResult = HealthCheckResult;
 
 /** Runs one health check. */
 export type HealthCheck = (spec: HealthSpec, port: number) => Promise<CheckResult>;
@@ -48,7 +50,7 @@ const FALLBACK_SPEC: HealthSpec = {
   type: 'tcp',
   path: '/',
   expectStatus: null,
-  intervalMs: 2_000,
+  intervalMs: HEALTH_INTERVAL_MS,
   timeoutMs: 1_000,
 };
 
@@ -101,7 +103,7 @@ export class HealthMonitor {
 
   /** Interval between rounds, in milliseconds. */
   get intervalMs(): number {
-    return this.options.intervalMs ?? HEALTH_INTERVAL_MS;
+    return this.options.intervalMs ?? HEALTH_ROUND_MS;
   }
 
   /** When the last round finished (epoch ms), `null` before the first. */

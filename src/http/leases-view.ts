@@ -1,31 +1,22 @@
 /**
- * The JSON shape of a lease in `GET /api/leases`: what `berth ls --json` shows,
- * plus its URL, its range and preferred ports (for the dashboard's port map)
- * and its health.
+ * The JSON shape of a lease in `GET /api/leases`: the lease's JSON as
+ * `berth ls --json` prints it (src/compose/lease-views.ts), plus its id, kind,
+ * URL, inheritance, expiry, its range and preferred ports (for the dashboard's
+ * port map) and its health.
  */
-import { URL_HOST } from '../core/endpoints.js';
-import type { Lease, LeaseState, PortRange, ResolvedConfig } from '../core/types.js';
+import { type LeaseJson, type LeaseView, leaseJson, leaseUrl } from '../compose/lease-views.js';
+import type { Lease, PortRange, ResolvedConfig } from '../core/types.js';
 import type { ServiceHealth } from './health.js';
 
 /** One lease as the API returns it. */
-export interface LeaseJson {
+export interface ApiLeaseJson extends LeaseJson {
   id: number;
-  /** Project name; empty for ad-hoc `getPort()` leases. */
-  project: string;
-  dir: string;
-  environment: string;
-  service: string;
   kind: Lease['kind'];
-  port: number;
   /** `http://localhost:3000`; `null` for ad-hoc leases (no scheme known). */
   url: string | null;
   inheritsFrom: string | null;
-  state: LeaseState['state'];
   /** Why a stale lease is stale, else `null`. */
   staleReason: 'owner-dead' | 'expired' | null;
-  /** Owner pid, `null` for leases that live until released. */
-  pid: number | null;
-  createdAt: string;
   expiresAt: string | null;
   /** The service's range from its config, `null` when unknown. */
   range: PortRange | null;
@@ -35,30 +26,35 @@ export interface LeaseJson {
   health: ServiceHealth | null;
 }
 
-/** Builds the API view of a lease. */
-export function leaseJson(
-  lease: Lease,
-  state: LeaseState,
+/**
+ * Builds the API view of a lease, its fields in the order the API has always sent them.
+ *
+ * @example
+ * apiLeaseJson(leaseViews(adapters, [lease])[0]!, health.get(lease), config);
+ */
+export function apiLeaseJson(
+  view: LeaseView,
   health: ServiceHealth | null,
   config: ResolvedConfig | null,
-): LeaseJson {
-  const spec = config?.services.find((s) => s.name === lease.service);
+): ApiLeaseJson {
+  const spec = config?.services.find((s) => s.name === view.service);
   const root = spec?.inheritFrom ? config?.services.find((s) => s.name === spec.inheritFrom) : spec;
+  const { project, dir, environment, service, port, state, pid, createdAt } = leaseJson(view);
   return {
-    id: lease.id,
-    project: lease.project,
-    dir: lease.dir,
-    environment: lease.environment,
-    service: lease.service,
-    kind: lease.kind,
-    port: lease.port,
-    url: lease.scheme ? `${lease.scheme}://${URL_HOST}:${lease.port}` : null,
-    inheritsFrom: lease.inheritsFrom,
-    state: state.state,
-    staleReason: state.state === 'stale' ? state.reason : null,
-    pid: lease.owner?.pid ?? null,
-    createdAt: new Date(lease.createdAt).toISOString(),
-    expiresAt: lease.expiresAt === null ? null : new Date(lease.expiresAt).toISOString(),
+    id: view.id,
+    project,
+    dir,
+    environment,
+    service,
+    kind: view.kind,
+    port,
+    url: leaseUrl(view),
+    inheritsFrom: view.inheritsFrom,
+    state,
+    staleReason: view.state === 'stale' ? view.reason : null,
+    pid,
+    createdAt,
+    expiresAt: view.expiresAt === null ? null : new Date(view.expiresAt).toISOString(),
     range: root?.range ?? null,
     preferred: [...(root?.preferred ?? [])],
     health,

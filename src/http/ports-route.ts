@@ -5,8 +5,8 @@
  * assign, move, release and reclaim writes an event) or after a second (a
  * lease whose owner died turns stale without an event).
  */
-import { staleness } from '../compose/snapshot.js';
-import { type PortsData, portsData, URL_HOST } from '../core/endpoints.js';
+import { staleness } from '../compose/lease-views.js';
+import { type PortsData, portsData, schemeUrl } from '../core/endpoints.js';
 import type { ProcessTable } from '../core/facts.js';
 import type { RegistryReader } from '../core/registry.js';
 import type { Lease, ResolvedConfig } from '../core/types.js';
@@ -42,7 +42,7 @@ export function portsFromLeases(
   const urls: Record<string, string> = {};
   for (const l of leases) {
     data[l.service] = l.port;
-    urls[l.service] = `${l.scheme ?? 'tcp'}://${URL_HOST}:${l.port}`;
+    urls[l.service] = schemeUrl(l.scheme ?? 'tcp', l.port);
   }
   return { ...data, environment, urls } as PortsData;
 }

@@ -3,6 +3,7 @@
  * GET, tried on 127.0.0.1 and ::1 at once, because since Node 17 `localhost`
  * may resolve to ::1 first and a dev server may listen on only one of them.
  */
+import type { HealthChecker } from '../../core/facts.js';
 import type { HealthSpec } from '../../core/types.js';
 import { httpAttempt, tcpAttempt } from './attempts.js';
 import { type Attempt, type HealthResult, verdict } from './verdict.js';
@@ -48,4 +49,14 @@ export async function checkHealth(
     return result;
   });
   return verdict(await Promise.all(attempts));
+}
+
+/**
+ * The {@link HealthChecker} the composition runs on: {@link checkHealth} on 127.0.0.1 and ::1.
+ *
+ * @example
+ * const health = await createHealthChecker().check(spec, 3000, { maxTimeoutMs: 500 });
+ */
+export function createHealthChecker(): HealthChecker {
+  return { check: (spec, port, options) => checkHealth(spec, port, options) };
 }

@@ -21,7 +21,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import type { Listener } from '../../core/facts.js';
+import type { FreshListeners, Listener } from '../../core/facts.js';
 import { ipv4Text, ipv6Text } from './ip-text.js';
 
 /** Byte order of the machine that wrote the table. */
@@ -341,4 +341,14 @@ function skipSpaces(text: string, from: number, end: number): number {
 function skipField(text: string, from: number, end: number): number {
   const next = text.indexOf(' ', skipSpaces(text, from, end));
   return next === -1 || next > end ? end : next;
+}
+
+/**
+ * The {@link FreshListeners} the composition runs on: {@link readListenersAsync}.
+ *
+ * @example
+ * const listeners = await createFreshListeners().read();
+ */
+export function createFreshListeners(): FreshListeners {
+  return { read: () => readListenersAsync() };
 }

@@ -4,44 +4,13 @@
  * src/adapters/net/) -> socket inodes -> `/proc/<pid>/fd` -> process info;
  * elsewhere lsof / netstat.
  */
-import type { Listener } from '../../core/facts.js';
+import type { HiddenListener, HolderFinder, Listener, PortHolder, PortHolders } from '../../core/facts.js';
 import { processInfo } from './info.js';
 import { type ListListenersOptions, listListenersByCommand } from './listeners-by-command.js';
 import { type FdTable, procFdTable, socketOwners } from './sockets.js';
 
-/** One process listening on the port, on one address. */
-export interface PortHolder {
-  pid: number;
-  /** Login name (or numeric uid as text), `null` when the source does not say. */
-  user: string | null;
-  uid: number | null;
-  /** Command line (Linux) or command name (lsof, macOS netstat); `null` when unknown (Windows netstat). */
-  command: string | null;
-  /** Epoch milliseconds, `null` when unknown. */
-  startedAt: number | null;
-  /** Listening address: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, ...; `*` from lsof / macOS netstat for every address. */
-  address: string;
-}
-
-/** A listening socket on the port whose process berth cannot see. */
-export interface HiddenListener {
-  address: string;
-  /** Owner uid of the socket as the kernel reports it, `null` when unknown. */
-  uid: number | null;
-  /**
-   * `other-user`: the socket belongs to another uid, or some process's fds were
-   * closed to us. `unknown`: no visible process holds it (another pid namespace,
-   * or the holder exited during the scan).
-   */
-  reason: 'other-user' | 'unknown';
-}
-
-/** Everything known about who listens on a port. Nothing listens when both lists are empty. */
-export interface PortHolders {
-  port: number;
-  holders: PortHolder[];
-  hidden: HiddenListener[];
-}
+// The shapes belong to the core (src/core/facts.ts); re-exported for this adapter's callers.
+export type { HiddenListener, PortHolder, PortHolders } from '../../core/facts.js';
 
 /** Options for {@link findPortHolders}. */
 export interface FindPortHoldersOptions {
@@ -95,4 +64,15 @@ export async function findPortHolders(
     hidden.push({ address: listener.address, uid, reason: otherUser ? 'other-user' : 'unknown' });
   }
   return { port, holders, hidden };
+}
+
+/**
+ * The {@link HolderFinder} the composition runs on: {@link findPortHolders} over /proc
+ * (lsof / netstat elsewhere).
+ *
+ * @example
+ * const found = await createHolderFinder().find(3000, await readListenersAsync());
+ */
+export function createHolderFinder(): HolderFinder {
+  return { find: (port, listeners) => findPortHolders(port, listeners) };
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import type { UserNames } from '../../core/facts.js';
 import { isDenied, isGone } from './errno.js';
 import { isPid, readProcStat } from './stat.js';
 import { readProcessUid } from './status.js';
@@ -130,5 +131,25 @@ export function processInfo(pid: number): ProcessInfo | null {
     uid,
     command,
     startedAt: bootTimeMs === null ? null : startedAtFromTicks(bootTimeMs, stat.startTicks),
+  };
+}
+
+/**
+ * The {@link UserNames} the composition runs on: the current user from the OS
+ * (NSS included), others from `/etc/passwd`, the uid as text when neither knows.
+ *
+ * @example
+ * createUserNames().nameOf(0); // 'root'
+ */
+export function createUserNames(): UserNames {
+  return {
+    nameOf: (uid) => {
+      try {
+        return userName(uid);
+      } catch {
+        // An unreadable /etc/passwd (not merely missing or closed to us) still names nobody.
+        return String(uid);
+      }
+    },
   };
 }

@@ -4,6 +4,7 @@
  * wait, and SIGKILL only when asked to.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ProcessStopper, StopOptions, StopOutcome } from '../../core/facts.js';
 import type { LeaseOwner } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { errnoCode } from './errno.js';
@@ -11,29 +12,14 @@ import { isPid } from './stat.js';
 import { readProcessUid } from './status.js';
 import { createProcessTable } from './table.js';
 
+// The shapes belong to the core (src/core/facts.ts); re-exported for this adapter's callers.
+export type { StopOptions, StopOutcome } from '../../core/facts.js';
+
 /** How often the wait after a signal checks whether the process exited, in milliseconds. */
 export const STOP_POLL_INTERVAL_MS = 50;
 
 /** How long to wait for a SIGKILLed process to disappear, in milliseconds (it may sit in an uninterruptible sleep). */
 export const KILL_WAIT_MS = 2_000;
-
-/** What happened: exited after SIGTERM, exited after SIGKILL, still running, or already not holding the port. */
-export type StopOutcome = 'stopped' | 'killed' | 'survived' | 'gone';
-
-/** Options for {@link stopProcess}. */
-export interface StopOptions {
-  /** Send SIGKILL when SIGTERM did not end the process within `graceMs`. */
-  force: boolean;
-  /** How long to wait after SIGTERM, in milliseconds. */
-  graceMs: number;
-  /** Asked right before signalling: does the pid still own the port? `false` means someone else's process may now sit on that pid. */
-  stillOwnsPort: () => boolean | Promise<boolean>;
-  /**
-   * The target's uid when the caller already knows it (lsof's `u` off Linux);
-   * by default it is read from `/proc/<pid>/status`.
-   */
-  uid?: number | null;
-}
 
 /** The process that would be signalled. `uid` is `null` when unknown. */
 export interface StopTarget {
@@ -149,4 +135,14 @@ export async function stopProcess(pid: number, options: StopOptions): Promise<St
   if (!isAlive(target)) return 'stopped';
   if (send(pid, 'SIGKILL') === 'missing') return 'stopped';
   return (await waitForExit(target, KILL_WAIT_MS, isAlive)) ? 'killed' : 'survived';
+}
+
+/**
+ * The {@link ProcessStopper} the composition runs on: {@link stopProcess}.
+ *
+ * @example
+ * await createProcessStopper().stop(4242, { force: false, graceMs: 3000, stillOwnsPort: () => true });
+ */
+export function createProcessStopper(): ProcessStopper {
+  return { stop: stopProcess };
 }

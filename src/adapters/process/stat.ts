@@ -4,6 +4,7 @@
  * reused pid from the process that owned a lease.
  */
 import { readFileSync } from 'node:fs';
+import type { ProcessTree } from '../../core/facts.js';
 import { isDenied, isGone } from './errno.js';
 
 /** The fields of `/proc/<pid>/stat` that berth uses. */
@@ -93,4 +94,14 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
  */
 export function readStartTime(pid: number): string | null {
   return readProcStat(pid)?.startTicks ?? null;
+}
+
+/**
+ * The {@link ProcessTree} from `/proc/<pid>/stat` (Linux); every parent is unknown elsewhere.
+ *
+ * @example
+ * createProcessTree().parentOf(process.pid); // process.ppid
+ */
+export function createProcessTree(): ProcessTree {
+  return { parentOf: (pid) => readProcStat(pid)?.ppid ?? null };
 }

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reserveBlock } from '../../../test/helpers.js';
+import { diagnoseLeases, leasedServices } from '../../compose/diagnostics.js';
 import { createPortManager, type PortManager } from '../../compose/manager.js';
 import { isBerthError } from '../../errors.js';
-import { checkJson, describeHolder, diagnoseLeases, leasedServices } from './check.js';
+import { checkJson, describeHolder } from './check.js';
 
 let ports: number[];
 let root: string;

@@ -1,26 +1,13 @@
 /**
  * `berth check [service...] [--json] [--fix]`: one row per lease of the project
  * (this checkout and environment): who holds its port, whether that is the
- * lease's owner, and the service's health. Reads facts here, decides in
- * src/core/diagnose.ts, and with --fix releases or moves what is wrong.
+ * lease's owner, and the service's health. The diagnosis comes from
+ * src/compose/diagnostics.ts (facts) and src/core/diagnose.ts (verdicts); this
+ * file prints it, and with --fix releases or moves what is wrong.
  */
-import { checkHealth } from '../../adapters/health/check.js';
-import { readListenersAsync } from '../../adapters/net/procnet.js';
-import { findPortHolders, type PortHolders } from '../../adapters/process/holders.js';
-import { parentOf } from '../../compose/foreign.js';
-import type { LeaseView, PortManager } from '../../compose/manager.js';
-import {
-  diagnosePort,
-  type HealthReport,
-  healthWithoutCheck,
-  isProblem,
-  type PortHolderFact,
-  planFixes,
-  type ServiceDiagnosis,
-} from '../../core/diagnose.js';
-import { inheritanceRoot } from '../../core/order.js';
-import type { HealthSpec } from '../../core/types.js';
-import { BerthError } from '../../errors.js';
+import { diagnoseLeases, leasedServices } from '../../compose/diagnostics.js';
+import type { PortManager } from '../../compose/manager.js';
+import { isProblem, type PortHolderFact, planFixes, type ServiceDiagnosis } from '../../core/diagnose.js';
 import { parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
@@ -46,93 +33,6 @@ health check.`;
 
 /** Longest command line shown in the table; the JSON has it whole. */
 const COMMAND_COLUMN_CHARS = 48;
-
-/**
- * The leases of the named services (all service leases when none are named),
- * in declaration order. Unknown names are `E_UNKNOWN_SERVICE`; a named service
- * without a lease is `E_NOT_FOUND`.
- *
- * @example
- * const [server] = leasedServices(pm, ['server']);
- */
-export function leasedServices(pm: PortManager, names: readonly string[]): LeaseView[] {
-  const order = new Map(pm.config.services.map((s, i) => [s.name, i]));
-  for (const name of names) {
-    if (!order.has(name)) {
-      throw new BerthError(
-        'E_UNKNOWN_SERVICE',
-        `unknown service "${name}" in ${pm.config.project}. Known services: ${[...order.keys()].join(', ')}.`,
-        { data: { service: name } },
-      );
-    }
-  }
-  // pm.leases() holds service leases only, already in config order.
-  const leases = pm.leases().filter((l) => names.length === 0 || names.includes(l.service));
-  const missing = names.filter((name) => !leases.some((l) => l.service === name));
-  if (missing.length > 0) {
-    const list = missing.join(', ');
-    throw new BerthError(
-      'E_NOT_FOUND',
-      `${list} ${missing.length === 1 ? 'has' : 'have'} no lease; run \`berth assign ${missing.join(' ')}\` first.`,
-      { data: { services: missing } },
-    );
-  }
-  return leases;
-}
-
-async function runCheck(spec: HealthSpec, port: number): Promise<HealthReport> {
-  const { status, reason, latencyMs } = await checkHealth(spec, port);
-  return { status, reason, latencyMs };
-}
-
-/**
- * Diagnoses the given leases: port state, holder and health, one row each.
- * Health checks of all services run at once.
- *
- * @example
- * const rows = await diagnoseLeases(pm, leasedServices(pm, []));
- */
-export async function diagnoseLeases(
-  pm: PortManager,
-  leases: readonly LeaseView[],
-): Promise<ServiceDiagnosis[]> {
-  const specs = new Map(pm.config.services.map((s) => [s.name, s]));
-  // A fresh read, not the kernel facts' short-lived cache: after --fix moved a lease, or
-  // right after a server started, a cached table would report the old truth.
-  const listeners = await readListenersAsync();
-  const holders = new Map<number, Promise<PortHolders>>();
-  const holdersOf = (port: number) => {
-    let found = holders.get(port);
-    if (!found) {
-      found = findPortHolders(port, listeners);
-      holders.set(port, found);
-    }
-    return found;
-  };
-  return Promise.all(
-    leases.map(async (lease): Promise<ServiceDiagnosis> => {
-      const { state, holder } = diagnosePort(
-        { ownerPid: lease.owner?.pid ?? null, stale: lease.state === 'stale' ? lease.reason : null },
-        await holdersOf(lease.port),
-        parentOf,
-      );
-      const spec = specs.get(lease.service);
-      const health: HealthReport =
-        spec === undefined
-          ? { status: 'unknown', reason: 'the service is not in the config', latencyMs: null }
-          : (healthWithoutCheck(state, spec.health !== null) ?? (await runCheck(spec.health!, lease.port)));
-      return {
-        service: lease.service,
-        port: lease.port,
-        root: inheritanceRoot(lease.service, specs),
-        state,
-        holder: holder ? { pid: holder.pid, command: holder.command } : null,
-        ownerPid: lease.owner?.pid ?? null,
-        health,
-      };
-    }),
-  );
-}
 
 /** `pid 4242 (node server.js)`, or "another user's process" when berth cannot see it. */
 export function describeHolder(holder: PortHolderFact | null): string {

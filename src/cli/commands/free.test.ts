@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PortHolder } from '../../adapters/process/holders.js';
-import { outcomeMessage, stopOrder } from './free.js';
+import { stopOrder } from '../../compose/free-port.js';
+import type { PortHolder } from '../../core/facts.js';
+import { outcomeMessage } from './free.js';
 
 const holder = (pid: number, address = '0.0.0.0'): PortHolder => ({
   pid,

@@ -1,17 +1,15 @@
 /**
  * `berth free <port> [--force] [--grace 3s] [--json]`: stops the process that
  * listens on a port. Only the user's own processes, never pid 1, berth itself
- * or its parent (src/adapters/process/signal.ts decides); ownership of the port
- * is re-checked right before each signal. No shell anywhere: pids come from
- * /proc (or lsof/netstat run with argument arrays) and signals from kill(2).
+ * or its parent (the process stopper decides); ownership of the port is
+ * re-checked right before each signal (src/compose/free-port.ts). No shell
+ * anywhere: pids come from /proc (or lsof/netstat run with argument arrays)
+ * and signals from kill(2). This file parses the arguments and prints.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { readListenersAsync } from '../../adapters/net/procnet.js';
-import { findPortHolders, type PortHolder, type PortHolders } from '../../adapters/process/holders.js';
-import { type StopOutcome, stopProcess } from '../../adapters/process/signal.js';
-import { parentOf } from '../../compose/foreign.js';
-import { descendsFrom } from '../../core/diagnose.js';
-import { BerthError, isBerthError } from '../../errors.js';
+import { createMachineAdapters } from '../../compose/context.js';
+import { freePort, type StopAttempt } from '../../compose/free-port.js';
+import type { PortHolder, StopOutcome } from '../../core/facts.js';
+import { BerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
 import { parseDuration } from '../duration.js';
 import type { Command } from '../io.js';
@@ -27,17 +25,6 @@ listened), 1 when a process was refused or survived, or the port is still held.`
 /** Default wait after SIGTERM, in milliseconds. */
 export const FREE_GRACE_MS = 3000;
 
-/**
- * How long to wait for the kernel to close a stopped process's sockets, in
- * milliseconds. The thread-group leader of a multi-threaded process (node)
- * shows as exited while its other threads still run their exit and hold the
- * fd table, so the listening socket can outlive the "exited" state briefly.
- */
-const SOCKET_RELEASE_WAIT_MS = 1000;
-
-/** How often that wait re-reads the kernel's table, in milliseconds. */
-const SOCKET_RELEASE_POLL_MS = 25;
-
 /** What happened to one process. */
 export interface FreeResult {
   pid: number;
@@ -45,31 +32,6 @@ export interface FreeResult {
   outcome: StopOutcome | 'refused';
   /** The human line. */
   message: string;
-}
-
-/** Who listens now, from a fresh read of the kernel's table (no cache: the answer must be current). */
-async function holdersNow(port: number): Promise<PortHolders> {
-  return findPortHolders(port, await readListenersAsync());
-}
-
-/**
- * The distinct processes to stop, parents before their children (stopping a
- * parent often takes its workers with it; they then count as gone).
- *
- * @example
- * stopOrder(holders, (pid) => parents.get(pid) ?? null).map((h) => h.pid);
- */
-export function stopOrder(
-  holders: readonly PortHolder[],
-  parentOf: (pid: number) => number | null,
-): PortHolder[] {
-  const unique = [...new Map(holders.map((h) => [h.pid, h])).values()];
-  const depth = (h: PortHolder) =>
-    unique.filter((other) => other.pid !== h.pid && descendsFrom(h.pid, other.pid, parentOf) === true).length;
-  return unique
-    .map((h) => ({ h, d: depth(h) }))
-    .sort((a, b) => a.d - b.d || a.h.pid - b.h.pid)
-    .map(({ h }) => h);
 }
 
 /** The line for an outcome. */
@@ -96,35 +58,14 @@ export function outcomeMessage(
   }
 }
 
-async function stopOne(
-  holder: PortHolder,
-  port: number,
-  force: boolean,
-  graceMs: number,
-): Promise<FreeResult> {
-  const base = { pid: holder.pid, command: holder.command };
-  try {
-    const outcome = await stopProcess(holder.pid, {
-      force,
-      graceMs,
-      uid: holder.uid,
-      stillOwnsPort: async () => (await holdersNow(port)).holders.some((h) => h.pid === holder.pid),
-    });
-    return { ...base, outcome, message: outcomeMessage(holder, outcome, port, graceMs, force) };
-  } catch (error) {
-    if (!isBerthError(error, 'E_REFUSED')) throw error;
-    return { ...base, outcome: 'refused', message: `refused: ${error.message}` };
-  }
-}
-
-/** Who listens after the signals; when every process ended, waits for the kernel to close their sockets. */
-async function settled(port: number, allEnded: boolean): Promise<PortHolders> {
-  const deadline = Date.now() + (allEnded ? SOCKET_RELEASE_WAIT_MS : 0);
-  for (;;) {
-    const now = await holdersNow(port);
-    if (now.holders.length + now.hidden.length === 0 || Date.now() >= deadline) return now;
-    await sleep(SOCKET_RELEASE_POLL_MS);
-  }
+/** The JSON and human view of one stop attempt. */
+function freeResult(a: StopAttempt, port: number, graceMs: number, force: boolean): FreeResult {
+  const { pid, command } = a.holder;
+  const message =
+    a.outcome === 'refused'
+      ? `refused: ${a.refusal}`
+      : outcomeMessage(a.holder, a.outcome, port, graceMs, force);
+  return { pid, command, outcome: a.outcome, message };
 }
 
 const free: Command = async (argv, io) => {
@@ -143,14 +84,9 @@ const free: Command = async (argv, io) => {
   const graceMs = values.grace === undefined ? FREE_GRACE_MS : parseDuration(values.grace, '--grace');
   const force = values.force === true;
 
-  const before = await holdersNow(port);
-  const results: FreeResult[] = [];
-  for (const holder of stopOrder(before.holders, parentOf)) {
-    results.push(await stopOne(holder, port, force, graceMs));
-  }
-  const failed = results.some((r) => r.outcome === 'refused' || r.outcome === 'survived');
-  const after = before.holders.length + before.hidden.length === 0 ? before : await settled(port, !failed);
-  const stillHeld = after.holders.length + after.hidden.length > 0;
+  const report = await freePort(createMachineAdapters(), port, { force, graceMs });
+  const { before, after, failed, stillHeld } = report;
+  const results = report.attempts.map((a) => freeResult(a, port, graceMs, force));
 
   if (values.json) {
     io.out(

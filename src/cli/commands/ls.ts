@@ -3,8 +3,7 @@
  * (reserved / bound / stale), owner pid and age.
  */
 import { createAdapters } from '../../compose/context.js';
-import type { LeaseView } from '../../compose/manager.js';
-import { leaseState } from '../../compose/snapshot.js';
+import { type LeaseView, leaseJson, leaseViews } from '../../compose/lease-views.js';
 import { noPositionals, parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
@@ -15,20 +14,6 @@ const HELP = `Usage: berth ls [--all-projects] [--json]
 Lists this project's leases (this checkout and environment), or every lease
 on the machine with --all-projects. States: reserved (leased, nothing listening),
 bound (something listens on the port), stale (owner died or lease expired).`;
-
-/** The JSON shape of one lease in `berth ls --json`. */
-export function leaseJson(l: LeaseView) {
-  return {
-    project: l.project,
-    dir: l.dir,
-    environment: l.environment,
-    service: l.service,
-    port: l.port,
-    state: l.state,
-    pid: l.owner?.pid ?? null,
-    createdAt: new Date(l.createdAt).toISOString(),
-  };
-}
 
 function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boolean) {
   if (leases.length === 0) {
@@ -67,10 +52,7 @@ const ls: Command = async (argv, io) => {
     const adapters = createAdapters();
     try {
       now = adapters.now();
-      const listening = adapters.kernel.listeningPorts();
-      leases = adapters.registry
-        .allLeases()
-        .map((l) => ({ ...l, ...leaseState(l, now, adapters.processes, listening) }));
+      leases = leaseViews(adapters, adapters.registry.allLeases());
     } finally {
       adapters.registry.close();
     }

@@ -3,7 +3,7 @@
  * the HTTP API and dashboard on loopback, until SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { berthHome } from '../../adapters/registry/home.js';
+import { berthHome } from '../../compose/context.js';
 import { checkExposure, type Daemon, startDaemon } from '../../http/daemon.js';
 import { findRunningDaemon } from '../../http/daemon-file.js';
 import { loadOrCreateToken } from '../../http/token.js';

@@ -4,7 +4,8 @@
  * service redrawn in place; otherwise a plain line as each comes up.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkHealth } from '../../adapters/health/check.js';
+import { leasedServices } from '../../compose/diagnostics.js';
+import type { PortManager } from '../../compose/manager.js';
 import { HEALTH_INTERVAL_MS } from '../../config/resolve.js';
 import type { CheckStatus, HealthSpec, ResolvedConfig } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
@@ -13,7 +14,6 @@ import { parseDuration } from '../duration.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
 import type { Paint } from '../style.js';
-import { leasedServices } from './check.js';
 
 const HELP = `Usage: berth wait [service...] [--timeout 60s] [--json]
 
@@ -115,6 +115,7 @@ function waitSpec(config: ResolvedConfig, service: string): HealthSpec {
 
 /** Polls one service until healthy or `deadline` (epoch ms); `changed` after each check. */
 async function poll(
+  pm: PortManager,
   w: Watch,
   spec: HealthSpec,
   started: number,
@@ -133,7 +134,7 @@ async function poll(
       w.reason = 'the lease was released';
     } else {
       w.port = port;
-      const health = await checkHealth(spec, port, { maxTimeoutMs: left });
+      const health = await pm.adapters.health.check(spec, port, { maxTimeoutMs: left });
       last = health.status;
       // Not started yet is what berth wait waits for, not an error to show.
       w.reason = health.status === 'not-running' ? 'not running' : health.reason;
@@ -194,7 +195,7 @@ const wait: Command = async (argv, io) => {
     try {
       await Promise.all(
         watches.map((w) =>
-          poll(w, waitSpec(pm.config, w.service), started, deadline, portOf(w.service), changed(w)),
+          poll(pm, w, waitSpec(pm.config, w.service), started, deadline, portOf(w.service), changed(w)),
         ),
       );
     } finally {

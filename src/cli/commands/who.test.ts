@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { leaseOnPort } from '../../compose/who.js';
 import type { Lease } from '../../core/types.js';
-import { leaseOnPort, whoJson } from './who.js';
+import { whoJson } from './who.js';
 
 const lease = (service: string, inheritsFrom: string | null): Lease => ({
   id: service.length,

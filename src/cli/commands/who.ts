@@ -3,12 +3,10 @@
  * command line, since when) and whether berth leased the port, to whom. Needs
  * no config: it asks the kernel and the shared registry.
  */
-import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { findPortHolders, type HiddenListener, type PortHolders } from '../../adapters/process/holders.js';
-import { parsePasswd } from '../../adapters/process/info.js';
 import { createAdapters } from '../../compose/context.js';
-import { leaseState } from '../../compose/snapshot.js';
+import type { LeaseView } from '../../compose/lease-views.js';
+import { type PortReport, userNameOf, whoIsOn } from '../../compose/who.js';
+import type { HiddenListener, PortHolders } from '../../core/facts.js';
 import type { Lease } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
@@ -21,28 +19,6 @@ Shows which process listens on the port (pid, user, command line, since when,
 address) and whether berth leased the port, to which project and service.
 A socket of another user's process is reported as such, never as free.
 Exits 1 when nothing listens on the port.`;
-
-/** Login name of `uid`, or `null` when unknown. */
-function userOf(uid: number | null): string | null {
-  if (uid === null) return null;
-  if (uid === process.getuid?.()) {
-    try {
-      return userInfo().username;
-    } catch {
-      // No passwd entry for the current uid (a container with an arbitrary uid).
-    }
-  }
-  try {
-    return parsePasswd(readFileSync('/etc/passwd', 'utf8')).get(uid) ?? String(uid);
-  } catch {
-    return String(uid);
-  }
-}
-
-/** The lease that owns `port`: the root row when inheriting services share it. */
-export function leaseOnPort(leases: readonly Lease[]): Lease | null {
-  return leases.find((l) => l.inheritsFrom === null) ?? leases[0] ?? null;
-}
 
 /** The JSON of `berth who --json`. */
 export function whoJson(
@@ -68,7 +44,8 @@ function hiddenNote(h: HiddenListener, user: string | null): string {
   return 'a process berth cannot see (another pid namespace, e.g. a container, or it just exited)';
 }
 
-function describeLease(lease: Lease, sharers: readonly Lease[], state: string): string {
+function describeLease(lease: LeaseView, sharers: readonly Lease[]): string {
+  const state = lease.state === 'stale' ? `stale (${lease.reason})` : lease.state;
   const whom =
     lease.kind === 'adhoc'
       ? `a getPort() call${lease.owner ? ` of pid ${lease.owner.pid}` : ''}`
@@ -78,8 +55,13 @@ function describeLease(lease: Lease, sharers: readonly Lease[], state: string): 
   return `leased by berth to ${whom}${shared.length ? `, shared by ${shared.join(', ')}` : ''}${owner}; ${state}`;
 }
 
-function print(found: PortHolders, leases: readonly Lease[], io: CommandIO, now: number, stateText: string) {
-  const lease = leaseOnPort(leases);
+function print(
+  report: PortReport,
+  io: CommandIO,
+  now: number,
+  userOf: (uid: number | null) => string | null,
+) {
+  const { found, leases, lease } = report;
   const rows = [
     ...found.holders.map((h) => [
       String(h.pid),
@@ -97,7 +79,7 @@ function print(found: PortHolders, leases: readonly Lease[], io: CommandIO, now:
   ];
   if (rows.length === 0) io.out(`nothing listens on port ${found.port}`);
   else io.out(table(['PID', 'USER', 'ADDRESS', 'SINCE', 'COMMAND'], rows, { right: [0] }));
-  io.out(lease ? describeLease(lease, leases, stateText) : `port ${found.port} is not leased by berth`);
+  io.out(lease ? describeLease(lease, leases) : `port ${found.port} is not leased by berth`);
 }
 
 const who: Command = async (argv, io) => {
@@ -112,20 +94,11 @@ const who: Command = async (argv, io) => {
   const port = parsePortArg(positionals[0]);
   const adapters = createAdapters();
   try {
-    const found = await findPortHolders(port, adapters.kernel.listeners());
-    const leases = adapters.registry.leasesInRange(port, port);
-    const lease = leaseOnPort(leases);
-    const now = adapters.now();
-    if (values.json) {
-      io.out(JSON.stringify(whoJson(found, lease, userOf), null, 2));
-    } else {
-      const state = lease
-        ? leaseState(lease, now, adapters.processes, adapters.kernel.listeningPorts())
-        : null;
-      const stateText =
-        state === null ? '' : state.state === 'stale' ? `stale (${state.reason})` : state.state;
-      print(found, leases, io, now, stateText);
-    }
+    const report = await whoIsOn(adapters, port);
+    const userOf = (uid: number | null) => userNameOf(adapters, uid);
+    if (values.json) io.out(JSON.stringify(whoJson(report.found, report.lease, userOf), null, 2));
+    else print(report, io, adapters.now(), userOf);
+    const { found } = report;
     return found.holders.length + found.hidden.length > 0 ? 0 : 1;
   } finally {
     adapters.registry.close();

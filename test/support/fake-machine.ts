@@ -1,0 +1,141 @@
+/**
+ * A machine made of plain data, for testing src/compose/ without real
+ * processes, sockets or /proc: every adapter but the registry is a fake over
+ * this state (the registry is a real SQLite file in a temp folder).
+ */
+import type { Adapters } from '../../src/compose/context.js';
+import type {
+  HealthCheckResult,
+  KernelFacts,
+  Listener,
+  PortHolder,
+  ProcessTable,
+  StopOptions,
+  StopOutcome,
+} from '../../src/core/facts.js';
+import type { HealthSpec, LeaseOwner } from '../../src/core/types.js';
+import { BerthError } from '../../src/errors.js';
+
+/** The pid the fake machine gives the current process. */
+export const SELF_PID = 4000;
+
+/** A process of the fake machine: its pid, command and parent. */
+export interface FakeProcess {
+  pid: number;
+  command: string;
+  /** Default 1. */
+  ppid?: number;
+}
+
+/** The fake machine's state; tests change it between calls. */
+export class FakeMachine {
+  /** Live processes by pid. */
+  readonly processes = new Map<number, FakeProcess>([[SELF_PID, { pid: SELF_PID, command: 'vitest' }]]);
+  /** Listening sockets, and who holds each port. */
+  readonly listening = new Map<number, FakeProcess>();
+  /** Ports whose next bind probes say busy, with how many more times. */
+  readonly busyOnBind = new Map<number, number>();
+  /** Every port the bind probe was asked about, in order. */
+  readonly probed: number[] = [];
+  /** Health results by port; `not-running` when none is set. */
+  readonly health = new Map<number, HealthCheckResult>();
+  /** Every stop asked for, in order. */
+  readonly stopped: number[] = [];
+  /** Pids the stopper refuses to signal (another user's, say). */
+  readonly refused = new Set<number>();
+  /** Epoch milliseconds. */
+  clock = 1_700_000_000_000;
+
+  /** Starts a live process. */
+  spawn(process: FakeProcess): FakeProcess {
+    this.processes.set(process.pid, process);
+    return process;
+  }
+
+  /** The lease owner for a live process (its start time is derived from its pid). */
+  owner(pid: number): LeaseOwner {
+    return { pid, startTime: `t${pid}` };
+  }
+
+  /** `process` listens on `port` (it is started if it is not running). */
+  listen(port: number, process: FakeProcess): void {
+    this.spawn(process);
+    this.listening.set(port, process);
+  }
+
+  /** The adapters over this state: all but the registry. */
+  adapters(): Omit<Adapters, 'registry'> {
+    return {
+      kernel: this.kernel(),
+      probe: {
+        check: async (port) => {
+          this.probed.push(port);
+          const left = this.busyOnBind.get(port) ?? 0;
+          if (left > 0) {
+            this.busyOnBind.set(port, left - 1);
+            return 'busy';
+          }
+          return this.listening.has(port) ? 'busy' : 'free';
+        },
+      },
+      processes: this.processTable(),
+      freshListeners: { read: async () => this.listeners() },
+      holders: {
+        find: async (port) => {
+          const holder = this.listening.get(port);
+          return { port, holders: holder ? [this.holder(holder)] : [], hidden: [] };
+        },
+      },
+      tree: { parentOf: (pid) => (this.processes.has(pid) ? (this.processes.get(pid)!.ppid ?? 1) : null) },
+      stopper: { stop: (pid, options) => this.stop(pid, options) },
+      health: {
+        check: async (_spec: HealthSpec, port: number) =>
+          this.health.get(port) ?? { status: 'not-running', reason: 'connection refused', latencyMs: 0 },
+      },
+      users: { nameOf: (uid) => (uid === 1000 ? 'ada' : String(uid)) },
+      now: () => this.clock,
+      log: () => {},
+    };
+  }
+
+  private listeners(): Listener[] {
+    return [...this.listening.keys()].map((port) => ({ address: '127.0.0.1', port, inode: port, uid: 1000 }));
+  }
+
+  private holder(p: FakeProcess): PortHolder {
+    return { pid: p.pid, user: 'ada', uid: 1000, command: p.command, startedAt: null, address: '127.0.0.1' };
+  }
+
+  private kernel(): KernelFacts {
+    return {
+      listeners: () => this.listeners(),
+      listeningPorts: () => new Set(this.listening.keys()),
+      refresh: async () => {},
+      ephemeralRange: () => null,
+      excludedRanges: () => [],
+    };
+  }
+
+  private processTable(): ProcessTable {
+    return {
+      self: () => this.owner(SELF_PID),
+      owner: (pid) => (this.processes.has(pid) ? this.owner(pid) : null),
+      isAlive: (o) => this.processes.has(o.pid) && o.startTime === `t${o.pid}`,
+      exists: (pid) => this.processes.has(pid),
+    };
+  }
+
+  /** A process that listens stops on SIGTERM, its sockets with it. */
+  private async stop(pid: number, options: StopOptions): Promise<StopOutcome> {
+    if (this.refused.has(pid)) {
+      throw new BerthError('E_REFUSED', `pid ${pid} belongs to another user. Ask its owner.`, {
+        data: { pid },
+      });
+    }
+    if (!(await options.stillOwnsPort())) return 'gone';
+    this.stopped.push(pid);
+    this.processes.delete(pid);
+    for (const [port, p] of this.listening) if (p.pid === pid) this.listening.delete(port);
+    return 'stopped';
+  }
+}
