@@ -29,17 +29,21 @@ export type { UserConfig, UserServiceConfig } from './config/define.js';
 export { defineConfig } from './config/define.js';
 export type { PortsData } from './core/endpoints.js';
 export type {
-  AssignStrategy,
+  ConflictStrategy,
   Decision,
   Lease,
   LeaseOwner,
   LeaseState,
+  PortSource,
   Priority,
   Requirement,
   ResolvedConfig,
   ServiceSpec,
-  Strategy,
 } from './core/types.js';
+/** @deprecated Renamed {@link ConflictStrategy} (one name per idea); kept so existing imports compile. */
+export type Strategy = import('./core/types.js').ConflictStrategy;
+/** @deprecated Renamed {@link PortSource}: how a service got its port. Kept so existing imports compile. */
+export type AssignStrategy = import('./core/types.js').PortSource;
 export type { BerthErrorCode } from './errors.js';
 export { BerthError, isBerthError } from './errors.js';
 export type { PortsHandler, PortsHandlerOptions } from './http/index.js';

@@ -7,7 +7,7 @@
 import { schemeOf, serviceUrl } from '../core/endpoints.js';
 import { planPorts } from '../core/planner.js';
 import { leaseEvent, type NewLease, type RegistryTx } from '../core/registry.js';
-import type { Decision, Lease, LeaseOwner, Plan, Strategy } from '../core/types.js';
+import type { ConflictStrategy, Decision, Lease, LeaseOwner, Plan } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { foreignHolders } from './foreign.js';
 import { staleness } from './lease-views.js';
@@ -17,7 +17,7 @@ import { TxSnapshot } from './snapshot.js';
 /** Options of one assignment. */
 export interface AssignOptions {
   /** Overrides the config's strategy for this call. */
-  strategy?: Strategy;
+  strategy?: ConflictStrategy;
   /** Ties the leases to this process (released when it dies); default: none, the lease lives until released. */
   owner?: LeaseOwner | null;
   /** Lease lifetime in milliseconds; default: no expiry. */

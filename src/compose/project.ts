@@ -3,10 +3,10 @@
  * environment, its resolved config and the adapters. Every step of the
  * manager (src/compose/manager.ts, src/compose/assign.ts) takes it explicitly.
  */
+import { unknownServiceError } from '../core/decisions.js';
 import { basePolicy, type PortPolicy } from '../core/policy.js';
 import type { Scope } from '../core/registry.js';
 import type { ResolvedConfig, ServiceSpec } from '../core/types.js';
-import { BerthError } from '../errors.js';
 import type { Adapters } from './context.js';
 
 /** One checkout in one environment, with what it runs on. */
@@ -43,10 +43,10 @@ export function projectOf(config: ResolvedConfig, adapters: Adapters): Project {
 export function checkServiceNames(config: ResolvedConfig, names: readonly string[]): void {
   for (const name of names) {
     if (!config.services.some((s) => s.name === name)) {
-      throw new BerthError(
-        'E_UNKNOWN_SERVICE',
-        `unknown service "${name}" in ${config.project}. Known services: ${config.services.map((s) => s.name).join(', ')}.`,
-        { data: { service: name } },
+      throw unknownServiceError(
+        name,
+        config.services.map((s) => s.name),
+        config.project,
       );
     }
   }

@@ -2,7 +2,7 @@
  * The shape of a config file as users write it, and `defineConfig` to type a
  * `berth.config.ts`. Mirrors schema.ts (a test keeps the two in step).
  */
-import type { Priority, Requirement, Strategy } from '../core/types.js';
+import type { ConflictStrategy, Priority, Requirement } from '../core/types.js';
 
 /** An inclusive port range as written in a config. */
 export interface UserPortRange {
@@ -53,7 +53,7 @@ export interface UserServiceConfig {
 /** Settings an environment may override. */
 export interface UserOverridableSettings {
   /** What to do when a wanted port is held by another lease of this project. Default `minimal`. */
-  strategy?: Strategy;
+  strategy?: ConflictStrategy;
   /** Milliseconds a health check or probe may take (1-600000). Default 5000. */
   healthCheckTimeout?: number;
   /** Retries when another process races for the same port (0-100). Default 5. */

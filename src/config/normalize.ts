@@ -5,7 +5,7 @@
  * rules that follow report only new problems, never echoes of a type error.
  */
 import { isPort } from '../core/policy.js';
-import type { PortRange, Priority, Requirement, Strategy } from '../core/types.js';
+import type { ConflictStrategy, PortRange, Priority, Requirement } from '../core/types.js';
 import { asRecord, keyPath } from './problems.js';
 
 /** One service of the draft: what the config declares, defaults not yet derived across services. */
@@ -35,7 +35,7 @@ export interface DraftService {
 export interface Draft {
   /** Declared project name, or `null` for the folder's name. */
   project: string | null;
-  strategy: Strategy;
+  strategy: ConflictStrategy;
   healthCheckTimeout: number;
   maxRetries: number;
   enableHealthChecks: boolean;
@@ -182,7 +182,7 @@ export function normalize(config: Record<string, unknown>): Draft {
   );
   return {
     project: typeof config.project === 'string' && config.project !== '' ? config.project : null,
-    strategy: pick<Strategy>(
+    strategy: pick<ConflictStrategy>(
       config.strategy,
       ['minimal', 'aggressive', 'conservative', 'strict'],
       SETTING_DEFAULTS.strategy,

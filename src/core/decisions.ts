@@ -3,7 +3,7 @@
  * errors that end planning. Pure.
  */
 import { BerthError } from '../errors.js';
-import type { AssignStrategy, PortRange, ServiceSpec } from './types.js';
+import type { PortRange, PortSource, ServiceSpec } from './types.js';
 
 interface Skip {
   port: number;
@@ -17,7 +17,7 @@ interface Skip {
 export function assignedMessage(
   service: string,
   port: number,
-  strategy: AssignStrategy,
+  strategy: PortSource,
   skips: readonly Skip[],
   warning: string | null = null,
 ) {

@@ -23,7 +23,7 @@ export interface PickInput {
 }
 
 /** How the picked port was found. */
-export type PickStrategy = 'preferred' | 'range_scan' | 'pool';
+export type PickSource = 'preferred' | 'range_scan' | 'pool';
 
 /**
  * The first port that is allowed, not excluded, not leased and not listening:
@@ -33,7 +33,7 @@ export type PickStrategy = 'preferred' | 'range_scan' | 'pool';
  * @example
  * pickPort({ preferred: [3000], range: null, ... }) // { port: 3000, strategy: 'preferred' }
  */
-export function pickPort(input: PickInput): { port: number; strategy: PickStrategy } | null {
+export function pickPort(input: PickInput): { port: number; strategy: PickSource } | null {
   for (const [port, strategy] of candidates(input)) {
     if (standing(port, strategy, input) === null) return { port, strategy };
   }
@@ -60,18 +60,18 @@ export function tallyPick(input: PickInput): ObstacleTally {
 }
 
 /** The ports a pick tries, in order, each with how it would be found. */
-function* candidates(input: PickInput): Generator<[number, PickStrategy]> {
+function* candidates(input: PickInput): Generator<[number, PickSource]> {
   for (const port of input.preferred) yield [port, 'preferred'];
   const again = input.preferred.length > 0 ? new Set(input.preferred) : null;
   const rest = input.range ? rangeOrder(input.range, input.policy) : poolOrder(input.policy, input.start);
-  const strategy: PickStrategy = input.range ? 'range_scan' : 'pool';
+  const strategy: PickSource = input.range ? 'range_scan' : 'pool';
   for (const port of rest) if (!again?.has(port)) yield [port, strategy];
 }
 
 /** What stands in the way of `port`, or `null` when it is free to take. */
 function standing(
   port: number,
-  strategy: PickStrategy,
+  strategy: PickSource,
   input: PickInput,
 ): 'leased' | 'held' | 'excluded' | Refusal | null {
   if (input.exclude.has(port)) return 'excluded';

@@ -18,13 +18,13 @@ import { inheritanceRoot, PRIORITY_RANK, planningOrder } from './order.js';
 import { type Chooser, ephemeralWarning, type PortPolicy, poolOrder, rangeOrder, refusal } from './policy.js';
 import type {
   Assignment,
-  AssignStrategy,
+  ConflictStrategy,
   Decision,
   Lease,
   Move,
   Plan,
+  PortSource,
   ServiceSpec,
-  Strategy,
 } from './types.js';
 
 /** Read-only view of who occupies ports, over one consistent snapshot. */
@@ -43,7 +43,7 @@ export interface PlanInput {
   services: readonly ServiceSpec[];
   /** Services asked for; their inheritance chains are planned with them. */
   targets: readonly string[];
-  strategy: Strategy;
+  strategy: ConflictStrategy;
   /** Move a reserved lease whose port a foreign process took (else fail with E_PORT_HELD). */
   autoReassign: boolean;
   /** This checkout and environment: leases here are "ours". */
@@ -276,13 +276,7 @@ class Planning {
   }
 
   /** Records `port` for `spec` (displacing a weaker lease if the verdict says so) and its decision line. */
-  private take(
-    spec: ServiceSpec,
-    port: number,
-    strategy: AssignStrategy,
-    attempt: Attempt,
-    v: Verdict,
-  ): true {
+  private take(spec: ServiceSpec, port: number, strategy: PortSource, attempt: Attempt, v: Verdict): true {
     if (v.ok && v.displace) {
       const loser = v.displace;
       this.vacated.add(port);

@@ -9,8 +9,8 @@ export type Priority = 'high' | 'medium' | 'low';
 /** What a service speaks; the first entry decides the URL scheme. */
 export type Requirement = 'http' | 'https' | 'websocket' | 'wss' | 'tcp';
 
-/** How the planner treats a wanted port that another lease of the same project holds. */
-export type Strategy = 'minimal' | 'aggressive' | 'conservative' | 'strict';
+/** How the planner treats a wanted port that another lease of the same project holds (the config's `strategy`). */
+export type ConflictStrategy = 'minimal' | 'aggressive' | 'conservative' | 'strict';
 
 /** An inclusive port range. */
 export interface PortRange {
@@ -76,7 +76,7 @@ export interface ResolvedConfig {
   /** Absolute path of the config file, or `null` for a config given in code. */
   file: string | null;
   environment: string;
-  strategy: Strategy;
+  strategy: ConflictStrategy;
   healthCheckTimeout: number;
   maxRetries: number;
   enableHealthChecks: boolean;
@@ -124,13 +124,13 @@ export type LeaseState =
   | { state: 'stale'; reason: 'owner-dead' | 'expired' };
 
 /** How a service got its port. */
-export type AssignStrategy = 'inherited' | 'sticky' | 'preferred' | 'range_scan' | 'emergency';
+export type PortSource = 'inherited' | 'sticky' | 'preferred' | 'range_scan' | 'emergency';
 
 /** One planned port for a service. */
 export interface Assignment {
   service: string;
   port: number;
-  strategy: AssignStrategy;
+  strategy: PortSource;
   /** For inherited assignments: the service whose port is shared. */
   inheritsFrom: string | null;
 }
@@ -146,7 +146,7 @@ export interface Move {
 export interface Decision {
   service: string;
   port: number;
-  strategy: AssignStrategy;
+  strategy: PortSource;
   /** Set when the service moved off a port it held. */
   from: number | null;
   /** Ports passed over, each with why, in the order tried. */

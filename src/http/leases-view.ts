@@ -5,6 +5,7 @@
  * port map) and its health.
  */
 import { type LeaseJson, type LeaseView, leaseJson, leaseUrl } from '../compose/lease-views.js';
+import { inheritanceRoot } from '../core/order.js';
 import type { Lease, PortRange, ResolvedConfig } from '../core/types.js';
 import type { ServiceHealth } from './health.js';
 
@@ -37,8 +38,8 @@ export function apiLeaseJson(
   health: ServiceHealth | null,
   config: ResolvedConfig | null,
 ): ApiLeaseJson {
-  const spec = config?.services.find((s) => s.name === view.service);
-  const root = spec?.inheritFrom ? config?.services.find((s) => s.name === spec.inheritFrom) : spec;
+  const byName = new Map(config?.services.map((s) => [s.name, s]));
+  const root = byName.get(inheritanceRoot(view.service, byName));
   const { project, dir, environment, service, port, state, pid, createdAt } = leaseJson(view);
   return {
     id: view.id,

@@ -144,8 +144,9 @@ describe('a burst of many processes with many calls each', () => {
     for (const w of all) w.child.stdin!.write('exit\n');
     const exitMs = (await Promise.all(reports)).map((line) => JSON.parse(line).exitMs as number);
     await Promise.all(all.map((w) => (w.child.exitCode === null ? once(w.child, 'exit') : null)));
-    // The handler gives up waiting for the lock after 50 ms; the margin covers its own work on a loaded machine.
-    for (const ms of exitMs) expect(ms).toBeLessThan(150);
+    // The handler stops waiting for the lock after 50 ms (a blocking busy_timeout would wait 10 s);
+    // the margin covers its own work when 16 exiting processes and the test runner share 2 cores.
+    for (const ms of exitMs) expect(ms).toBeLessThan(250);
     const next = await getPort({ home: h });
     expect(foreignLeases(h)).toEqual([]);
     await releasePort(next, { home: h });

@@ -35,14 +35,14 @@ export { PROBE_TIMEOUT_MS };
  * `dual-stack`: one bind on `::` accepting IPv4 too (IPv4 `0.0.0.0` when IPv6 is off).
  * `each-address`: binds `::`, `0.0.0.0`, `127.0.0.1`, `::1` and every interface address in turn.
  */
-export type ProbeStrategy = 'dual-stack' | 'each-address';
+export type ProbeMode = 'dual-stack' | 'each-address';
 
 /** Options of {@link createProbe}. */
 export interface ProbeOptions {
   /** Bound on a probe when `check` gets none, in milliseconds. Default {@link PROBE_TIMEOUT_MS}. */
   timeoutMs?: number;
   /** How to probe; default `dual-stack` on Linux, `each-address` elsewhere. */
-  strategy?: ProbeStrategy;
+  strategy?: ProbeMode;
 }
 
 /** Errors that mean "someone has this port" (EACCES: privileged, or reserved by Windows). */
@@ -58,7 +58,7 @@ const ABSENT_CODES = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT'
  * so `net.ipv6.bindv6only` does not turn the dual-stack bind into an
  * IPv6-only one.
  */
-const DEFAULT_STRATEGY: ProbeStrategy = process.platform === 'linux' ? 'dual-stack' : 'each-address';
+const DEFAULT_STRATEGY: ProbeMode = process.platform === 'linux' ? 'dual-stack' : 'each-address';
 
 /**
  * A {@link Probe} that binds each checked port and releases it at once.
@@ -113,7 +113,7 @@ export function probeHost(port: number, host: string, timeoutMs = PROBE_TIMEOUT_
   });
 }
 
-async function probeWith(strategy: ProbeStrategy, port: number): Promise<ProbeResult> {
+async function probeWith(strategy: ProbeMode, port: number): Promise<ProbeResult> {
   if (strategy === 'dual-stack') {
     // No host: Node binds `::` accepting IPv4 and falls back to 0.0.0.0 by
     // itself when IPv6 is unavailable, without a DNS lookup on the way.

@@ -3,7 +3,7 @@
  * services (all by default) and prints every decision, seed-style.
  */
 import type { AssignResult } from '../../compose/manager.js';
-import type { Strategy } from '../../core/types.js';
+import type { ConflictStrategy } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';
@@ -17,10 +17,10 @@ Assigns ports to the services (all of them by default), records them as leases
 in the shared registry and prints why each service got its port. A lease lasts
 until \`berth release\`, or for --ttl.`;
 
-const STRATEGIES: readonly Strategy[] = ['minimal', 'aggressive', 'conservative', 'strict'];
+const STRATEGIES: readonly ConflictStrategy[] = ['minimal', 'aggressive', 'conservative', 'strict'];
 
 /** Validates a --strategy value. */
-export function parseStrategy(value: string | undefined): Strategy | undefined {
+export function parseStrategy(value: string | undefined): ConflictStrategy | undefined {
   if (value === undefined) return undefined;
   if (!(STRATEGIES as readonly string[]).includes(value)) {
     throw new BerthError(
@@ -28,7 +28,7 @@ export function parseStrategy(value: string | undefined): Strategy | undefined {
       `--strategy "${value}" is not a strategy. Use one of ${STRATEGIES.join(', ')}.`,
     );
   }
-  return value as Strategy;
+  return value as ConflictStrategy;
 }
 
 /** Prints decisions and a summary table. */

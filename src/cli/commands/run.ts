@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { checkServiceNames } from '../../compose/project.js';
 import { envVars } from '../../core/endpoints.js';
 import { inheritanceRoot } from '../../core/order.js';
 import { BerthError } from '../../errors.js';
@@ -49,13 +50,8 @@ const run: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
+    checkServiceNames(pm.config, [service]);
     const byName = new Map(pm.config.services.map((s) => [s.name, s]));
-    if (!byName.has(service)) {
-      throw new BerthError(
-        'E_UNKNOWN_SERVICE',
-        `unknown service "${service}". Known: ${[...byName.keys()].join(', ')}.`,
-      );
-    }
     const root = inheritanceRoot(service, byName);
     const tied = pm.config.services
       .filter((s) => inheritanceRoot(s.name, byName) === root)
