@@ -7,7 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 // Adapter interfaces the public types refer to; their own shapes are the adapters' business.
-import type { KernelFacts, Probe, ProcessTable } from './core/facts.js';
+import type {
+  FreshListeners,
+  HealthChecker,
+  HolderFinder,
+  KernelFacts,
+  Probe,
+  ProcessStopper,
+  ProcessTable,
+  ProcessTree,
+  UserNames,
+} from './core/facts.js';
 import type { Registry } from './core/registry.js';
 import type {
   AdapterOptions,
@@ -17,6 +27,7 @@ import type {
   AssignStrategy,
   BerthError,
   BerthErrorCode,
+  ConflictStrategy,
   Decision,
   GetPortOptions,
   Lease,
@@ -25,6 +36,7 @@ import type {
   LeaseView,
   PortManager,
   PortManagerOptions,
+  PortSource,
   PortsData,
   PortsHandler,
   PortsHandlerOptions,
@@ -102,7 +114,13 @@ describe('public API (src/index.ts)', () => {
   it('keeps the unions', () => {
     expectTypeOf<Priority>().toEqualTypeOf<'high' | 'medium' | 'low'>();
     expectTypeOf<Requirement>().toEqualTypeOf<'http' | 'https' | 'websocket' | 'wss' | 'tcp'>();
-    expectTypeOf<Strategy>().toEqualTypeOf<'minimal' | 'aggressive' | 'conservative' | 'strict'>();
+    expectTypeOf<ConflictStrategy>().toEqualTypeOf<'minimal' | 'aggressive' | 'conservative' | 'strict'>();
+    expectTypeOf<PortSource>().toEqualTypeOf<
+      'inherited' | 'sticky' | 'preferred' | 'range_scan' | 'emergency'
+    >();
+    // The old names stay as deprecated aliases.
+    expectTypeOf<Strategy>().toEqualTypeOf<ConflictStrategy>();
+    expectTypeOf<AssignStrategy>().toEqualTypeOf<PortSource>();
     expectTypeOf<AssignStrategy>().toEqualTypeOf<
       'inherited' | 'sticky' | 'preferred' | 'range_scan' | 'emergency'
     >();
@@ -209,6 +227,12 @@ describe('public API (src/index.ts)', () => {
       kernel: KernelFacts;
       probe: Probe;
       processes: ProcessTable;
+      freshListeners: FreshListeners;
+      holders: HolderFinder;
+      tree: ProcessTree;
+      stopper: ProcessStopper;
+      health: HealthChecker;
+      users: UserNames;
       now: () => number;
       log: (line: string) => void;
     }>();
