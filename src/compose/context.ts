@@ -7,9 +7,7 @@
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
 import { createFreshListeners } from '../adapters/net/procnet.js';
-import { createHolderFinder } from '../adapters/process/holders.js';
 import { createUserNames } from '../adapters/process/info.js';
-import { createProcessStopper } from '../adapters/process/signal.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
@@ -83,6 +81,17 @@ const lazyHealthChecker: HealthChecker = {
 /** The adapters that read or act on the machine: all but the registry. */
 export type MachineAdapters = Omit<Adapters, 'registry'>;
 
+// Loaded on first use, like the health checker: `berth get` and getPort() never need them,
+// and their modules (lsof/netstat parsers, /proc fd tables, signalling) would lengthen every start.
+const lazyHolders: HolderFinder = {
+  find: async (port, listeners) =>
+    (await import('../adapters/process/holders.js')).createHolderFinder().find(port, listeners),
+};
+const lazyStopper: ProcessStopper = {
+  stop: async (pid, options) =>
+    (await import('../adapters/process/signal.js')).createProcessStopper().stop(pid, options),
+};
+
 /**
  * Real machine adapters, with any overrides applied; opens no registry (for
  * commands that only look at the machine, such as `berth free`). Each adapter
@@ -108,9 +117,9 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
       return processes();
     },
     freshListeners: given.freshListeners ?? createFreshListeners(),
-    holders: given.holders ?? createHolderFinder(),
+    holders: given.holders ?? lazyHolders,
     tree: given.tree ?? createProcessTree(),
-    stopper: given.stopper ?? createProcessStopper(),
+    stopper: given.stopper ?? lazyStopper,
     health: given.health ?? lazyHealthChecker,
     users: given.users ?? createUserNames(),
     now: given.now ?? Date.now,

@@ -68,7 +68,7 @@ export interface LockQueueOptions {
   /** Give up after the registry made no progress for this long, in milliseconds. */
   timeoutMs: number;
   /** The error to throw then (it names the holder). */
-  lockedError(): Error;
+  lockedError(): Error | Promise<Error>;
   /** This process, for its ticket. */
   self: { pid: number; startTime: string | null };
   /** Whether the process of a ticket still lives (pid and start time). */
@@ -273,7 +273,7 @@ class Wait {
     }
     const place = queue.indexOf(ticket);
     const still = this.standingStill(queue[0] ?? '');
-    if (still >= options.timeoutMs) throw options.lockedError();
+    if (still >= options.timeoutMs) throw await options.lockedError();
     if (place === 0) {
       if (options.tryLock()) return true;
       if (this.now() - this.beat >= HEARTBEAT_MS) {

@@ -23,7 +23,6 @@ import type {
 import type { Lease, LeaseOwner } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
-import { describeWriteLockHolder } from './lock-holder.js';
 import { createLockQueue, type LockQueue } from './lock-queue.js';
 import { migrate } from './migrations.js';
 import { type EventRow, type LeaseRow, rowToEvent, rowToLease, validRows } from './rows.js';
@@ -400,7 +399,8 @@ class SqliteRegistry implements Registry {
   transactionSync<T>(fn: (tx: RegistryTx) => T, options: SyncTransactionOptions = {}): T {
     const deadline = this.now() + (options.timeoutMs ?? this.lockTimeoutMs);
     while (!this.tryBegin()) {
-      if (this.now() >= deadline) throw this.lockedError();
+      // Exit handlers only: no time to look for the holder.
+      if (this.now() >= deadline) throw this.lockedErrorFor(null);
       sleepSync(1);
     }
     this.batch++;
@@ -534,8 +534,13 @@ class SqliteRegistry implements Registry {
     }
   }
 
-  private lockedError(): BerthError {
-    const holder = describeWriteLockHolder(this.path);
+  /** `E_REGISTRY_LOCKED`, naming the holder (read from /proc/locks only now: rare, so loaded lazily). */
+  private async lockedError(): Promise<BerthError> {
+    const { describeWriteLockHolder } = await import('./lock-holder.js');
+    return this.lockedErrorFor(describeWriteLockHolder(this.path));
+  }
+
+  private lockedErrorFor(holder: string | null): BerthError {
     const who = holder ? `${holder} holds it` : 'its holder could not be told on this system';
     return new BerthError(
       'E_REGISTRY_LOCKED',
