@@ -42,7 +42,8 @@ function startWorker(lib, home) {
   createInterface({ input: child.stdout }).on('line', (line) =>
     waiting.length ? waiting.shift()(line) : queue.push(line),
   );
-  const next = () => new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiting.push(resolve)));
+  const next = () =>
+    new Promise((resolve) => (queue.length ? resolve(queue.shift()) : waiting.push(resolve)));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return { next, send: (line) => child.stdin.write(`${line}\n`), exited, stop: () => child.stdin.end() };
 }
@@ -55,7 +56,9 @@ async function expectLine(worker, word) {
 /** One trial: every worker asks at once; returns the wall time and the tally. */
 async function trial(team, spec, range) {
   // The event loop is watched in at most WATCHED processes of the team (see burst-worker.mjs).
-  team.forEach((w, i) => w.send(JSON.stringify({ ...spec, watch: i % Math.ceil(team.length / WATCHED) === 0 })));
+  for (const [i, w] of team.entries()) {
+    w.send(JSON.stringify({ ...spec, watch: i % Math.ceil(team.length / WATCHED) === 0 }));
+  }
   for (const w of team) await expectLine(w, 'ready');
   const replies = team.map((w) => w.next());
   const go = performance.now();
@@ -103,10 +106,11 @@ export async function run(ctx) {
           for (let rep = 0; rep < REPS; rep++) {
             const block = await findFreeBlock(RANGE_SIZE);
             const range = [block.min, block.max];
-            const options =
-              mode === 'zero-config' ? {} : mode === 'range' ? { range } : { port: block.min };
+            const options = mode === 'zero-config' ? {} : mode === 'range' ? { range } : { port: block.min };
             const result = await trial(team, { calls: m, options }, mode === 'range' ? range : null);
-            ((results[key] ??= {})[lib] ??= []).push(result);
+            results[key] ??= {};
+            results[key][lib] ??= [];
+            results[key][lib].push(result);
             ctx.log(
               `burst ${key} ${lib} rep ${rep + 1}: ${fmt(result.wallMs)} ms, stall ${fmt(result.stallMs)} ms, ${result.duplicates} dup, ${result.eaddrinuse} EADDRINUSE, ${result.outside} outside, errors ${JSON.stringify(result.errors)}`,
             );
@@ -125,7 +129,8 @@ function report(results) {
   const rows = [];
   const targets = [];
   const sum = (runs, key) => runs.reduce((a, r) => a + r[key], 0);
-  const errorCount = (runs) => runs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
+  const errorCount = (runs) =>
+    runs.reduce((a, r) => a + Object.values(r.errors).reduce((x, y) => x + y, 0), 0);
   let worstStall = 0;
   for (const [key, byLib] of Object.entries(results)) {
     const b = byLib.berth;
@@ -148,16 +153,28 @@ function report(results) {
     ]);
     const bad = sum(b, 'duplicates') + sum(b, 'eaddrinuse') + sum(b, 'outside') + errorCount(b);
     targets.push(
-      target(`burst ${key}`, `<= ${WALL_LIMIT}x get-port, 0 dup / EADDRINUSE / outside / errors`, bad === 0 ? ratio(bWall, gWall) : Number.NaN, WALL_LIMIT, {
-        shown: `${fmtRatio(ratio(bWall, gWall))} (${fmt(bWall)} vs ${fmt(gWall)} ms)${bad ? `; ${bad} bad answers` : ''}`,
-      }),
+      target(
+        `burst ${key}`,
+        `<= ${WALL_LIMIT}x get-port, 0 dup / EADDRINUSE / outside / errors`,
+        bad === 0 ? ratio(bWall, gWall) : Number.NaN,
+        WALL_LIMIT,
+        {
+          shown: `${fmtRatio(ratio(bWall, gWall))} (${fmt(bWall)} vs ${fmt(gWall)} ms)${bad ? `; ${bad} bad answers` : ''}`,
+        },
+      ),
     );
   }
   const imports = Object.values(results)[0];
   targets.push(
-    target('burst, longest event-loop stall per process', `<= ${STALL_LIMIT_MS} ms in every scenario`, worstStall, STALL_LIMIT_MS, {
-      shown: `${fmt(worstStall)} ms (worst scenario median)`,
-    }),
+    target(
+      'burst, longest event-loop stall per process',
+      `<= ${STALL_LIMIT_MS} ms in every scenario`,
+      worstStall,
+      STALL_LIMIT_MS,
+      {
+        shown: `${fmt(worstStall)} ms (worst scenario median)`,
+      },
+    ),
   );
   return {
     id: 'burst',
