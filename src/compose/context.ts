@@ -6,7 +6,7 @@ import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
-import { openRegistry } from '../adapters/registry/sqlite.js';
+import { openChosenRegistry } from '../adapters/registry/open.js';
 import type { KernelFacts, Probe, ProcessTable } from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
 import { Reclaimer } from './reclaim.js';
@@ -29,6 +29,8 @@ export interface AdapterOptions {
   home?: string;
   /** Replace any adapter (tests, embedding). */
   adapters?: Partial<Adapters>;
+  /** Registry URL (`etcd://host1:2379,host2:2379`), e.g. the config's `registry` key; `$BERTH_REGISTRY` wins. Default: SQLite in `home`. */
+  registry?: string | null;
 }
 
 /** Real adapters, with any overrides applied. */
@@ -39,12 +41,14 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
   const reclaimer = new Reclaimer(processes, now);
   const registry =
     given.registry ??
-    openRegistry({
+    openChosenRegistry({
+      configured: options.registry,
       home: options.home ?? berthHome(),
       now,
       processes,
       // Every batch plans from live leases only: dead owners' and expired leases go first.
       beforeBatch: (tx) => void reclaimer.reclaim(tx),
+      ...(given.log ? { log: given.log } : {}),
     });
   return {
     registry,
@@ -54,4 +58,23 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
     now,
     log: given.log ?? (() => {}),
   };
+}
+
+/**
+ * {@link createAdapters}, then waits until the registry answers synchronous reads: an
+ * etcd registry loads its mirror first (SQLite is ready at once). Closes the registry
+ * and rethrows when it cannot be opened.
+ *
+ * @example
+ * const adapters = await openAdapters({ registry: config.registry });
+ */
+export async function openAdapters(options: AdapterOptions = {}): Promise<Adapters> {
+  const adapters = createAdapters(options);
+  try {
+    await adapters.registry.ready?.();
+  } catch (error) {
+    adapters.registry.close();
+    throw error;
+  }
+  return adapters;
 }

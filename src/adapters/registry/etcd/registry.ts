@@ -1,0 +1,624 @@
+/**
+ * The registry on etcd, for teams: the same guarantees as the SQLite registry across
+ * a team's hosts and CI fleet. docs/design/etcd-registry.md explains the design:
+ *
+ * - a mirror of this host's keys, loaded at open and kept current by a watch (which
+ *   resumes across member restarts), answers the synchronous reads;
+ * - a batch of requests (group commit) runs its synchronous functions against the
+ *   mirror, then commits their net writes in ONE etcd transaction that compares the
+ *   host's revision key (and every key it changes), retried on conflict;
+ * - leases with an owner are attached to this process's etcd lease (TTL 15 s), so a
+ *   dead process's or a vanished host's ports come back; on the host itself the
+ *   reclaimer takes a dead owner's leases back at once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IRequestOp, IWatchResponse, Watcher } from 'etcd3';
+import type { HostDirectory, HostInfo, HostLease } from '../../../core/hosts.js';
+import type {
+  OwnerRow,
+  Registry,
+  RegistryEvent,
+  RegistryTx,
+  Scope,
+  SyncTransactionOptions,
+} from '../../../core/registry.js';
+import type { Lease } from '../../../core/types.js';
+import { BerthError } from '../../../errors.js';
+import { type BatchBackend, GroupCommit, type JobOutcome } from '../group-commit.js';
+import { buildCommit, COMMIT_OPS_BUDGET, type Commit } from './commit.js';
+import { KeySpace, prefixEnd } from './keys.js';
+import { decodeItem, type Item, Mirror } from './mirror.js';
+import { EtcdSession } from './session.js';
+import { BatchWriter, type Change } from './tx.js';
+
+/** Newest events loaded when the registry opens (the daemon replays these to a new dashboard). */
+export const EVENTS_LOADED = 200;
+
+/**
+ * Conflicts one batch may meet in a row before `E_REGISTRY`. Each conflict means
+ * another process of the host committed meanwhile, so the registry made progress;
+ * the bound only stops one unlucky process from trying forever.
+ */
+export const MAX_CONFLICTS = 64;
+
+/** How long the watch may take to deliver a revision before the mirror is reloaded with a range read, in ms. */
+const CATCH_UP_MS = 1_000;
+
+/**
+ * A watch with no registry work for this long is cancelled, in milliseconds, so a
+ * script whose work is done can exit (a gRPC stream keeps the process alive). The
+ * next read or transaction resumes it from the mirror's revision.
+ */
+const WATCH_IDLE_MS = 2_000;
+
+/** Options of {@link openEtcdRegistry}. */
+export interface EtcdRegistryOptions {
+  url: string;
+  endpoints: readonly string[];
+  /** Key prefix, without a trailing slash. */
+  prefix: string;
+  /** This host's name (`BERTH_HOST` or the hostname). */
+  host: string;
+  /** Where other hosts reach this host (`BERTH_ADVERTISE` or the first non-loopback address). */
+  address: string | null;
+  now?: () => number;
+  /** Runs at the start of every batch, inside it (the composition reclaims dead owners' leases here). */
+  beforeBatch?: (tx: RegistryTx) => void;
+  /** Attach leases with an owner to this process's etcd lease (default true; `berth registry copy` turns it off). */
+  attachOwned?: boolean;
+  /** Bound of every etcd operation, in milliseconds (default 5 s). */
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Informational lines (a lost etcd lease). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Opens the registry at `url`: connects, loads this host's keys and starts following them.
+ * Throws `E_REGISTRY` naming the endpoints when etcd cannot be reached within the timeout.
+ *
+ * @example
+ * const registry = await openEtcdRegistry({ url, endpoints: ['127.0.0.1:2379'], prefix: 'berth', host: 'ci-7', address: null });
+ */
+export async function openEtcdRegistry(options: EtcdRegistryOptions): Promise<EtcdRegistry> {
+  const registry = new EtcdRegistry(
+    await EtcdSession.open({
+      endpoints: options.endpoints,
+      url: options.url,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      onLeaseLost: (error) =>
+        options.log?.(
+          `berth: the etcd lease of this process was lost (${(error as Error)?.message ?? error}); leases it held on etcd may be gone`,
+        ),
+    }),
+    options,
+  );
+  try {
+    await registry.load();
+  } catch (error) {
+    registry.close();
+    throw error;
+  }
+  return registry;
+}
+
+/** One request's result, settled when its batch commits. */
+interface Deferred {
+  promise: Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (value: unknown) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<unknown>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Settled for callers who already gave up (the job's own promise carries it on).
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** The registry on etcd. */
+export class EtcdRegistry implements Registry {
+  readonly path: string;
+  readonly keys: KeySpace;
+  readonly directory: HostDirectory;
+  private readonly mirror: Mirror;
+  private readonly now: () => number;
+  private readonly batches: GroupCommit<RegistryTx>;
+  private batch = 0;
+  /** The batch being committed; the next waits for it (its snapshot must include it). */
+  private inflight: Promise<void> = Promise.resolve();
+  /** The rev key's mod revision the mirror must reach before the next batch runs. */
+  private expectRev = 0;
+  private watcher: Watcher | null = null;
+  /** Set when the watch (re)starts: the next batch first checks that the mirror caught up. */
+  private mayBeStale = false;
+  private lastActivity = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly revWaiters = new Set<{ rev: number; resolve: () => void }>();
+  private hostRecorded = false;
+  private closed = false;
+
+  constructor(
+    private readonly session: EtcdSession,
+    private readonly options: EtcdRegistryOptions,
+  ) {
+    this.path = options.url;
+    this.keys = new KeySpace(options.prefix, options.host);
+    this.mirror = new Mirror(this.keys);
+    this.now = options.now ?? Date.now;
+    const backend: BatchBackend<RegistryTx> = {
+      acquire: () => this.acquire(),
+      run: (fns, more) => this.runBatch(fns, more),
+    };
+    this.batches = new GroupCommit(backend);
+    this.directory = {
+      host: options.host,
+      hosts: () => this.hosts(),
+      hostLeases: (host) => this.hostLeases(host),
+    };
+  }
+
+  // Reads: from the mirror.
+
+  scopeLeases(scope: Scope): Lease[] {
+    this.touch();
+    return this.mirror.scopeLeases(scope);
+  }
+
+  leasedPorts(min: number, max: number): number[] {
+    this.touch();
+    return this.mirror.leasedPorts(min, max);
+  }
+
+  leasesInRange(min: number, max: number): Lease[] {
+    this.touch();
+    return this.mirror.leasesInRange(min, max);
+  }
+
+  lease(id: number): Lease | null {
+    this.touch();
+    return this.mirror.lease(id);
+  }
+
+  owners(): OwnerRow[] {
+    this.touch();
+    return this.mirror.owners();
+  }
+
+  leasesOwnedBy(pid: number): Lease[] {
+    this.touch();
+    return this.mirror.leasesOwnedBy(pid);
+  }
+
+  allLeases(): Lease[] {
+    this.touch();
+    return this.mirror.allLeases();
+  }
+
+  history(scope: Scope): Map<string, number> {
+    this.touch();
+    return this.mirror.history(scope);
+  }
+
+  eventsSince(afterId: number, limit: number): RegistryEvent[] {
+    this.touch();
+    return this.mirror.eventsSince(afterId, limit);
+  }
+
+  lastEventId(): number {
+    this.touch();
+    return this.mirror.lastEventId();
+  }
+
+  /** Every history entry of this host (for `berth registry copy`). */
+  historyEntries(): { dir: string; environment: string; service: string; project: string; port: number }[] {
+    return this.mirror.historyItems().map(({ dir, environment, service, project, port }) => ({
+      dir,
+      environment,
+      service,
+      project,
+      port,
+    }));
+  }
+
+  async ready(): Promise<void> {}
+
+  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
+    if (this.closed) return Promise.reject(closedError(this.path));
+    this.touch();
+    return this.batches.submit(fn);
+  }
+
+  transactionSync<T>(_fn: (tx: RegistryTx) => T, _options?: SyncTransactionOptions): T {
+    // Exit handlers call this; they give up quietly, and the host's next allocation reclaims the leases.
+    throw new BerthError(
+      'E_REGISTRY',
+      `the etcd registry ${this.path} cannot commit synchronously. Use transaction(); leases of an exited process are reclaimed by the next allocation on its host, or when its etcd lease expires.`,
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    const watcher = this.watcher;
+    this.watcher = null;
+    for (const waiter of this.revWaiters) waiter.resolve();
+    this.revWaiters.clear();
+    // Let a commit in flight finish before the client goes.
+    void this.inflight.finally(() => {
+      void watcher?.cancel().catch(() => {});
+      this.session.close();
+    });
+  }
+
+  // Loading and following the host's keys.
+
+  /** Loads this host's keys at one revision (the newest {@link EVENTS_LOADED} events only), then follows them. */
+  async load(): Promise<void> {
+    const k = this.keys;
+    const range = (key: string, end: Buffer, extra: object = {}): IRequestOp => ({
+      request_range: { key: Buffer.from(key), range_end: end, ...extra },
+    });
+    const old = this.watcher;
+    this.watcher = null;
+    void old?.cancel().catch(() => {});
+    const res = await this.session.call('load its keys', (options) =>
+      this.session.client.kv.txn(
+        {
+          compare: [],
+          success: [
+            range(k.hostPrefix, Buffer.from(k.eventPrefix)),
+            range(k.eventPrefix, prefixEnd(k.eventPrefix), {
+              sort_order: 'Descend',
+              sort_target: 'Key',
+              limit: EVENTS_LOADED,
+            }),
+            range(prefixEnd(k.eventPrefix).toString(), prefixEnd(k.hostPrefix)),
+          ],
+          failure: [],
+        },
+        options,
+      ),
+    );
+    this.mirror.clear();
+    for (const op of res.responses) {
+      for (const kv of op.response_range?.kvs ?? []) {
+        const key = kv.key.toString();
+        const item = decodeItem(k, key, kv.value.toString(), Number(kv.mod_revision), kv.lease);
+        if (item) this.mirror.set(key, item);
+      }
+    }
+    this.mirror.revision = Number(res.header.revision);
+    this.mayBeStale = false;
+    this.notifyRev();
+    this.lastActivity = this.now();
+    this.startWatch();
+  }
+
+  /**
+   * Follows the host's keys from the mirror's revision on (a resume replays what was
+   * missed). The watch connects in the background and reconnects to another member
+   * when its member goes; etcd3 resumes it from the last revision it delivered.
+   */
+  private startWatch(): void {
+    if (this.watcher || this.closed) return;
+    const watcher = this.session.client
+      .watch()
+      .prefix(this.keys.hostPrefix)
+      .startRevision(String(this.mirror.revision + 1))
+      .watcher();
+    this.watcher = watcher;
+    watcher.on('data', (res) => {
+      if (this.watcher === watcher) this.applyWatch(res);
+    });
+    // A watch etcd cancelled (its revision was compacted away): load afresh.
+    watcher.on('error', () => {
+      if (this.watcher === watcher) void this.load().catch(() => {});
+    });
+    this.armIdle();
+  }
+
+  private applyWatch(res: IWatchResponse): void {
+    for (const event of res.events) {
+      const key = event.kv.key.toString();
+      const mod = Number(event.kv.mod_revision);
+      if (event.type === 'Put') {
+        this.mirror.set(key, decodeItem(this.keys, key, event.kv.value.toString(), mod, event.kv.lease));
+      } else {
+        this.mirror.set(key, null);
+      }
+      this.mirror.revision = Math.max(this.mirror.revision, mod);
+    }
+    this.mirror.revision = Math.max(this.mirror.revision, Number(res.header.revision));
+    this.notifyRev();
+  }
+
+  /** Marks registry work; resumes the watch if it was idle. */
+  private touch(): void {
+    this.lastActivity = this.now();
+    if (!this.watcher && !this.closed) {
+      this.mayBeStale = true;
+      this.startWatch();
+    }
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    const idleFor = this.now() - this.lastActivity;
+    this.idleTimer = setTimeout(
+      () => {
+        if (this.now() - this.lastActivity >= WATCH_IDLE_MS && this.batches.waiting === 0) {
+          const watcher = this.watcher;
+          this.watcher = null;
+          void this.inflight.then(() => watcher?.cancel()).catch(() => {});
+        } else {
+          this.armIdle();
+        }
+      },
+      Math.max(10, WATCH_IDLE_MS - idleFor),
+    );
+    this.idleTimer.unref();
+  }
+
+  private notifyRev(): void {
+    const current = this.mirror.rev?.mod ?? 0;
+    for (const waiter of this.revWaiters) {
+      if (current >= waiter.rev) {
+        this.revWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Waits until the mirror holds the rev key at mod revision `rev` or later; reloads when the watch is too slow. */
+  private async catchUp(rev: number): Promise<void> {
+    if ((this.mirror.rev?.mod ?? 0) >= rev) return;
+    const reached = await new Promise<boolean>((resolve) => {
+      const waiter = {
+        rev,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.revWaiters.delete(waiter);
+        resolve(false);
+      }, CATCH_UP_MS);
+      this.revWaiters.add(waiter);
+    });
+    if (!reached && !this.closed) await this.load();
+  }
+
+  // Batches.
+
+  private async acquire(): Promise<() => void> {
+    await this.inflight;
+    if (this.closed) throw closedError(this.path);
+    if (!this.watcher) {
+      this.mayBeStale = true;
+      this.startWatch();
+    }
+    if (this.mayBeStale) {
+      // The watch was idle: learn the host's revision, and wait for the watch to replay up to it.
+      const res = await this.session.call('read the host revision', (options) =>
+        this.session.client.kv.range({ key: Buffer.from(this.keys.rev) }, options),
+      );
+      this.mayBeStale = false;
+      this.expectRev = Math.max(this.expectRev, Number(res.kvs[0]?.mod_revision ?? 0));
+    }
+    await this.catchUp(this.expectRev);
+    return () => {};
+  }
+
+  /**
+   * Runs a batch against the mirror. Read-only batches are answered at once; a batch
+   * that writes answers each request when its commit lands (or fails).
+   */
+  private runBatch(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean): JobOutcome[] {
+    const attempt = this.attempt(fns, more);
+    if (attempt.changes.length === 0) return attempt.outcomes;
+    const jobs = attempt.outcomes.map(() => deferred());
+    const ran = fns.slice(0, attempt.outcomes.length);
+    this.inflight = this.settle(ran, attempt, jobs);
+    return jobs.map((job) => ({ ok: true, value: job.promise }));
+  }
+
+  /** Runs the functions once against the mirror; returns their outcomes and the net writes. */
+  private attempt(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    more: () => boolean = () => true,
+  ): { outcomes: JobOutcome[]; changes: Change[]; seq: number; base: Extract<Item, { t: 'rev' }> | null } {
+    const base = this.mirror.rev;
+    const writer = new BatchWriter(
+      this.mirror,
+      this.keys,
+      this.now,
+      ++this.batch,
+      this.options.attachOwned !== false,
+    );
+    const outcomes: JobOutcome[] = [];
+    try {
+      if (this.options.beforeBatch) {
+        const hook = writer.run(this.options.beforeBatch);
+        if (!hook.ok) throw hook.error;
+      }
+      for (const fn of fns) {
+        // One commit carries a bounded number of operations (etcd's --max-txn-ops).
+        if (outcomes.length > 0 && (!more() || writer.writes >= COMMIT_OPS_BUDGET)) break;
+        outcomes.push(writer.run(fn));
+      }
+    } catch (error) {
+      // Leave the mirror as etcd has it, even when the hook threw.
+      writer.finish();
+      throw error;
+    }
+    return { outcomes, changes: writer.finish(), seq: writer.seq, base };
+  }
+
+  /** Commits a batch, rerunning it on conflict; settles every request. Never rejects. */
+  private async settle(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    first: ReturnType<EtcdRegistry['attempt']>,
+    jobs: Deferred[],
+  ): Promise<void> {
+    let attempt = first;
+    try {
+      for (let conflicts = 0; ; conflicts++) {
+        const commit = buildCommit({
+          keys: this.keys,
+          changes: attempt.changes,
+          base: attempt.base,
+          seq: attempt.seq,
+          token: randomBytes(9).toString('base64url'),
+          now: this.now(),
+          hostRecord: this.hostRecorded ? null : { address: this.options.address },
+        });
+        const result = await this.commit(commit);
+        if (result.ok) {
+          this.hostRecorded = true;
+          this.expectRev = Math.max(this.expectRev, result.revision);
+          // Read your writes: the callers' next reads (from the mirror) see this commit.
+          await this.catchUp(result.revision);
+          settleJobs(jobs, attempt.outcomes);
+          return;
+        }
+        if (conflicts + 1 >= MAX_CONFLICTS) {
+          throw new BerthError(
+            'E_REGISTRY',
+            `the etcd registry ${this.path}: ${MAX_CONFLICTS} commits in a row lost to other processes of host ${this.options.host}. The registry is very busy; try again.`,
+          );
+        }
+        // Another process of the host committed first: plan again from what it wrote. When the
+        // revision key did not move, a key of the batch changed without it (an etcd lease
+        // expired): read everything afresh.
+        if (result.rev <= (attempt.base?.mod ?? 0)) await this.load();
+        else await this.catchUp(result.rev);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** Math.min(conflicts, 5)));
+        attempt = this.attempt(fns);
+        if (attempt.outcomes.length < fns.length) throw new Error('a rerun batch ran fewer requests');
+        if (attempt.changes.length === 0) {
+          settleJobs(jobs, attempt.outcomes);
+          return;
+        }
+      }
+    } catch (error) {
+      for (const job of jobs) job.reject(error);
+    }
+  }
+
+  /**
+   * Sends one commit, resending the same request while etcd does not answer (a member
+   * down, a leader election), within the timeout. At most one of the sends applies: all
+   * compare the same revision of the host's key. Which one did is told by the commit
+   * token the host's key carries.
+   */
+  private async commit(commit: Commit): Promise<{ ok: true; revision: number } | { ok: false; rev: number }> {
+    const deadline = Date.now() + this.session.timeoutMs;
+    let lastError: unknown;
+    for (let send = 0; Date.now() < deadline; send++) {
+      try {
+        const lease = commit.attached ? await this.session.processLease(deadline) : null;
+        const res = await this.session.call(
+          'commit',
+          (options) => this.session.client.kv.txn(commit.request(lease), options),
+          deadline,
+        );
+        if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
+        const kv = res.responses[0]?.response_range?.kvs[0];
+        const rev = kv
+          ? decodeItem(this.keys, this.keys.rev, kv.value.toString(), Number(kv.mod_revision), '0')
+          : null;
+        // An earlier send of this very commit applied (its answer was lost): done.
+        if (rev?.t === 'rev' && rev.txn === commit.token) return { ok: true, revision: rev.mod };
+        return { ok: false, rev: rev?.mod ?? 0 };
+      } catch (error) {
+        lastError = error;
+        if (/lease not found|requested lease/i.test(String((error as Error)?.message)))
+          this.session.forgetLease();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** send)));
+      }
+    }
+    throw lastError instanceof BerthError
+      ? lastError
+      : new BerthError(
+          'E_REGISTRY',
+          `the etcd registry ${this.path} did not answer within ${this.session.timeoutMs} ms. Check that a majority of its members is up, then try again.`,
+        );
+  }
+
+  // Across hosts.
+
+  private async hosts(): Promise<HostInfo[]> {
+    const res = await this.session.call('list hosts', (options) =>
+      this.session.client.kv.range(
+        { key: Buffer.from(this.keys.hostsPrefix), range_end: prefixEnd(this.keys.hostsPrefix) },
+        options,
+      ),
+    );
+    const out: HostInfo[] = [];
+    for (const kv of res.kvs) {
+      const host = this.keys.hostOf(kv.key.toString());
+      if (host === null) continue;
+      let json: { address?: unknown; updated_at?: unknown } = {};
+      try {
+        json = JSON.parse(kv.value.toString()) as typeof json;
+      } catch {
+        // a malformed record still names a host
+      }
+      out.push({
+        host,
+        address: typeof json.address === 'string' ? json.address : null,
+        updatedAt: Number.isInteger(json.updated_at) ? (json.updated_at as number) : 0,
+      });
+    }
+    return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  }
+
+  private async hostLeases(host: string | null): Promise<HostLease[]> {
+    const known = await this.hosts();
+    const wanted = host === null ? known : known.filter((h) => h.host === host);
+    if (host !== null && wanted.length === 0) wanted.push({ host, address: null, updatedAt: 0 });
+    const lists = await Promise.all(
+      wanted.map(async (info) => {
+        const keys = new KeySpace(this.keys.prefix, info.host);
+        const res = await this.session.call(`read the leases of host ${info.host}`, (options) =>
+          this.session.client.kv.range(
+            { key: Buffer.from(keys.leasePrefix), range_end: prefixEnd(keys.leasePrefix) },
+            options,
+          ),
+        );
+        return res.kvs.flatMap((kv) => {
+          const item = decodeItem(
+            keys,
+            kv.key.toString(),
+            kv.value.toString(),
+            Number(kv.mod_revision),
+            kv.lease,
+          );
+          return item?.t === 'lease' ? [{ ...item.lease, host: info.host, address: info.address }] : [];
+        });
+      }),
+    );
+    return lists.flat();
+  }
+}
+
+/** Settles each request with its outcome. */
+function settleJobs(jobs: readonly Deferred[], outcomes: readonly JobOutcome[]): void {
+  for (const [i, outcome] of outcomes.entries()) {
+    if (outcome.ok) jobs[i]!.resolve(outcome.value);
+    else jobs[i]!.reject(outcome.error);
+  }
+}
+
+function closedError(path: string): BerthError {
+  return new BerthError('E_REGISTRY', `the etcd registry ${path} is closed. Open it again to use it.`);
+}
