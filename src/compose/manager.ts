@@ -19,7 +19,7 @@ import type {
   Strategy,
 } from '../core/types.js';
 import { BerthError } from '../errors.js';
-import { type AdapterOptions, type Adapters, createAdapters } from './context.js';
+import { type AdapterOptions, type Adapters, openAdapters } from './context.js';
 import { foreignHolders } from './foreign.js';
 import { leaseState, staleness, TxSnapshot } from './snapshot.js';
 
@@ -102,7 +102,11 @@ export async function createPortManager(options: PortManagerOptions = {}): Promi
     ? resolveConfig(options.config, { cwd, environment }).config
     : (await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) }))
         .config;
-  return createManagerFor(config, createAdapters(options));
+  // The config may name the registry (etcd); BERTH_REGISTRY wins over it.
+  return createManagerFor(
+    config,
+    await openAdapters({ ...options, registry: options.registry ?? config.registry }),
+  );
 }
 
 /** A port manager for an already resolved config (the CLI and the daemon use this). */

@@ -22,6 +22,8 @@ export interface ChosenRegistryOptions {
   };
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** etcd: attach leases with an owner to this process's etcd lease (default true). */
+  attachOwned?: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export function openChosenRegistry(options: ChosenRegistryOptions): Registry {
       beforeBatch: options.beforeBatch,
       env,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.attachOwned === undefined ? {} : { attachOwned: options.attachOwned }),
     });
   });
   return deferRegistry(opening, choice.url);

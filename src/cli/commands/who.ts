@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { findPortHolders, type HiddenListener, type PortHolders } from '../../adapters/process/holders.js';
 import { parsePasswd } from '../../adapters/process/info.js';
-import { createAdapters } from '../../compose/context.js';
+import { openAdapters } from '../../compose/context.js';
 import { leaseState } from '../../compose/snapshot.js';
 import type { Lease } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
@@ -110,7 +110,7 @@ const who: Command = async (argv, io) => {
     throw new BerthError('E_USAGE', 'who takes exactly one port, e.g. `berth who 3000`.');
   }
   const port = parsePortArg(positionals[0]);
-  const adapters = createAdapters();
+  const adapters = await openAdapters();
   try {
     const found = await findPortHolders(port, adapters.kernel.listeners());
     const leases = adapters.registry.leasesInRange(port, port);

@@ -523,9 +523,10 @@ export class EtcdRegistry implements Registry {
   private async commit(commit: Commit): Promise<{ ok: true; revision: number } | { ok: false; rev: number }> {
     const deadline = Date.now() + this.session.timeoutMs;
     let lastError: unknown;
-    for (let send = 0; Date.now() < deadline; send++) {
+    while (Date.now() < deadline) {
       try {
         const lease = commit.attached ? await this.session.processLease(deadline) : null;
+        // session.call sends again while etcd does not answer; the loop here is for a lost etcd lease.
         const res = await this.session.call(
           'commit',
           (options) => this.session.client.kv.txn(commit.request(lease), options),
@@ -541,9 +542,10 @@ export class EtcdRegistry implements Registry {
         return { ok: false, rev: rev?.mod ?? 0 };
       } catch (error) {
         lastError = error;
-        if (/lease not found|requested lease/i.test(String((error as Error)?.message)))
-          this.session.forgetLease();
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** send)));
+        // The process's etcd lease expired (the process was cut off for longer than its TTL):
+        // a new one is granted, and the commit sent again with it.
+        if (!/lease not found|requested lease/i.test(String((error as Error)?.message))) throw error;
+        this.session.forgetLease();
       }
     }
     throw lastError instanceof BerthError

@@ -21,6 +21,14 @@ import type { ETCD_SECRET_VARS } from './url.js';
  */
 export const ETCD_TIMEOUT_MS = 5_000;
 
+/**
+ * How long one send of a request may take before it is sent again, in milliseconds. A
+ * request caught by a member's death or a leader election can hang until etcd's own
+ * request timeout (about 7 s); sent again, it reaches the new leader. Resending is safe:
+ * reads are reads, and a commit compares revisions, so at most one of its sends applies.
+ */
+export const SEND_TIMEOUT_MS = 1_250;
+
 /** TTL of this process's etcd lease, in seconds: its ports come back this long after it dies (at once on its own host). */
 export const PROCESS_LEASE_TTL_S = 15;
 
@@ -108,6 +116,14 @@ function endpointsOf(url: string): string {
   return url.replace(/^etcd:\/\//, '').replace(/\/.*$/, '');
 }
 
+/** Whether sending a request again may help: not for refused credentials or a request etcd rejects as such. */
+function retryable(error: unknown): boolean {
+  const message = String((error as Error)?.message ?? error);
+  return !/auth|permission denied|unauthenticated|too many operations|invalid argument|request is too large|lease not found/i.test(
+    message,
+  );
+}
+
 /** Rejects with a timeout error when `promise` has not settled within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -163,15 +179,26 @@ export class EtcdSession {
     return { deadline: new Date(deadline) };
   }
 
-  /** Runs one etcd call within the timeout; failures become `E_REGISTRY`. */
+  /**
+   * Runs one etcd call, sending it again (each send bounded by {@link SEND_TIMEOUT_MS})
+   * until it answers or the deadline passes; failures become `E_REGISTRY`. Only for
+   * requests that may be sent twice (reads; commits that compare revisions).
+   */
   async call<T>(what: string, run: (options: CallOptions) => Promise<T>, deadline?: number): Promise<T> {
     const until = deadline ?? Date.now() + this.timeoutMs;
-    const left = Math.max(1, until - Date.now());
-    try {
-      return await withTimeout(run(this.callOptions(until)), left, what);
-    } catch (error) {
-      throw registryError(this.options.url, what, error, this.timeoutMs);
+    let lastError: unknown;
+    for (let send = 0; send === 0 || Date.now() < until; send++) {
+      const sendUntil = Math.min(until, Date.now() + SEND_TIMEOUT_MS);
+      try {
+        return await withTimeout(run(this.callOptions(sendUntil)), Math.max(1, sendUntil - Date.now()), what);
+      } catch (error) {
+        lastError = error;
+        if (!retryable(error)) break;
+        const pause = Math.min(100, 5 * 2 ** send, Math.max(0, until - Date.now()));
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
+    throw registryError(this.options.url, what, lastError, this.timeoutMs);
   }
 
   /** This process's etcd lease id, granted on first use and kept alive while the process lives. */
