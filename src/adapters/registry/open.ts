@@ -58,3 +58,21 @@ export function openChosenRegistry(options: ChosenRegistryOptions): Registry {
   });
   return deferRegistry(opening, choice.url);
 }
+
+/**
+ * When BERTH_REGISTRY names etcd, starts loading its client now (the library's import),
+ * not in the first getPort(): importing etcd3 (gRPC, protobuf) takes ~0.5 s of CPU. Loads
+ * nothing for SQLite, connects to nothing, and reports nothing: a failure shows when the
+ * registry is opened.
+ *
+ * @example
+ * preloadChosenRegistry(); // beside loadSqlite() in a library entry
+ */
+export function preloadChosenRegistry(env: NodeJS.ProcessEnv = process.env): void {
+  try {
+    if (chooseRegistry(null, env).kind !== 'etcd') return;
+  } catch {
+    return;
+  }
+  import('./etcd/registry.js').then(({ preloadEtcdClient }) => preloadEtcdClient()).catch(() => {});
+}

@@ -35,11 +35,17 @@ import { BatchWriter, type Change } from './tx.js';
 export const EVENTS_LOADED = 200;
 
 /**
- * Conflicts one batch may meet in a row before `E_REGISTRY`. Each conflict means
- * another process of the host committed meanwhile, so the registry made progress;
- * the bound only stops one unlucky process from trying forever.
+ * Conflicts one batch may meet in a row before `E_REGISTRY`, and for how long (ms). Each
+ * conflict means another process of the host committed meanwhile: the registry made
+ * progress, so a batch keeps trying while others win (as a SQLite waiter behind
+ * committing processes never times out); the bounds only stop one unlucky process from
+ * trying forever.
  */
-export const MAX_CONFLICTS = 64;
+export const MAX_CONFLICTS = 500;
+export const CONFLICT_WINDOW_MS = 30_000;
+
+/** Longest pause after a conflict, in ms: losers of one round spread out instead of colliding again. */
+const CONFLICT_BACKOFF_MAX_MS = 50;
 
 /** How long the watch may take to deliver a revision before the mirror is reloaded with a range read, in ms. */
 const CATCH_UP_MS = 1_000;
@@ -470,6 +476,7 @@ export class EtcdRegistry implements Registry {
     jobs: Deferred[],
   ): Promise<void> {
     let attempt = first;
+    const giveUpAt = Date.now() + CONFLICT_WINDOW_MS;
     try {
       for (let conflicts = 0; ; conflicts++) {
         const commit = buildCommit({
@@ -490,10 +497,10 @@ export class EtcdRegistry implements Registry {
           settleJobs(jobs, attempt.outcomes);
           return;
         }
-        if (conflicts + 1 >= MAX_CONFLICTS) {
+        if (conflicts + 1 >= MAX_CONFLICTS || Date.now() > giveUpAt) {
           throw new BerthError(
             'E_REGISTRY',
-            `the etcd registry ${this.path}: ${MAX_CONFLICTS} commits in a row lost to other processes of host ${this.options.host}. The registry is very busy; try again.`,
+            `the etcd registry ${this.path}: ${conflicts + 1} commits in a row lost to other processes of host ${this.options.host}. The registry is very busy; try again.`,
           );
         }
         // Another process of the host committed first: plan again from what it wrote. When the
@@ -501,7 +508,9 @@ export class EtcdRegistry implements Registry {
         // expired): read everything afresh.
         if (result.rev <= (attempt.base?.mod ?? 0)) await this.load();
         else await this.catchUp(result.rev);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** Math.min(conflicts, 5)));
+        // Exponential back-off with full jitter: the losers of one round spread out.
+        const pause = Math.random() * Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** (conflicts + 1));
+        await new Promise((resolve) => setTimeout(resolve, pause));
         attempt = this.attempt(fns);
         if (attempt.outcomes.length < fns.length) throw new Error('a rerun batch ran fewer requests');
         if (attempt.changes.length === 0) {
@@ -619,6 +628,11 @@ function settleJobs(jobs: readonly Deferred[], outcomes: readonly JobOutcome[]):
     if (outcome.ok) jobs[i]!.resolve(outcome.value);
     else jobs[i]!.reject(outcome.error);
   }
+}
+
+/** Imports the etcd client ahead of the first open (see preloadChosenRegistry). */
+export function preloadEtcdClient(): Promise<void> {
+  return EtcdSession.preload();
 }
 
 function closedError(path: string): BerthError {

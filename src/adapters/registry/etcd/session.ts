@@ -174,6 +174,11 @@ export class EtcdSession {
     return new EtcdSession(client, options);
   }
 
+  /** Imports the client's modules now, so the first open does not wait for them. */
+  static async preload(): Promise<void> {
+    await Promise.all([loadEtcd3(), import('cockatiel')]);
+  }
+
   /** Call options for one call with `deadline` (epoch ms). */
   callOptions(deadline: number): CallOptions {
     return { deadline: new Date(deadline) };
@@ -192,7 +197,11 @@ export class EtcdSession {
       try {
         return await withTimeout(run(this.callOptions(sendUntil)), Math.max(1, sendUntil - Date.now()), what);
       } catch (error) {
-        lastError = error;
+        // etcd3 stops trying a member that failed 3 times for 5 s ("circuit breaker is open"):
+        // the error worth reporting is the one that opened it.
+        if (lastError === undefined || !/circuit breaker/i.test(String((error as Error)?.message))) {
+          lastError = error;
+        }
         if (!retryable(error)) break;
         const pause = Math.min(100, 5 * 2 ** send, Math.max(0, until - Date.now()));
         await new Promise((resolve) => setTimeout(resolve, pause));
