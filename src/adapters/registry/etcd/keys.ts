@@ -1,14 +1,14 @@
 /**
  * Where berth keeps things in etcd, under the registry's prefix `P`:
  *
- * - `P/h/<host>/rev`: the host's revision key. Every transaction that writes the host's
- *   keys writes it too, so comparing its mod revision checks everything the transaction
- *   read of the host (a key created meanwhile included). Its value counts the ids
- *   handed out (`seq`) and names the commit that wrote it (`txn`).
  * - `P/h/<host>/l/<port>`: the lease owning a port (port zero-padded to 5 digits, so
  *   keys sort as ports do); `P/h/<host>/l/<port>/<service>`: a lease inheriting it.
+ * - `P/h/<host>/sc/<dir>/<environment>`: the checkout's revision key. Every transaction
+ *   that reads or writes a checkout's leases or remembered ports compares it, and every
+ *   one that writes them writes it: one checkout's planning is serialised, other
+ *   checkouts and getPort() calls never wait for it.
  * - `P/h/<host>/hist/<dir>/<environment>/<service>`: the port a service had last.
- * - `P/h/<host>/ev/<seq>`: the event log, trimmed to the newest entries.
+ * - `P/h/<host>/ev/<time>-<random>`: the event log, trimmed to the newest 10,000.
  * - `P/hosts/<host>`: where the host is reached (its advertised address).
  *
  * Names are URI-encoded, so a folder's slashes never split a key. One host's keys
@@ -18,8 +18,8 @@
 /** Digits of a port in a key. */
 const PORT_DIGITS = 5;
 
-/** Digits of an event sequence number in a key. */
-const SEQ_DIGITS = 15;
+/** Digits of an event's time (epoch ms) in its key. */
+const TIME_DIGITS = 15;
 
 const enc = encodeURIComponent;
 
@@ -27,8 +27,8 @@ const enc = encodeURIComponent;
 export class KeySpace {
   /** Prefix of every key of this host. */
   readonly hostPrefix: string;
-  readonly rev: string;
   readonly leasePrefix: string;
+  readonly scopePrefix: string;
   readonly historyPrefix: string;
   readonly eventPrefix: string;
   readonly hostsPrefix: string;
@@ -39,8 +39,8 @@ export class KeySpace {
     readonly host: string,
   ) {
     this.hostPrefix = `${prefix}/h/${enc(host)}/`;
-    this.rev = `${this.hostPrefix}rev`;
     this.leasePrefix = `${this.hostPrefix}l/`;
+    this.scopePrefix = `${this.hostPrefix}sc/`;
     this.historyPrefix = `${this.hostPrefix}hist/`;
     this.eventPrefix = `${this.hostPrefix}ev/`;
     this.hostsPrefix = `${prefix}/hosts/`;
@@ -57,8 +57,14 @@ export class KeySpace {
     return `${this.historyPrefix}${enc(dir)}/${enc(environment)}/${enc(service)}`;
   }
 
-  event(seq: number): string {
-    return `${this.eventPrefix}${String(seq).padStart(SEQ_DIGITS, '0')}`;
+  /** The revision key of one checkout and environment. */
+  scope(dir: string, environment: string): string {
+    return `${this.scopePrefix}${enc(dir)}/${enc(environment)}`;
+  }
+
+  /** An event's key: its time first (keys sort by age; trimming deletes a range), then a unique tail. */
+  event(at: number, unique: string): string {
+    return `${this.eventPrefix}${String(Math.max(0, Math.floor(at))).padStart(TIME_DIGITS, '0')}-${unique}`;
   }
 
   /** The lease prefix of another host (cross-host reads). */

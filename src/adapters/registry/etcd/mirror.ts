@@ -19,9 +19,20 @@ import type { KeySpace } from './keys.js';
  */
 export const EVENT_ID_SCALE = 4096;
 
-/** One stored value, decoded. `mod` is the key's mod revision (0 while only written by an open transaction). */
-export type Item =
-  | { t: 'lease'; lease: Lease; mod: number; attached: boolean }
+/**
+ * One stored value, decoded. `mod` is the key's mod revision (0 while only written by an
+ * open transaction); `token` names the commit that wrote it (a resent commit tells by it
+ * whether an earlier send applied).
+ */
+export type Item = { mod: number; token?: string } & (
+  | {
+      t: 'lease';
+      lease: Lease;
+      attached: boolean;
+      /** The key's create revision (0 while pending) and its place in its commit: the order of insertion. */
+      created: number;
+      ord: number;
+    }
   | {
       t: 'hist';
       dir: string;
@@ -30,41 +41,51 @@ export type Item =
       project: string;
       port: number;
       updatedAt: number;
-      mod: number;
     }
-  | { t: 'ev'; event: Omit<RegistryEvent, 'id'>; index: number; mod: number }
-  | { t: 'rev'; seq: number; txn: string; mod: number };
+  | { t: 'ev'; event: Omit<RegistryEvent, 'id'>; index: number }
+  | { t: 'scope' }
+);
+
+/** The raw facts of a stored key that decoding needs. */
+export interface RawKv {
+  key: string;
+  value: string;
+  mod: number;
+  created: number;
+  /** The etcd lease id it is attached to ('0': none). */
+  lease: string;
+}
 
 const BLOCK_BITS = 8;
 
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 
 /** Decodes a stored value by its key; `null` for a malformed value or a key berth does not know. */
-export function decodeItem(
-  keys: KeySpace,
-  key: string,
-  value: string,
-  mod: number,
-  lease: string,
-): Item | null {
+export function decodeItem(keys: KeySpace, kv: RawKv): Item | null {
+  const { key, mod } = kv;
   let json: Record<string, unknown>;
   try {
-    const parsed: unknown = JSON.parse(value);
+    const parsed: unknown = JSON.parse(kv.value);
     if (parsed === null || typeof parsed !== 'object') return null;
     json = parsed as Record<string, unknown>;
   } catch {
     return null;
   }
-  if (key === keys.rev) {
-    return isInt(json.seq) && typeof json.txn === 'string'
-      ? { t: 'rev', seq: json.seq, txn: json.txn, mod }
-      : null;
-  }
+  const token = typeof json.t === 'string' ? { token: json.t } : {};
+  if (key.startsWith(keys.scopePrefix)) return { t: 'scope', mod, ...token };
   if (key.startsWith(keys.leasePrefix)) {
     const parsed = rowToLease(json as unknown as LeaseRow);
     if (!parsed || key !== keys.lease(parsed.port, parsed.inheritsFrom === null ? null : parsed.service))
       return null;
-    return { t: 'lease', lease: parsed, mod, attached: lease !== '0' && lease !== '' };
+    return {
+      t: 'lease',
+      lease: parsed,
+      mod,
+      attached: kv.lease !== '0' && kv.lease !== '',
+      created: kv.created,
+      ord: isInt(json.ord) ? json.ord : 0,
+      ...token,
+    };
   }
   if (key.startsWith(keys.historyPrefix)) {
     const names = keys.parseHistory(key);
@@ -80,6 +101,7 @@ export function decodeItem(
       port: json.port,
       updatedAt: json.updated_at,
       mod,
+      ...token,
     };
   }
   if (key.startsWith(keys.eventPrefix)) {
@@ -87,19 +109,21 @@ export function decodeItem(
     const event = rowToEvent({ ...(json as unknown as EventRow), id: 0 });
     if (!event) return null;
     const { id: _id, ...rest } = event;
-    return { t: 'ev', event: rest, index: json.i, mod };
+    return { t: 'ev', event: rest, index: json.i, mod, ...token };
   }
   return null;
 }
 
 /** The stored form of an item (the row shapes of the SQLite tables, so one validator reads both). */
-export function encodeItem(item: Item): string {
+export function encodeItem(item: Item, token: string): string {
   switch (item.t) {
-    case 'rev':
-      return JSON.stringify({ seq: item.seq, txn: item.txn });
+    case 'scope':
+      return JSON.stringify({ t: token });
     case 'lease': {
       const l = item.lease;
       return JSON.stringify({
+        t: token,
+        ord: item.ord,
         id: l.id,
         port: l.port,
         kind: l.kind,
@@ -113,13 +137,14 @@ export function encodeItem(item: Item): string {
         created_at: l.createdAt,
         expires_at: l.expiresAt,
         scheme: l.scheme,
-      } satisfies LeaseRow);
+      } satisfies LeaseRow & { t: string; ord: number });
     }
     case 'hist':
-      return JSON.stringify({ project: item.project, port: item.port, updated_at: item.updatedAt });
+      return JSON.stringify({ t: token, project: item.project, port: item.port, updated_at: item.updatedAt });
     case 'ev': {
       const e = item.event;
       return JSON.stringify({
+        t: token,
         at: e.at,
         type: e.type,
         project: e.project,
@@ -154,12 +179,6 @@ export class Mirror {
   revision = 0;
 
   constructor(readonly keys: KeySpace) {}
-
-  /** The host's revision key as the mirror knows it. */
-  get rev(): Extract<Item, { t: 'rev' }> | null {
-    const item = this.items.get(this.keys.rev);
-    return item?.t === 'rev' ? item : null;
-  }
 
   get(key: string): Item | undefined {
     return this.items.get(key);
@@ -266,9 +285,18 @@ export class Mirror {
 
   // The reads of RegistryReader, with SQLite's orders.
 
+  /** A checkout's leases in the order they were made (their key's create revision, then their place in its commit). */
   scopeLeases(scope: Scope): Lease[] {
     const keys = this.byScope.get(scopeKey(scope.dir, scope.environment));
-    return keys ? this.leasesOf(keys).sort((a, b) => a.id - b.id) : [];
+    if (!keys) return [];
+    const items: Extract<Item, { t: 'lease' }>[] = [];
+    for (const key of keys) {
+      const item = this.items.get(key);
+      if (item?.t === 'lease') items.push(item);
+    }
+    const made = (i: Extract<Item, { t: 'lease' }>) =>
+      i.created === 0 ? Number.MAX_SAFE_INTEGER : i.created;
+    return items.sort((a, b) => made(a) - made(b) || a.ord - b.ord).map((i) => i.lease);
   }
 
   leasedPorts(min: number, max: number): number[] {

@@ -5,8 +5,8 @@
  * - a mirror of this host's keys, loaded at open and kept current by a watch (which
  *   resumes across member restarts), answers the synchronous reads;
  * - a batch of requests (group commit) runs its synchronous functions against the
- *   mirror, then commits their net writes in ONE etcd transaction that compares the
- *   host's revision key (and every key it changes), retried on conflict;
+ *   mirror, then commits their net writes in ONE etcd transaction that compares every
+ *   key it changes and the revision key of every checkout it read, retried on conflict;
  * - leases with an owner are attached to this process's etcd lease (TTL 15 s), so a
  *   dead process's or a vanished host's ports come back; on the host itself the
  *   reclaimer takes a dead owner's leases back at once.
@@ -27,7 +27,7 @@ import { BerthError } from '../../../errors.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from '../group-commit.js';
 import { buildCommit, COMMIT_OPS_BUDGET, type Commit } from './commit.js';
 import { KeySpace, prefixEnd } from './keys.js';
-import { decodeItem, type Item, Mirror } from './mirror.js';
+import { decodeItem, Mirror, type RawKv } from './mirror.js';
 import { EtcdSession } from './session.js';
 import { BatchWriter, type Change } from './tx.js';
 
@@ -56,6 +56,40 @@ const CATCH_UP_MS = 1_000;
  * next read or transaction resumes it from the mirror's revision.
  */
 const WATCH_IDLE_MS = 2_000;
+
+/** Events kept per host; older ones are trimmed (the dashboard needs recent history only; as SQLite's EVENTS_KEPT). */
+export const EVENTS_KEPT = 10_000;
+
+/** Trim the event log at most this often per process, in milliseconds. */
+const TRIM_EVERY_MS = 60_000;
+
+/** Keys as a commit's failure branch read them back: their mod revision, `null` when absent. */
+type Seen = { key: string; mod: number | null }[];
+
+/** One run of a batch against the mirror. */
+interface Attempt {
+  outcomes: JobOutcome[];
+  changes: Change[];
+  /** Revision keys of the checkouts it read, with the mod revision read, and whether it wrote them. */
+  scopes: Map<string, { mod: number | null; written: boolean }>;
+}
+
+/** A stored key as etcd3 gives it, for decoding. */
+function rawKv(kv: {
+  key: Buffer;
+  value: Buffer;
+  mod_revision: string;
+  create_revision: string;
+  lease: string;
+}): RawKv {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    mod: Number(kv.mod_revision),
+    created: Number(kv.create_revision),
+    lease: kv.lease,
+  };
+}
 
 /** Options of {@link openEtcdRegistry}. */
 export interface EtcdRegistryOptions {
@@ -139,14 +173,14 @@ export class EtcdRegistry implements Registry {
   private batch = 0;
   /** The batch being committed; the next waits for it (its snapshot must include it). */
   private inflight: Promise<void> = Promise.resolve();
-  /** The rev key's mod revision the mirror must reach before the next batch runs. */
-  private expectRev = 0;
   private watcher: Watcher | null = null;
-  /** Set when the watch (re)starts: the next batch first checks that the mirror caught up. */
-  private mayBeStale = false;
+  /** A load in flight (at open, after an idle watch, after a slow one). */
+  private loading: Promise<void> | null = null;
+  /** When this process last trimmed the event log (epoch ms). */
+  private trimmedAt = 0;
   private lastActivity = 0;
   private idleTimer: NodeJS.Timeout | undefined;
-  private readonly revWaiters = new Set<{ rev: number; resolve: () => void }>();
+  private readonly waiters = new Set<{ check: () => boolean; resolve: () => void }>();
   private hostRecorded = false;
   private closed = false;
 
@@ -255,8 +289,8 @@ export class EtcdRegistry implements Registry {
     clearTimeout(this.idleTimer);
     const watcher = this.watcher;
     this.watcher = null;
-    for (const waiter of this.revWaiters) waiter.resolve();
-    this.revWaiters.clear();
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters.clear();
     // Let a commit in flight finish before the client goes.
     void this.inflight.finally(() => {
       void watcher?.cancel().catch(() => {});
@@ -267,7 +301,14 @@ export class EtcdRegistry implements Registry {
   // Loading and following the host's keys.
 
   /** Loads this host's keys at one revision (the newest {@link EVENTS_LOADED} events only), then follows them. */
-  async load(): Promise<void> {
+  load(): Promise<void> {
+    this.loading ??= this.loadNow().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async loadNow(): Promise<void> {
     const k = this.keys;
     const range = (key: string, end: Buffer, extra: object = {}): IRequestOp => ({
       request_range: { key: Buffer.from(key), range_end: end, ...extra },
@@ -296,22 +337,20 @@ export class EtcdRegistry implements Registry {
     this.mirror.clear();
     for (const op of res.responses) {
       for (const kv of op.response_range?.kvs ?? []) {
-        const key = kv.key.toString();
-        const item = decodeItem(k, key, kv.value.toString(), Number(kv.mod_revision), kv.lease);
-        if (item) this.mirror.set(key, item);
+        const item = decodeItem(k, rawKv(kv));
+        if (item) this.mirror.set(kv.key.toString(), item);
       }
     }
     this.mirror.revision = Number(res.header.revision);
-    this.mayBeStale = false;
-    this.notifyRev();
+    this.notify();
     this.lastActivity = this.now();
     this.startWatch();
   }
 
   /**
-   * Follows the host's keys from the mirror's revision on (a resume replays what was
-   * missed). The watch connects in the background and reconnects to another member
-   * when its member goes; etcd3 resumes it from the last revision it delivered.
+   * Follows the host's keys from the mirror's revision on. The watch connects in the
+   * background and reconnects to another member when its member goes; etcd3 resumes it
+   * from the last revision it delivered.
    */
   private startWatch(): void {
     if (this.watcher || this.closed) return;
@@ -334,25 +373,18 @@ export class EtcdRegistry implements Registry {
   private applyWatch(res: IWatchResponse): void {
     for (const event of res.events) {
       const key = event.kv.key.toString();
-      const mod = Number(event.kv.mod_revision);
-      if (event.type === 'Put') {
-        this.mirror.set(key, decodeItem(this.keys, key, event.kv.value.toString(), mod, event.kv.lease));
-      } else {
-        this.mirror.set(key, null);
-      }
-      this.mirror.revision = Math.max(this.mirror.revision, mod);
+      if (event.type === 'Put') this.mirror.set(key, decodeItem(this.keys, rawKv(event.kv)));
+      else this.mirror.set(key, null);
+      this.mirror.revision = Math.max(this.mirror.revision, Number(event.kv.mod_revision));
     }
     this.mirror.revision = Math.max(this.mirror.revision, Number(res.header.revision));
-    this.notifyRev();
+    this.notify();
   }
 
-  /** Marks registry work; resumes the watch if it was idle. */
+  /** Marks registry work; an idle (stopped) watch means a stale mirror: load it again. */
   private touch(): void {
     this.lastActivity = this.now();
-    if (!this.watcher && !this.closed) {
-      this.mayBeStale = true;
-      this.startWatch();
-    }
+    if (!this.watcher && !this.closed && !this.loading) void this.load().catch(() => {});
   }
 
   private armIdle(): void {
@@ -373,32 +405,31 @@ export class EtcdRegistry implements Registry {
     this.idleTimer.unref();
   }
 
-  private notifyRev(): void {
-    const current = this.mirror.rev?.mod ?? 0;
-    for (const waiter of this.revWaiters) {
-      if (current >= waiter.rev) {
-        this.revWaiters.delete(waiter);
+  private notify(): void {
+    for (const waiter of this.waiters) {
+      if (waiter.check()) {
+        this.waiters.delete(waiter);
         waiter.resolve();
       }
     }
   }
 
-  /** Waits until the mirror holds the rev key at mod revision `rev` or later; reloads when the watch is too slow. */
-  private async catchUp(rev: number): Promise<void> {
-    if ((this.mirror.rev?.mod ?? 0) >= rev) return;
+  /** Waits until `check()` holds of the mirror (the watch delivers); reloads when the watch is too slow. */
+  private async until(check: () => boolean): Promise<void> {
+    if (check()) return;
     const reached = await new Promise<boolean>((resolve) => {
       const waiter = {
-        rev,
+        check,
         resolve: () => {
           clearTimeout(timer);
           resolve(true);
         },
       };
       const timer = setTimeout(() => {
-        this.revWaiters.delete(waiter);
+        this.waiters.delete(waiter);
         resolve(false);
       }, CATCH_UP_MS);
-      this.revWaiters.add(waiter);
+      this.waiters.add(waiter);
     });
     if (!reached && !this.closed) await this.load();
   }
@@ -408,19 +439,9 @@ export class EtcdRegistry implements Registry {
   private async acquire(): Promise<() => void> {
     await this.inflight;
     if (this.closed) throw closedError(this.path);
-    if (!this.watcher) {
-      this.mayBeStale = true;
-      this.startWatch();
-    }
-    if (this.mayBeStale) {
-      // The watch was idle: learn the host's revision, and wait for the watch to replay up to it.
-      const res = await this.session.call('read the host revision', (options) =>
-        this.session.client.kv.range({ key: Buffer.from(this.keys.rev) }, options),
-      );
-      this.mayBeStale = false;
-      this.expectRev = Math.max(this.expectRev, Number(res.kvs[0]?.mod_revision ?? 0));
-    }
-    await this.catchUp(this.expectRev);
+    // The watch was idle: the mirror may have missed changes.
+    if (this.loading) await this.loading;
+    else if (!this.watcher) await this.load();
     return () => {};
   }
 
@@ -437,12 +458,8 @@ export class EtcdRegistry implements Registry {
     return jobs.map((job) => ({ ok: true, value: job.promise }));
   }
 
-  /** Runs the functions once against the mirror; returns their outcomes and the net writes. */
-  private attempt(
-    fns: readonly ((tx: RegistryTx) => unknown)[],
-    more: () => boolean = () => true,
-  ): { outcomes: JobOutcome[]; changes: Change[]; seq: number; base: Extract<Item, { t: 'rev' }> | null } {
-    const base = this.mirror.rev;
+  /** Runs the functions once against the mirror; returns their outcomes, net writes and checkouts touched. */
+  private attempt(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean = () => true): Attempt {
     const writer = new BatchWriter(
       this.mirror,
       this.keys,
@@ -466,34 +483,41 @@ export class EtcdRegistry implements Registry {
       writer.finish();
       throw error;
     }
-    return { outcomes, changes: writer.finish(), seq: writer.seq, base };
+    const changes = writer.finish();
+    const scopes = new Map<string, { mod: number | null; written: boolean }>();
+    for (const key of writer.scopesRead) {
+      scopes.set(key, { mod: this.mirror.get(key)?.mod ?? null, written: writer.scopesWritten.has(key) });
+    }
+    return { outcomes, changes, scopes };
   }
 
   /** Commits a batch, rerunning it on conflict; settles every request. Never rejects. */
   private async settle(
     fns: readonly ((tx: RegistryTx) => unknown)[],
-    first: ReturnType<EtcdRegistry['attempt']>,
+    first: Attempt,
     jobs: Deferred[],
   ): Promise<void> {
     let attempt = first;
     const giveUpAt = Date.now() + CONFLICT_WINDOW_MS;
     try {
       for (let conflicts = 0; ; conflicts++) {
+        const now = this.now();
         const commit = buildCommit({
           keys: this.keys,
           changes: attempt.changes,
-          base: attempt.base,
-          seq: attempt.seq,
+          scopes: attempt.scopes,
           token: randomBytes(9).toString('base64url'),
-          now: this.now(),
+          now,
           hostRecord: this.hostRecorded ? null : { address: this.options.address },
         });
         const result = await this.commit(commit);
         if (result.ok) {
           this.hostRecorded = true;
-          this.expectRev = Math.max(this.expectRev, result.revision);
+          if (attempt.changes.some((c) => c.after?.t === 'ev')) this.trimEvents(now);
           // Read your writes: the callers' next reads (from the mirror) see this commit.
-          await this.catchUp(result.revision);
+          await this.until(
+            result.seen ? () => this.shows(result.seen!) : () => this.mirror.revision >= result.revision,
+          );
           settleJobs(jobs, attempt.outcomes);
           return;
         }
@@ -503,14 +527,11 @@ export class EtcdRegistry implements Registry {
             `the etcd registry ${this.path}: ${conflicts + 1} commits in a row lost to other processes of host ${this.options.host}. The registry is very busy; try again.`,
           );
         }
-        // Another process of the host committed first: plan again from what it wrote. When the
-        // revision key did not move, a key of the batch changed without it (an etcd lease
-        // expired): read everything afresh.
-        if (result.rev <= (attempt.base?.mod ?? 0)) await this.load();
-        else await this.catchUp(result.rev);
+        // Another process changed what the batch read: wait until the mirror shows it, plan again.
+        await this.until(() => this.shows(result.seen));
         // Exponential back-off with full jitter: the losers of one round spread out.
-        const pause = Math.random() * Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** (conflicts + 1));
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        const pause = Math.random() * Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** conflicts);
+        if (conflicts > 0) await new Promise((resolve) => setTimeout(resolve, pause));
         attempt = this.attempt(fns);
         if (attempt.outcomes.length < fns.length) throw new Error('a rerun batch ran fewer requests');
         if (attempt.changes.length === 0) {
@@ -524,31 +545,40 @@ export class EtcdRegistry implements Registry {
   }
 
   /**
-   * Sends one commit, resending the same request while etcd does not answer (a member
-   * down, a leader election), within the timeout. At most one of the sends applies: all
-   * compare the same revision of the host's key. Which one did is told by the commit
-   * token the host's key carries.
+   * Sends one commit (session.call sends it again while etcd does not answer: a member
+   * down, a leader election). At most one send applies: all compare the same revisions.
+   * When the compares fail, what the failure branch read back tells whether an earlier
+   * send applied (every value it puts carries its token; every key it deletes is gone).
    */
-  private async commit(commit: Commit): Promise<{ ok: true; revision: number } | { ok: false; rev: number }> {
+  private async commit(
+    commit: Commit,
+  ): Promise<{ ok: true; revision: number; seen?: Seen } | { ok: false; seen: Seen }> {
     const deadline = Date.now() + this.session.timeoutMs;
     let lastError: unknown;
     while (Date.now() < deadline) {
       try {
         const lease = commit.attached ? await this.session.processLease(deadline) : null;
-        // session.call sends again while etcd does not answer; the loop here is for a lost etcd lease.
         const res = await this.session.call(
           'commit',
           (options) => this.session.client.kv.txn(commit.request(lease), options),
           deadline,
         );
         if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
-        const kv = res.responses[0]?.response_range?.kvs[0];
-        const rev = kv
-          ? decodeItem(this.keys, this.keys.rev, kv.value.toString(), Number(kv.mod_revision), '0')
-          : null;
+        const seen = commit.readBack.map(({ key }, i) => {
+          const kv = res.responses[i]?.response_range?.kvs[0];
+          return { key, mod: kv ? Number(kv.mod_revision) : null, kv };
+        });
+        const ours = commit.readBack.every(({ put, ours: mine }, i) => {
+          if (!mine) return true;
+          const kv = seen[i]!.kv;
+          if (!put) return kv === undefined;
+          return kv !== undefined && decodeItem(this.keys, rawKv(kv))?.token === commit.token;
+        });
         // An earlier send of this very commit applied (its answer was lost): done.
-        if (rev?.t === 'rev' && rev.txn === commit.token) return { ok: true, revision: rev.mod };
-        return { ok: false, rev: rev?.mod ?? 0 };
+        if (ours && commit.readBack.some((r) => r.ours)) {
+          return { ok: true, revision: 0, seen: seen.map(({ key, mod }) => ({ key, mod })) };
+        }
+        return { ok: false, seen: seen.map(({ key, mod }) => ({ key, mod })) };
       } catch (error) {
         lastError = error;
         // The process's etcd lease expired (the process was cut off for longer than its TTL):
@@ -563,6 +593,46 @@ export class EtcdRegistry implements Registry {
           'E_REGISTRY',
           `the etcd registry ${this.path} did not answer within ${this.session.timeoutMs} ms. Check that a majority of its members is up, then try again.`,
         );
+  }
+
+  /**
+   * Trims the host's event log to its newest {@link EVENTS_KEPT} events (as the SQLite
+   * registry does), at most every {@link TRIM_EVERY_MS} per process, in requests of their
+   * own: nobody waits for them, and a failure waits for the next time.
+   */
+  private trimEvents(now: number): void {
+    if (now - this.trimmedAt < TRIM_EVERY_MS) return;
+    this.trimmedAt = now;
+    const k = this.keys;
+    const all = { key: Buffer.from(k.eventPrefix), range_end: prefixEnd(k.eventPrefix) };
+    void (async () => {
+      const { count } = await this.session.call('count events', (options) =>
+        this.session.client.kv.range({ ...all, count_only: true }, options),
+      );
+      const excess = Number(count) - EVENTS_KEPT;
+      if (excess <= 0) return;
+      const oldest = await this.session.call('find old events', (options) =>
+        this.session.client.kv.range(
+          { ...all, keys_only: true, limit: excess, sort_order: 'Ascend', sort_target: 'Key' },
+          options,
+        ),
+      );
+      const last = oldest.kvs.at(-1)?.key;
+      if (!last) return;
+      await this.session.call('trim the event log', (options) =>
+        this.session.client.kv.deleteRange(
+          { key: all.key, range_end: Buffer.concat([last, Buffer.from([0])]) },
+          options,
+        ),
+      );
+    })().catch(() => {});
+  }
+
+  /** Whether the mirror shows every key at least as `seen` read it back (or absent). */
+  private shows(seen: Seen): boolean {
+    return seen.every(({ key, mod }) =>
+      mod === null ? this.mirror.get(key) === undefined : (this.mirror.get(key)?.mod ?? 0) >= mod,
+    );
   }
 
   // Across hosts.
@@ -607,13 +677,7 @@ export class EtcdRegistry implements Registry {
           ),
         );
         return res.kvs.flatMap((kv) => {
-          const item = decodeItem(
-            keys,
-            kv.key.toString(),
-            kv.value.toString(),
-            Number(kv.mod_revision),
-            kv.lease,
-          );
+          const item = decodeItem(keys, rawKv(kv));
           return item?.t === 'lease' ? [{ ...item.lease, host: info.host, address: info.address }] : [];
         });
       }),

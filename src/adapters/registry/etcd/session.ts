@@ -119,7 +119,7 @@ function endpointsOf(url: string): string {
 /** Whether sending a request again may help: not for refused credentials or a request etcd rejects as such. */
 function retryable(error: unknown): boolean {
   const message = String((error as Error)?.message ?? error);
-  return !/auth|permission denied|unauthenticated|too many operations|invalid argument|request is too large|lease not found/i.test(
+  return !/auth|permission denied|unauthenticated|too many operations|duplicate key|invalid argument|request is too large|lease not found/i.test(
     message,
   );
 }

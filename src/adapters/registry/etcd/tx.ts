@@ -5,11 +5,12 @@
  * savepoint does), and when the batch has run, `finish()` takes the net changes for
  * the commit and undoes everything: the mirror goes back to what etcd holds.
  *
- * The uniqueness SQLite's indexes enforce (one owning lease per port, one lease per
- * service of a checkout) is checked here against the snapshot. That is enough because
- * the commit compares the host's revision key: it applies only if no other
- * transaction wrote the host's keys since the snapshot.
+ * The uniqueness SQLite's indexes enforce is checked here against the snapshot and
+ * made to hold at commit time by the commit's compares: a port's key must still be
+ * absent when it is leased, and the checkout's revision key (every transaction that
+ * reads or writes a checkout's leases records it here) must not have moved.
  */
+import { randomBytes } from 'node:crypto';
 import type { NewLease, NewRegistryEvent, RegistryTx, RemovalReason } from '../../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../../core/types.js';
 import { BerthError } from '../../../errors.js';
@@ -23,12 +24,22 @@ export interface Change {
   after: Item | undefined;
 }
 
+/**
+ * Lease ids: the port times this, plus 32 random bits. Unique among a host's leases
+ * without a counter every process would have to agree on (checked against the mirror),
+ * and a released port's next lease gets another id.
+ */
+const ID_PORT_SCALE = 2 ** 32;
+
 /** Runs a batch's requests against the mirror and collects their writes. */
 export class BatchWriter {
   private readonly journal: { key: string; prev: Item | undefined }[] = [];
-  /** Next id or event sequence number (the host's `seq` counter). */
-  seq: number;
   private eventIndex = 0;
+  /** Place of the next lease in this commit (insertion order). */
+  private ord = 0;
+  /** Revision keys of the checkouts the batch read, and of those it wrote. */
+  readonly scopesRead = new Set<string>();
+  readonly scopesWritten = new Set<string>();
   readonly tx: RegistryTx;
 
   constructor(
@@ -39,7 +50,6 @@ export class BatchWriter {
     /** Whether leases with an owner are attached to this process's etcd lease. */
     private readonly attachOwned: boolean,
   ) {
-    this.seq = mirror.rev?.seq ?? 0;
     this.tx = this.makeTx(batch);
   }
 
@@ -83,10 +93,25 @@ export class BatchWriter {
     this.journal.push({ key, prev: this.mirror.set(key, item) });
   }
 
+  /** Records a checkout read (and written): the commit compares (and writes) its revision key. */
+  private touchScope(dir: string, environment: string, written: boolean): void {
+    const key = this.keys.scope(dir, environment);
+    this.scopesRead.add(key);
+    if (written) this.scopesWritten.add(key);
+  }
+
+  private newId(port: number): number {
+    for (;;) {
+      const id = port * ID_PORT_SCALE + randomBytes(4).readUInt32BE(0);
+      if (this.mirror.lease(id) === null) return id;
+    }
+  }
+
   private insert(lease: NewLease): Lease {
     const m = this.mirror;
     const root = lease.inheritsFrom === null;
     const key = this.keys.lease(lease.port, root ? null : lease.service);
+    if (lease.kind === 'service') this.touchScope(lease.dir, lease.environment, true);
     const clash =
       m.get(key) !== undefined ||
       (root && m.leasedPorts(lease.port, lease.port).length > 0) ||
@@ -101,8 +126,15 @@ export class BatchWriter {
         { data: { port: lease.port, service: lease.service } },
       );
     }
-    const created: Lease = { ...lease, id: ++this.seq };
-    this.set(key, { t: 'lease', lease: created, mod: 0, attached: this.attach(created.owner) });
+    const created: Lease = { ...lease, id: this.newId(lease.port) };
+    this.set(key, {
+      t: 'lease',
+      lease: created,
+      mod: 0,
+      attached: this.attach(created.owner),
+      created: 0,
+      ord: this.ord++,
+    });
     if (lease.kind === 'service') this.remember(created);
     return created;
   }
@@ -133,6 +165,7 @@ export class BatchWriter {
     if (!lease) return;
     this.set(this.keyOf(lease), null);
     if (lease.kind !== 'service') return;
+    this.touchScope(lease.dir, lease.environment, true);
     this.remember(lease);
     if (lease.inheritsFrom !== null) return;
     for (const other of this.mirror.leasesInRange(lease.port, lease.port)) {
@@ -146,14 +179,20 @@ export class BatchWriter {
     const m = this.mirror;
     return {
       batch,
-      scopeLeases: (scope) => m.scopeLeases(scope),
+      scopeLeases: (scope) => {
+        this.touchScope(scope.dir, scope.environment, false);
+        return m.scopeLeases(scope);
+      },
       leasedPorts: (min, max) => m.leasedPorts(min, max),
       leasesInRange: (min, max) => m.leasesInRange(min, max),
       lease: (id) => m.lease(id),
       owners: () => m.owners(),
       leasesOwnedBy: (pid) => m.leasesOwnedBy(pid),
       allLeases: () => m.allLeases(),
-      history: (scope) => m.history(scope),
+      history: (scope) => {
+        this.touchScope(scope.dir, scope.environment, false);
+        return m.history(scope);
+      },
       eventsSince: (afterId, limit) => m.eventsSince(afterId, limit),
       lastEventId: () => m.lastEventId(),
       insert: (lease) => this.insert(lease),
@@ -163,6 +202,7 @@ export class BatchWriter {
         const key = this.keyOf(lease);
         const item = m.get(key);
         if (item?.t !== 'lease') return;
+        if (lease.kind === 'service') this.touchScope(lease.dir, lease.environment, true);
         this.set(key, { ...item, lease: { ...lease, owner, expiresAt }, attached: this.attach(owner) });
       },
       remove: (id: number, _reason: RemovalReason) => this.removeLease(m.lease(id)),
@@ -176,7 +216,8 @@ export class BatchWriter {
       recordEvent: (event: NewRegistryEvent) => {
         // Ids are revision * EVENT_ID_SCALE + index: past that many events in one commit they would collide.
         if (this.eventIndex >= EVENT_ID_SCALE) return;
-        this.set(this.keys.event(++this.seq), { t: 'ev', event, index: this.eventIndex++, mod: 0 });
+        const key = this.keys.event(event.at, randomBytes(6).toString('hex'));
+        this.set(key, { t: 'ev', event, index: this.eventIndex++, mod: 0 });
       },
     };
   }
