@@ -22,9 +22,11 @@ import type { ETCD_SECRET_VARS } from './url.js';
 export const ETCD_TIMEOUT_MS = 5_000;
 
 /**
- * How long one send of a request may take before it is sent again, in milliseconds. A
- * request caught by a member's death or a leader election can hang until etcd's own
- * request timeout (about 7 s); sent again, it reaches the new leader. Resending is safe:
+ * How long the first send of a request may take before it is sent again, in
+ * milliseconds; each send after it may take twice as long as the one before. A request
+ * caught by a member's death or a leader election can hang until etcd's own request
+ * timeout (about 7 s); sent again, it reaches the new leader. The sends grow so that an
+ * etcd that is merely slow (overloaded) is not sent ever more copies. Resending is safe:
  * reads are reads, and a commit compares revisions, so at most one of its sends applies.
  */
 export const SEND_TIMEOUT_MS = 1_250;
@@ -185,7 +187,7 @@ export class EtcdSession {
   }
 
   /**
-   * Runs one etcd call, sending it again (each send bounded by {@link SEND_TIMEOUT_MS})
+   * Runs one etcd call, sending it again (the first send bounded by {@link SEND_TIMEOUT_MS}, each next twice as long)
    * until it answers or the deadline passes; failures become `E_REGISTRY`. Only for
    * requests that may be sent twice (reads; commits that compare revisions).
    */
@@ -193,7 +195,7 @@ export class EtcdSession {
     const until = deadline ?? Date.now() + this.timeoutMs;
     let lastError: unknown;
     for (let send = 0; send === 0 || Date.now() < until; send++) {
-      const sendUntil = Math.min(until, Date.now() + SEND_TIMEOUT_MS);
+      const sendUntil = Math.min(until, Date.now() + SEND_TIMEOUT_MS * 2 ** send);
       try {
         return await withTimeout(run(this.callOptions(sendUntil)), Math.max(1, sendUntil - Date.now()), what);
       } catch (error) {
