@@ -105,6 +105,8 @@ async function burst(ctx, url, n, m) {
         duplicates: ports.length - new Set(ports).size,
         errors: answers.filter((a) => a.error !== undefined).length,
       });
+      const failed = answers.find((a) => a.error !== undefined);
+      if (failed) ctx.log(`etcd burst ${n}x${m}: first error ${failed.error}: ${failed.message}`);
       ctx.log(
         `etcd burst ${n}x${m} ${url ? url.split('/').pop() : 'sqlite'} rep ${rep + 1}: ${fmt(runs.at(-1).wallMs)} ms`,
       );

@@ -77,6 +77,11 @@ describe('etcd registry: processes of one host racing', () => {
       });
     const ports = await Promise.all([take(r1), take(r2), take(r1), take(r2)]);
     expect(new Set(ports).size).toBe(4);
+    // Another process's commits reach this mirror with the watch, a moment later.
+    const deadline = Date.now() + 5000;
+    while (r1.allLeases().length < 4 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(
       r1
         .allLeases()

@@ -374,18 +374,6 @@ export class Mirror {
     return out;
   }
 
-  /** Every history item (for copying a registry). */
-  historyItems(): Extract<Item, { t: 'hist' }>[] {
-    const out: Extract<Item, { t: 'hist' }>[] = [];
-    for (const map of this.historyByScope.values()) {
-      for (const key of map.values()) {
-        const item = this.items.get(key);
-        if (item?.t === 'hist') out.push(item);
-      }
-    }
-    return out;
-  }
-
   private events(): RegistryEvent[] {
     if (this.sortedEvents) return this.sortedEvents;
     const out: RegistryEvent[] = [];

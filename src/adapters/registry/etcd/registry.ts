@@ -47,8 +47,12 @@ export const CONFLICT_WINDOW_MS = 30_000;
 /** Longest pause after a conflict, in ms: losers of one round spread out instead of colliding again. */
 const CONFLICT_BACKOFF_MAX_MS = 50;
 
-/** How long the watch may take to deliver a revision before the mirror is reloaded with a range read, in ms. */
-const CATCH_UP_MS = 1_000;
+/**
+ * How long the watch may take to deliver what a commit wrote (or read back) before the
+ * mirror is reloaded with a range read, in ms. Generous: under load the watch is late,
+ * and a reload of every process at once is the most expensive answer to that.
+ */
+const CATCH_UP_MS = 3_000;
 
 /**
  * A watch with no registry work for this long is cancelled, in milliseconds, so a
@@ -174,6 +178,8 @@ export class EtcdRegistry implements Registry {
   /** The batch being committed; the next waits for it (its snapshot must include it). */
   private inflight: Promise<void> = Promise.resolve();
   private watcher: Watcher | null = null;
+  /** Whether the watch is connected now (not starting, not reconnecting). */
+  private watchConnected = false;
   /** A load in flight (at open, after an idle watch, after a slow one). */
   private loading: Promise<void> | null = null;
   /** When this process last trimmed the event log (epoch ms). */
@@ -256,17 +262,7 @@ export class EtcdRegistry implements Registry {
     return this.mirror.lastEventId();
   }
 
-  /** Every history entry of this host (for `berth registry copy`). */
-  historyEntries(): { dir: string; environment: string; service: string; project: string; port: number }[] {
-    return this.mirror.historyItems().map(({ dir, environment, service, project, port }) => ({
-      dir,
-      environment,
-      service,
-      project,
-      port,
-    }));
-  }
-
+  /** Always ready: {@link openEtcdRegistry} resolves once the mirror is loaded. */
   async ready(): Promise<void> {}
 
   transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
@@ -360,6 +356,14 @@ export class EtcdRegistry implements Registry {
       .startRevision(String(this.mirror.revision + 1))
       .watcher();
     this.watcher = watcher;
+    this.watchConnected = false;
+    watcher.on('connected', () => {
+      if (this.watcher === watcher) this.watchConnected = true;
+    });
+    // Its member went away: etcd3 reconnects it (to another member) and resumes it.
+    watcher.on('disconnected', () => {
+      if (this.watcher === watcher) this.watchConnected = false;
+    });
     watcher.on('data', (res) => {
       if (this.watcher === watcher) this.applyWatch(res);
     });
@@ -414,9 +418,17 @@ export class EtcdRegistry implements Registry {
     }
   }
 
-  /** Waits until `check()` holds of the mirror (the watch delivers); reloads when the watch is too slow. */
+  /**
+   * Waits until `check()` holds of the mirror (the watch delivers); reloads when the watch
+   * is too slow, or at once when it is reconnecting (its member died: waiting for it would
+   * add a reconnection to every commit of a leader change).
+   */
   private async until(check: () => boolean): Promise<void> {
     if (check()) return;
+    if (!this.watchConnected && !this.closed) {
+      await this.load();
+      if (check()) return;
+    }
     const reached = await new Promise<boolean>((resolve) => {
       const waiter = {
         check,
@@ -514,10 +526,13 @@ export class EtcdRegistry implements Registry {
         if (result.ok) {
           this.hostRecorded = true;
           if (attempt.changes.some((c) => c.after?.t === 'ev')) this.trimEvents(now);
-          // Read your writes: the callers' next reads (from the mirror) see this commit.
+          // Read your writes: the callers' next reads (from the mirror) see this commit. The
+          // commit stands even when catching up fails (etcd slow to answer a reload): the
+          // mirror gets there with the watch, and the callers get their answers.
+          const seen = result.seen;
           await this.until(
-            result.seen ? () => this.shows(result.seen!) : () => this.mirror.revision >= result.revision,
-          );
+            seen ? () => this.shows(seen) : () => this.mirror.revision >= result.revision,
+          ).catch(() => {});
           settleJobs(jobs, attempt.outcomes);
           return;
         }

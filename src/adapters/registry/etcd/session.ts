@@ -16,20 +16,23 @@ import type { ETCD_SECRET_VARS } from './url.js';
 
 /**
  * How long one registry operation may wait for etcd, in milliseconds: a commit with
- * its retries across members, a load, a read. Past it: `E_REGISTRY`. A leader
- * election takes about a second with etcd's defaults, well within it.
+ * its resends across members, a load, a read. Past it: `E_REGISTRY`. A leader election
+ * takes 1 to 2 s with etcd's defaults, and up to 5 s was measured here (a split vote on
+ * a loaded machine): 8 s covers it with room.
  */
-export const ETCD_TIMEOUT_MS = 5_000;
+export const ETCD_TIMEOUT_MS = 8_000;
 
 /**
- * How long the first send of a request may take before it is sent again, in
- * milliseconds; each send after it may take twice as long as the one before. A request
- * caught by a member's death or a leader election can hang until etcd's own request
- * timeout (about 7 s); sent again, it reaches the new leader. The sends grow so that an
- * etcd that is merely slow (overloaded) is not sent ever more copies. Resending is safe:
- * reads are reads, and a commit compares revisions, so at most one of its sends applies.
+ * How long the first two sends of a request may take before it is sent again, in
+ * milliseconds; each send after them may take twice as long as the one before (1, 1, 2,
+ * 4 s). A request caught by a member's death or a leader election can hang until etcd's
+ * own request timeout (about 7 s): a follower drops proposals while it has no leader.
+ * Sent again, it reaches the new leader, which etcd elects within about 2 s by default.
+ * The sends grow so that an etcd that is merely slow (overloaded) is not sent ever more
+ * copies. Resending is safe: reads are reads, and a commit compares revisions, so at
+ * most one of its sends applies.
  */
-export const SEND_TIMEOUT_MS = 1_250;
+export const SEND_TIMEOUT_MS = 1_000;
 
 /** TTL of this process's etcd lease, in seconds: its ports come back this long after it dies (at once on its own host). */
 export const PROCESS_LEASE_TTL_S = 15;
@@ -162,10 +165,16 @@ export class EtcdSession {
   static async open(options: SessionOptions): Promise<EtcdSession> {
     const env = options.env ?? process.env;
     const clientConfig = clientOptions(options.endpoints, env);
-    const [{ Etcd3 }, { ExponentialBackoff }] = await Promise.all([loadEtcd3(), import('cockatiel')]);
+    const [{ Etcd3 }, { ExponentialBackoff, noop }] = await Promise.all([loadEtcd3(), import('cockatiel')]);
     const client = new Etcd3({
       ...clientConfig,
       faultHandling: {
+        // No circuit breaker per member: etcd3's default opens one for 5 s after 3 failures,
+        // and the sends that time out while a new leader is elected count as failures of
+        // the members that are up: every member was shut off for 5 s after a leader's death
+        // (measured: a 9 s outage). A dead member fails fast (connection refused), and the
+        // pool's retry goes to another.
+        host: () => noop,
         // Reconnect a watch within a second of a member coming back, not after up to 30 s.
         // etcd3 calls `.next()` on it as on its own default, a factory; its type says otherwise.
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) as unknown as NonNullable<
@@ -187,7 +196,7 @@ export class EtcdSession {
   }
 
   /**
-   * Runs one etcd call, sending it again (the first send bounded by {@link SEND_TIMEOUT_MS}, each next twice as long)
+   * Runs one etcd call, sending it again (sends bounded as {@link SEND_TIMEOUT_MS} says)
    * until it answers or the deadline passes; failures become `E_REGISTRY`. Only for
    * requests that may be sent twice (reads; commits that compare revisions).
    */
@@ -195,7 +204,7 @@ export class EtcdSession {
     const until = deadline ?? Date.now() + this.timeoutMs;
     let lastError: unknown;
     for (let send = 0; send === 0 || Date.now() < until; send++) {
-      const sendUntil = Math.min(until, Date.now() + SEND_TIMEOUT_MS * 2 ** send);
+      const sendUntil = Math.min(until, Date.now() + SEND_TIMEOUT_MS * 2 ** Math.max(0, send - 1));
       try {
         return await withTimeout(run(this.callOptions(sendUntil)), Math.max(1, sendUntil - Date.now()), what);
       } catch (error) {
