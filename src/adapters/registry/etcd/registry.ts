@@ -12,8 +12,7 @@
  *   reclaimer takes a dead owner's leases back at once.
  */
 import { randomBytes } from 'node:crypto';
-import type { IRequestOp, IWatchResponse, Watcher } from 'etcd3';
-import type { HostDirectory, HostInfo, HostLease } from '../../../core/hosts.js';
+import type { HostDirectory } from '../../../core/hosts.js';
 import type {
   OwnerRow,
   Registry,
@@ -26,13 +25,12 @@ import type { Lease } from '../../../core/types.js';
 import { BerthError } from '../../../errors.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from '../group-commit.js';
 import { buildCommit, COMMIT_OPS_BUDGET, type Commit } from './commit.js';
+import { createDirectory } from './directory.js';
+import { Follower, rawKv } from './follow.js';
 import { KeySpace, prefixEnd } from './keys.js';
-import { decodeItem, Mirror, type RawKv } from './mirror.js';
+import { decodeItem, Mirror } from './mirror.js';
 import { EtcdSession } from './session.js';
 import { BatchWriter, type Change } from './tx.js';
-
-/** Newest events loaded when the registry opens (the daemon replays these to a new dashboard). */
-export const EVENTS_LOADED = 200;
 
 /**
  * Conflicts one batch may meet in a row before `E_REGISTRY`, and for how long (ms). Each
@@ -46,20 +44,6 @@ export const CONFLICT_WINDOW_MS = 30_000;
 
 /** Longest pause after a conflict, in ms: losers of one round spread out instead of colliding again. */
 const CONFLICT_BACKOFF_MAX_MS = 50;
-
-/**
- * How long the watch may take to deliver what a commit wrote (or read back) before the
- * mirror is reloaded with a range read, in ms. Generous: under load the watch is late,
- * and a reload of every process at once is the most expensive answer to that.
- */
-const CATCH_UP_MS = 3_000;
-
-/**
- * A watch with no registry work for this long is cancelled, in milliseconds, so a
- * script whose work is done can exit (a gRPC stream keeps the process alive). The
- * next read or transaction resumes it from the mirror's revision.
- */
-const WATCH_IDLE_MS = 2_000;
 
 /** Events kept per host; older ones are trimmed (the dashboard needs recent history only; as SQLite's EVENTS_KEPT). */
 export const EVENTS_KEPT = 10_000;
@@ -76,23 +60,6 @@ interface Attempt {
   changes: Change[];
   /** Revision keys of the checkouts it read, with the mod revision read, and whether it wrote them. */
   scopes: Map<string, { mod: number | null; written: boolean }>;
-}
-
-/** A stored key as etcd3 gives it, for decoding. */
-function rawKv(kv: {
-  key: Buffer;
-  value: Buffer;
-  mod_revision: string;
-  create_revision: string;
-  lease: string;
-}): RawKv {
-  return {
-    key: kv.key.toString(),
-    value: kv.value.toString(),
-    mod: Number(kv.mod_revision),
-    created: Number(kv.create_revision),
-    lease: kv.lease,
-  };
 }
 
 /** Options of {@link openEtcdRegistry}. */
@@ -177,16 +144,10 @@ export class EtcdRegistry implements Registry {
   private batch = 0;
   /** The batch being committed; the next waits for it (its snapshot must include it). */
   private inflight: Promise<void> = Promise.resolve();
-  private watcher: Watcher | null = null;
-  /** Whether the watch is connected now (not starting, not reconnecting). */
-  private watchConnected = false;
-  /** A load in flight (at open, after an idle watch, after a slow one). */
-  private loading: Promise<void> | null = null;
+  /** Keeps the mirror current (load, watch, waiting for it). */
+  private readonly follower: Follower;
   /** When this process last trimmed the event log (epoch ms). */
   private trimmedAt = 0;
-  private lastActivity = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private readonly waiters = new Set<{ check: () => boolean; resolve: () => void }>();
   private hostRecorded = false;
   private closed = false;
 
@@ -203,62 +164,62 @@ export class EtcdRegistry implements Registry {
       run: (fns, more) => this.runBatch(fns, more),
     };
     this.batches = new GroupCommit(backend);
-    this.directory = {
-      host: options.host,
-      hosts: () => this.hosts(),
-      hostLeases: (host) => this.hostLeases(host),
-    };
+    this.directory = createDirectory(session, this.keys);
+    this.follower = new Follower(session, this.keys, this.mirror, this.now, {
+      busy: () => this.batches.waiting > 0,
+      settled: () => this.inflight,
+    });
   }
 
   // Reads: from the mirror.
 
   scopeLeases(scope: Scope): Lease[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.scopeLeases(scope);
   }
 
   leasedPorts(min: number, max: number): number[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.leasedPorts(min, max);
   }
 
   leasesInRange(min: number, max: number): Lease[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.leasesInRange(min, max);
   }
 
   lease(id: number): Lease | null {
-    this.touch();
+    this.follower.touch();
     return this.mirror.lease(id);
   }
 
   owners(): OwnerRow[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.owners();
   }
 
   leasesOwnedBy(pid: number): Lease[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.leasesOwnedBy(pid);
   }
 
   allLeases(): Lease[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.allLeases();
   }
 
   history(scope: Scope): Map<string, number> {
-    this.touch();
+    this.follower.touch();
     return this.mirror.history(scope);
   }
 
   eventsSince(afterId: number, limit: number): RegistryEvent[] {
-    this.touch();
+    this.follower.touch();
     return this.mirror.eventsSince(afterId, limit);
   }
 
   lastEventId(): number {
-    this.touch();
+    this.follower.touch();
     return this.mirror.lastEventId();
   }
 
@@ -267,7 +228,7 @@ export class EtcdRegistry implements Registry {
 
   transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.path));
-    this.touch();
+    this.follower.touch();
     return this.batches.submit(fn);
   }
 
@@ -282,168 +243,14 @@ export class EtcdRegistry implements Registry {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
-    const watcher = this.watcher;
-    this.watcher = null;
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters.clear();
     // Let a commit in flight finish before the client goes.
-    void this.inflight.finally(() => {
-      void watcher?.cancel().catch(() => {});
-      this.session.close();
-    });
+    this.follower.close(this.inflight);
+    void this.inflight.finally(() => this.session.close());
   }
 
-  // Loading and following the host's keys.
-
-  /** Loads this host's keys at one revision (the newest {@link EVENTS_LOADED} events only), then follows them. */
+  /** Loads this host's keys afresh (at open; after the watch was idle or too slow). */
   load(): Promise<void> {
-    this.loading ??= this.loadNow().finally(() => {
-      this.loading = null;
-    });
-    return this.loading;
-  }
-
-  private async loadNow(): Promise<void> {
-    const k = this.keys;
-    const range = (key: string, end: Buffer, extra: object = {}): IRequestOp => ({
-      request_range: { key: Buffer.from(key), range_end: end, ...extra },
-    });
-    const old = this.watcher;
-    this.watcher = null;
-    void old?.cancel().catch(() => {});
-    const res = await this.session.call('load its keys', (options) =>
-      this.session.client.kv.txn(
-        {
-          compare: [],
-          success: [
-            range(k.hostPrefix, Buffer.from(k.eventPrefix)),
-            range(k.eventPrefix, prefixEnd(k.eventPrefix), {
-              sort_order: 'Descend',
-              sort_target: 'Key',
-              limit: EVENTS_LOADED,
-            }),
-            range(prefixEnd(k.eventPrefix).toString(), prefixEnd(k.hostPrefix)),
-          ],
-          failure: [],
-        },
-        options,
-      ),
-    );
-    this.mirror.clear();
-    for (const op of res.responses) {
-      for (const kv of op.response_range?.kvs ?? []) {
-        const item = decodeItem(k, rawKv(kv));
-        if (item) this.mirror.set(kv.key.toString(), item);
-      }
-    }
-    this.mirror.revision = Number(res.header.revision);
-    this.notify();
-    this.lastActivity = this.now();
-    this.startWatch();
-  }
-
-  /**
-   * Follows the host's keys from the mirror's revision on. The watch connects in the
-   * background and reconnects to another member when its member goes; etcd3 resumes it
-   * from the last revision it delivered.
-   */
-  private startWatch(): void {
-    if (this.watcher || this.closed) return;
-    const watcher = this.session.client
-      .watch()
-      .prefix(this.keys.hostPrefix)
-      .startRevision(String(this.mirror.revision + 1))
-      .watcher();
-    this.watcher = watcher;
-    this.watchConnected = false;
-    watcher.on('connected', () => {
-      if (this.watcher === watcher) this.watchConnected = true;
-    });
-    // Its member went away: etcd3 reconnects it (to another member) and resumes it.
-    watcher.on('disconnected', () => {
-      if (this.watcher === watcher) this.watchConnected = false;
-    });
-    watcher.on('data', (res) => {
-      if (this.watcher === watcher) this.applyWatch(res);
-    });
-    // A watch etcd cancelled (its revision was compacted away): load afresh.
-    watcher.on('error', () => {
-      if (this.watcher === watcher) void this.load().catch(() => {});
-    });
-    this.armIdle();
-  }
-
-  private applyWatch(res: IWatchResponse): void {
-    for (const event of res.events) {
-      const key = event.kv.key.toString();
-      if (event.type === 'Put') this.mirror.set(key, decodeItem(this.keys, rawKv(event.kv)));
-      else this.mirror.set(key, null);
-      this.mirror.revision = Math.max(this.mirror.revision, Number(event.kv.mod_revision));
-    }
-    this.mirror.revision = Math.max(this.mirror.revision, Number(res.header.revision));
-    this.notify();
-  }
-
-  /** Marks registry work; an idle (stopped) watch means a stale mirror: load it again. */
-  private touch(): void {
-    this.lastActivity = this.now();
-    if (!this.watcher && !this.closed && !this.loading) void this.load().catch(() => {});
-  }
-
-  private armIdle(): void {
-    clearTimeout(this.idleTimer);
-    const idleFor = this.now() - this.lastActivity;
-    this.idleTimer = setTimeout(
-      () => {
-        if (this.now() - this.lastActivity >= WATCH_IDLE_MS && this.batches.waiting === 0) {
-          const watcher = this.watcher;
-          this.watcher = null;
-          void this.inflight.then(() => watcher?.cancel()).catch(() => {});
-        } else {
-          this.armIdle();
-        }
-      },
-      Math.max(10, WATCH_IDLE_MS - idleFor),
-    );
-    this.idleTimer.unref();
-  }
-
-  private notify(): void {
-    for (const waiter of this.waiters) {
-      if (waiter.check()) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /**
-   * Waits until `check()` holds of the mirror (the watch delivers); reloads when the watch
-   * is too slow, or at once when it is reconnecting (its member died: waiting for it would
-   * add a reconnection to every commit of a leader change).
-   */
-  private async until(check: () => boolean): Promise<void> {
-    if (check()) return;
-    if (!this.watchConnected && !this.closed) {
-      await this.load();
-      if (check()) return;
-    }
-    const reached = await new Promise<boolean>((resolve) => {
-      const waiter = {
-        check,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        resolve(false);
-      }, CATCH_UP_MS);
-      this.waiters.add(waiter);
-    });
-    if (!reached && !this.closed) await this.load();
+    return this.follower.load();
   }
 
   // Batches.
@@ -452,8 +259,7 @@ export class EtcdRegistry implements Registry {
     await this.inflight;
     if (this.closed) throw closedError(this.path);
     // The watch was idle: the mirror may have missed changes.
-    if (this.loading) await this.loading;
-    else if (!this.watcher) await this.load();
+    await this.follower.fresh();
     return () => {};
   }
 
@@ -530,9 +336,9 @@ export class EtcdRegistry implements Registry {
           // commit stands even when catching up fails (etcd slow to answer a reload): the
           // mirror gets there with the watch, and the callers get their answers.
           const seen = result.seen;
-          await this.until(
-            seen ? () => this.shows(seen) : () => this.mirror.revision >= result.revision,
-          ).catch(() => {});
+          await this.follower
+            .until(seen ? () => this.shows(seen) : () => this.mirror.revision >= result.revision)
+            .catch(() => {});
           settleJobs(jobs, attempt.outcomes);
           return;
         }
@@ -543,7 +349,7 @@ export class EtcdRegistry implements Registry {
           );
         }
         // Another process changed what the batch read: wait until the mirror shows it, plan again.
-        await this.until(() => this.shows(result.seen));
+        await this.follower.until(() => this.shows(result.seen));
         // Exponential back-off with full jitter: the losers of one round spread out.
         const pause = Math.random() * Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** conflicts);
         if (conflicts > 0) await new Promise((resolve) => setTimeout(resolve, pause));
@@ -648,56 +454,6 @@ export class EtcdRegistry implements Registry {
     return seen.every(({ key, mod }) =>
       mod === null ? this.mirror.get(key) === undefined : (this.mirror.get(key)?.mod ?? 0) >= mod,
     );
-  }
-
-  // Across hosts.
-
-  private async hosts(): Promise<HostInfo[]> {
-    const res = await this.session.call('list hosts', (options) =>
-      this.session.client.kv.range(
-        { key: Buffer.from(this.keys.hostsPrefix), range_end: prefixEnd(this.keys.hostsPrefix) },
-        options,
-      ),
-    );
-    const out: HostInfo[] = [];
-    for (const kv of res.kvs) {
-      const host = this.keys.hostOf(kv.key.toString());
-      if (host === null) continue;
-      let json: { address?: unknown; updated_at?: unknown } = {};
-      try {
-        json = JSON.parse(kv.value.toString()) as typeof json;
-      } catch {
-        // a malformed record still names a host
-      }
-      out.push({
-        host,
-        address: typeof json.address === 'string' ? json.address : null,
-        updatedAt: Number.isInteger(json.updated_at) ? (json.updated_at as number) : 0,
-      });
-    }
-    return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  }
-
-  private async hostLeases(host: string | null): Promise<HostLease[]> {
-    const known = await this.hosts();
-    const wanted = host === null ? known : known.filter((h) => h.host === host);
-    if (host !== null && wanted.length === 0) wanted.push({ host, address: null, updatedAt: 0 });
-    const lists = await Promise.all(
-      wanted.map(async (info) => {
-        const keys = new KeySpace(this.keys.prefix, info.host);
-        const res = await this.session.call(`read the leases of host ${info.host}`, (options) =>
-          this.session.client.kv.range(
-            { key: Buffer.from(keys.leasePrefix), range_end: prefixEnd(keys.leasePrefix) },
-            options,
-          ),
-        );
-        return res.kvs.flatMap((kv) => {
-          const item = decodeItem(keys, rawKv(kv));
-          return item?.t === 'lease' ? [{ ...item.lease, host: info.host, address: info.address }] : [];
-        });
-      }),
-    );
-    return lists.flat();
   }
 }
 
