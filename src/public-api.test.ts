@@ -159,6 +159,7 @@ describe('public API (src/index.ts)', () => {
     expectTypeOf<UserConfig>().toEqualTypeOf<{
       $schema?: string;
       project?: string;
+      registry?: string;
       strategy?: Strategy;
       healthCheckTimeout?: number;
       maxRetries?: number;
@@ -204,6 +205,7 @@ describe('public API (src/index.ts)', () => {
       dir: string;
       file: string | null;
       environment: string;
+      registry?: string | null;
       strategy: Strategy;
       healthCheckTimeout: number;
       maxRetries: number;
@@ -236,10 +238,15 @@ describe('public API (src/index.ts)', () => {
       now: () => number;
       log: (line: string) => void;
     }>();
-    expectTypeOf<AdapterOptions>().toEqualTypeOf<{ home?: string; adapters?: Partial<Adapters> }>();
+    expectTypeOf<AdapterOptions>().toEqualTypeOf<{
+      home?: string;
+      adapters?: Partial<Adapters>;
+      registry?: string | null;
+    }>();
     expectTypeOf<PortManagerOptions>().toEqualTypeOf<{
       home?: string;
       adapters?: Partial<Adapters>;
+      registry?: string | null;
       cwd?: string;
       config?: UserConfig;
       configFile?: string;

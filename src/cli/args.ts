@@ -16,6 +16,7 @@ export const GLOBAL_OPTIONS = {
   env: { type: 'string', short: 'e' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  registry: { type: 'string' },
 } as const satisfies Record<string, OptionSpec>;
 
 /**
@@ -32,7 +33,7 @@ export function ownArguments(argv: readonly string[]): readonly string[] {
 
 /** What a command's parser returns. */
 export interface Parsed<V> {
-  values: V & { config?: string; env?: string; json?: boolean; help?: boolean };
+  values: V & { config?: string; env?: string; json?: boolean; help?: boolean; registry?: string };
   positionals: string[];
 }
 
@@ -60,6 +61,9 @@ export function parseCommand<const O extends Record<string, OptionSpec>>(
       allowPositionals: true,
       strict: true,
     });
+    // --registry is BERTH_REGISTRY for this command and the processes it starts (berth run's child).
+    const { registry } = values as { registry?: unknown };
+    if (typeof registry === 'string') process.env.BERTH_REGISTRY = registry;
     return { values, positionals } as never;
   } catch (error) {
     const message = (error as Error).message

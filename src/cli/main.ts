@@ -40,6 +40,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'start the HTTP API and dashboard on loopback',
     load: () => import('./commands/serve.js'),
   },
+  registry: {
+    summary: 'copy leases and history between registries (SQLite, etcd)',
+    load: () => import('./commands/registry.js'),
+  },
 };
 
 const USAGE = `berth: ports for every service, free and stable, never shared by two processes.
@@ -55,6 +59,7 @@ Options for every command:
   -c, --config FILE   config file (default: berth.config.{json,yaml,yml,ts} found upward)
   -e, --env NAME      environment (default: $BERTH_ENV or development)
       --json          machine-readable output
+      --registry URL  etcd://host1:2379,... for a team's registry (default: $BERTH_REGISTRY, else SQLite)
   -h, --help          help for a command
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.

@@ -3,7 +3,7 @@
  * upward), environment (--env, $BERTH_ENV, `development`), and the registry.
  */
 
-import { createAdapters } from '../compose/context.js';
+import { openAdapters } from '../compose/context.js';
 import { createManagerFor, type PortManager } from '../compose/manager.js';
 import { loadConfig } from '../config/load.js';
 import type { ConfigProblem } from '../config/validate.js';
@@ -29,5 +29,5 @@ export async function openProject(
     ...(values.config ? { file: values.config } : {}),
   });
   for (const w of warnings as ConfigProblem[]) warn(`warning: ${w.path}: ${w.message}`);
-  return createManagerFor(config, createAdapters());
+  return createManagerFor(config, await openAdapters({ registry: config.registry }));
 }

@@ -11,7 +11,7 @@ import { createUserNames } from '../adapters/process/info.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
-import { openRegistry } from '../adapters/registry/sqlite.js';
+import { openChosenRegistry } from '../adapters/registry/open.js';
 import type {
   FreshListeners,
   HealthChecker,
@@ -65,6 +65,8 @@ export interface AdapterOptions {
   home?: string;
   /** Replace any adapter (tests, embedding). */
   adapters?: Partial<Adapters>;
+  /** Registry URL (`etcd://host1:2379,host2:2379`), e.g. the config's `registry` key; `$BERTH_REGISTRY` wins. Default: SQLite in `home`. */
+  registry?: string | null;
 }
 
 /**
@@ -150,12 +152,33 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
   const reclaimer = new Reclaimer(processes, now);
   const registry =
     given.registry ??
-    openRegistry({
+    openChosenRegistry({
+      configured: options.registry,
       home: options.home ?? berthHome(),
       now,
       processes,
       // Every batch plans from live leases only: dead owners' and expired leases go first.
       beforeBatch: (tx) => void reclaimer.reclaim(tx),
+      ...(given.log ? { log: given.log } : {}),
     });
   return { registry, ...machine };
+}
+
+/**
+ * {@link createAdapters}, then waits until the registry answers synchronous reads: an
+ * etcd registry loads its mirror first (SQLite is ready at once). Closes the registry
+ * and rethrows when it cannot be opened.
+ *
+ * @example
+ * const adapters = await openAdapters({ registry: config.registry });
+ */
+export async function openAdapters(options: AdapterOptions = {}): Promise<Adapters> {
+  const adapters = createAdapters(options);
+  try {
+    await adapters.registry.ready?.();
+  } catch (error) {
+    adapters.registry.close();
+    throw error;
+  }
+  return adapters;
 }

@@ -11,7 +11,7 @@ import { type PortsData, portsData } from '../core/endpoints.js';
 import { leaseEvent } from '../core/registry.js';
 import type { Lease, LeaseOwner, ResolvedConfig } from '../core/types.js';
 import { type AssignOptions, type AssignResult, assignServices, type ServicePort } from './assign.js';
-import { type AdapterOptions, type Adapters, createAdapters } from './context.js';
+import { type AdapterOptions, type Adapters, openAdapters } from './context.js';
 import { type LeaseView, leaseViews, staleness } from './lease-views.js';
 import { checkServiceNames, type Project, projectOf } from './project.js';
 
@@ -69,7 +69,11 @@ export async function createPortManager(options: PortManagerOptions = {}): Promi
     ? resolveConfig(options.config, { cwd, environment }).config
     : (await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) }))
         .config;
-  return createManagerFor(config, createAdapters(options));
+  // The config may name the registry (etcd); BERTH_REGISTRY wins over it.
+  return createManagerFor(
+    config,
+    await openAdapters({ ...options, registry: options.registry ?? config.registry }),
+  );
 }
 
 /**

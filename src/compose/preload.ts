@@ -5,6 +5,7 @@
  */
 import { machineEphemeralRange } from '../adapters/net/kernel.js';
 import { loadNet } from '../adapters/net/probe.js';
+import { preloadChosenRegistry } from '../adapters/registry/open.js';
 import { loadSqlite } from '../adapters/registry/sqlite.js';
 
 /**
@@ -23,4 +24,6 @@ export function preloadGetPort(): void {
   } catch {
     // see above
   }
+  // An etcd registry's client, when BERTH_REGISTRY names one (nothing for SQLite).
+  preloadChosenRegistry();
 }

@@ -80,6 +80,11 @@ export interface UserConfig extends UserOverridableSettings {
   $schema?: string;
   /** Project name. Default: the name of the folder holding the config. */
   project?: string;
+  /**
+   * Where the leases live: `etcd://host1:2379,host2:2379[/prefix]` (a team's registry) or
+   * `sqlite` (the default). `BERTH_REGISTRY` wins. Never credentials: BERTH_ETCD_* carry those.
+   */
+  registry?: string;
   /** The services by name, in declaration order. At least one. */
   services: Record<string, UserServiceConfig>;
   /** Overrides by environment name (`--env`, `BERTH_ENV`). */

@@ -35,6 +35,8 @@ export interface DraftService {
 export interface Draft {
   /** Declared project name, or `null` for the folder's name. */
   project: string | null;
+  /** Declared registry URL, or `null` for the default. */
+  registry: string | null;
   strategy: ConflictStrategy;
   healthCheckTimeout: number;
   maxRetries: number;
@@ -182,6 +184,8 @@ export function normalize(config: Record<string, unknown>): Draft {
   );
   return {
     project: typeof config.project === 'string' && config.project !== '' ? config.project : null,
+    registry:
+      typeof config.registry === 'string' && config.registry.trim() !== '' ? config.registry.trim() : null,
     strategy: pick<ConflictStrategy>(
       config.strategy,
       ['minimal', 'aggressive', 'conservative', 'strict'],

@@ -113,5 +113,6 @@ export function resolveDraft(
     autoReassign: draft.autoReassign,
     exclude: expandExclude(draft),
     services,
+    registry: draft.registry,
   };
 }

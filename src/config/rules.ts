@@ -217,7 +217,28 @@ export function checkRules(draft: Draft): RuleProblems {
     checkVariables(s, published, err);
   }
   checkCycles(draft.services, byName, err);
+  checkRegistry(draft.registry, err);
   return out;
+}
+
+/** The environment variables that carry etcd's TLS files and credentials (src/adapters/registry/etcd/url.ts reads them). */
+const ETCD_SECRET_VARS =
+  'BERTH_ETCD_CA, BERTH_ETCD_CERT, BERTH_ETCD_KEY, BERTH_ETCD_USER, BERTH_ETCD_PASSWORD';
+
+/** A registry URL in a config file: a known kind, and no credentials (a config file gets checked in). */
+function checkRegistry(registry: string | null, err: Push): void {
+  if (registry === null) return;
+  if (/^[a-z]+:\/\/[^/]*@/i.test(registry) || /[?#]/.test(registry)) {
+    err(
+      'registry',
+      `carries credentials or options; a config file is no place for them. Remove them and set ${ETCD_SECRET_VARS} in the environment instead`,
+    );
+  } else if (registry !== 'sqlite' && !/^etcd:\/\/[^/,\s]+(,[^/,\s]+)*(\/\S*)?$/.test(registry)) {
+    err(
+      'registry',
+      `"${registry}" is not a registry URL; use etcd://host1:2379,host2:2379 (optionally /prefix) or sqlite`,
+    );
+  }
 }
 
 /**

@@ -45,6 +45,7 @@ const environment: Required<UserEnvironmentConfig> = {
 const full: Required<UserConfig> = {
   $schema: './berth.schema.json',
   project: 'full',
+  registry: 'etcd://etcd-1:2379',
   strategy: 'minimal',
   healthCheckTimeout: 5000,
   maxRetries: 5,

@@ -214,6 +214,12 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       description: 'Project name shown in listings. Default: the name of the folder holding the config.',
       minLength: 1,
     },
+    registry: {
+      type: 'string',
+      description:
+        'Where the leases live: `etcd://host1:2379,host2:2379[/prefix]` for a registry shared by a team or a CI fleet, or `sqlite` (the default, one file per user). `BERTH_REGISTRY` wins over it. TLS files and credentials never go here: use the BERTH_ETCD_* environment variables.',
+      examples: ['etcd://etcd-1:2379,etcd-2:2379,etcd-3:2379'],
+    },
     ...overridable,
     services: {
       type: 'object',

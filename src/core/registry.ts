@@ -2,6 +2,7 @@
  * The registry as the core sees it: a narrow interface the SQLite adapter
  * (src/adapters/registry/sqlite.ts) implements. The core never imports the adapter.
  */
+import type { HostDirectory } from './hosts.js';
 import type { Lease, LeaseOwner } from './types.js';
 
 /** A lease to insert: the registry assigns `id`. */
@@ -141,5 +142,13 @@ export interface Registry extends RegistryReader {
   transactionSync<T>(fn: (tx: RegistryTx) => T, options?: SyncTransactionOptions): T;
   /** Absolute path of the database file. */
   readonly path: string;
+  /**
+   * Resolves once synchronous reads can be answered. A registry kept elsewhere (etcd)
+   * loads a local mirror first; its transactions wait for it themselves. Absent when
+   * the registry is ready as soon as it is opened (SQLite).
+   */
+  ready?(): Promise<void>;
+  /** Reads across hosts, for a registry several hosts share (etcd); absent for a single host's registry. */
+  readonly directory?: HostDirectory | undefined;
   close(): void;
 }

@@ -85,6 +85,8 @@ export interface ResolvedConfig {
   exclude: readonly number[];
   /** Services in declaration order. */
   services: readonly ServiceSpec[];
+  /** The config's `registry` URL (`etcd://...`), or `null`/absent for the default; `$BERTH_REGISTRY` wins over it. */
+  registry?: string | null;
 }
 
 /** Who owns a lease: the process and its start time, so a reused pid is not mistaken for the owner. */

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import { createAdapters } from '../compose/context.js';
+import { type Adapters, openAdapters } from '../compose/context.js';
 import { getPort, releasePort } from '../compose/get-port.js';
 import { BerthError } from '../errors.js';
 import { createApp, type DaemonApp } from './app.js';
@@ -178,7 +178,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const port = await leasePort(options, log);
   const shown = wildcard ? '127.0.0.1' : hosts[0]!.includes(':') ? `[${hosts[0]}]` : hosts[0]!;
   const url = `http://${shown}:${port}/`;
-  let adapters: ReturnType<typeof createAdapters> | null = null;
+  let adapters: Adapters | null = null;
   let app: DaemonApp | null = null;
   let servers: Server[] = [];
   const undo = async () => {
@@ -189,7 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   };
   let addresses: string[];
   try {
-    adapters = createAdapters({ home, adapters: { log } });
+    adapters = await openAdapters({ home, adapters: { log } });
     app = createApp({
       adapters,
       port,

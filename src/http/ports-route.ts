@@ -8,7 +8,7 @@
 import { staleness } from '../compose/lease-views.js';
 import { type PortsData, portsData, schemeUrl } from '../core/endpoints.js';
 import type { ProcessTable } from '../core/facts.js';
-import type { RegistryReader } from '../core/registry.js';
+import type { Registry, RegistryReader } from '../core/registry.js';
 import type { Lease, ResolvedConfig } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 import { HttpError, toHttpError } from './errors.js';
@@ -16,6 +16,7 @@ import type { EventHub } from './events.js';
 import { API_HEADERS } from './headers.js';
 import type { HttpResponse } from './message.js';
 import { resolveProject } from './projects.js';
+import { remotePorts } from './remote-ports.js';
 
 /** Longest a cached response lives while no event arrives. */
 export const PORTS_CACHE_MAX_AGE_MS = 1_000;
@@ -55,7 +56,8 @@ interface Cached {
 
 /** Dependencies of the ports route. */
 export interface PortsRouteDeps {
-  registry: RegistryReader;
+  /** A full registry (not only a reader): `host=` reads other hosts from the shared store. */
+  registry: RegistryReader & Partial<Registry>;
   processes: ProcessTable;
   configs: ConfigCache;
   hub: EventHub;
@@ -86,6 +88,16 @@ export class PortsRoute {
     const { registry, processes, configs, now } = this.deps;
     try {
       const environment = query.get('env') ?? query.get('environment') ?? DEFAULT_ENVIRONMENT;
+      const host = query.get('host');
+      if (host !== null && host !== '' && registry.directory && host !== registry.directory.host) {
+        const data = await remotePorts(registry as Registry, {
+          host,
+          project: query.get('project'),
+          dir: query.get('dir'),
+          environment,
+        });
+        return jsonResponse(data);
+      }
       const ref = resolveProject(
         { project: query.get('project') ?? undefined, dir: query.get('dir') ?? undefined, environment },
         registry.allLeases(),
@@ -109,16 +121,19 @@ export class PortsRoute {
           { data: { dir: ref.dir, project: ref.name } },
         );
       }
-      const data = portsFromLeases(leases, environment, config);
-      // A string body goes out with the headers in one write; a Buffer would take a writev of two.
-      const body = JSON.stringify({ success: true, data });
-      return {
-        status: 200,
-        headers: { ...API_HEADERS, 'content-length': String(Buffer.byteLength(body)) },
-        body,
-      };
+      return jsonResponse(portsFromLeases(leases, environment, config));
     } catch (error) {
       return toHttpError(error).response();
     }
   }
+}
+
+function jsonResponse(data: PortsData): HttpResponse {
+  // A string body goes out with the headers in one write; a Buffer would take a writev of two.
+  const body = JSON.stringify({ success: true, data });
+  return {
+    status: 200,
+    headers: { ...API_HEADERS, 'content-length': String(Buffer.byteLength(body)) },
+    body,
+  };
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lease, registryContract } from '../../../test/contract/registry.js';
 import { waitFor } from '../../../test/helpers.js';
 import type { NewLease, Registry } from '../../core/registry.js';
 import { isBerthError } from '../../errors.js';
@@ -35,22 +36,13 @@ afterEach(() => {
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
 
-function lease(over: Partial<NewLease> = {}): NewLease {
-  return {
-    port: 4000,
-    kind: 'service',
-    project: 'shop',
-    dir: '/w/shop',
-    environment: 'development',
-    service: 'server',
-    inheritsFrom: null,
-    owner: null,
-    createdAt: 1,
-    expiresAt: null,
-    scheme: 'http',
-    ...over,
-  };
-}
+registryContract('sqlite', async (options) => {
+  const registry = openRegistry({
+    home: tempHome(),
+    ...(options?.beforeBatch ? { beforeBatch: options.beforeBatch } : {}),
+  });
+  return registry;
+});
 
 describe('migrations', () => {
   it('creates a fresh registry at the newest version in WAL mode', () => {
@@ -143,55 +135,7 @@ describe('query plans', () => {
   }
 });
 
-describe('leases', () => {
-  it('inserts, reads back by scope, range and pid, and removes into history', async () => {
-    const r = registryIn();
-    await r.transaction((tx) => {
-      tx.insert(lease());
-      tx.insert(lease({ service: 'websocket', inheritsFrom: 'server' }));
-      tx.insert(lease({ port: 4001, service: 'client', owner: { pid: 77, startTime: '9' } }));
-    });
-    expect(r.scopeLeases({ dir: '/w/shop', environment: 'development' }).map((l) => l.service)).toEqual([
-      'server',
-      'websocket',
-      'client',
-    ]);
-    expect(r.leasesInRange(4001, 4001).map((l) => l.service)).toEqual(['client']);
-    // Owning leases only: websocket shares 4000 with server.
-    expect(r.leasedPorts(3000, 5000)).toEqual([4000, 4001]);
-    expect(r.leasesOwnedBy(77)[0]!.owner).toEqual({ pid: 77, startTime: '9' });
-    const server = r.scopeLeases({ dir: '/w/shop', environment: 'development' })[0]!;
-    await r.transaction((tx) => tx.remove(server.id, 'released'));
-    // Removing a root removes the rows that inherit its port.
-    expect(r.scopeLeases({ dir: '/w/shop', environment: 'development' }).map((l) => l.service)).toEqual([
-      'client',
-    ]);
-    expect(r.history({ dir: '/w/shop', environment: 'development' }).get('server')).toBe(4000);
-  });
-
-  it('UNIQUE constraints refuse a second owner of a port and a second lease of a service', async () => {
-    const r = registryIn();
-    await r.transaction((tx) => tx.insert(lease()));
-    await expect(r.transaction((tx) => tx.insert(lease({ service: 'other' })))).rejects.toMatchObject({
-      code: 'E_PORT_HELD',
-    });
-    await expect(r.transaction((tx) => tx.insert(lease({ port: 4002 })))).rejects.toMatchObject({
-      code: 'E_PORT_HELD',
-    });
-    expect(r.allLeases()).toHaveLength(1);
-  });
-
-  it('a failing transaction changes nothing', async () => {
-    const r = registryIn();
-    await expect(
-      r.transaction((tx) => {
-        tx.insert(lease());
-        throw new Error('boom');
-      }),
-    ).rejects.toThrow('boom');
-    expect(r.allLeases()).toEqual([]);
-  });
-
+describe('leases (SQLite only: raw rows, the lock)', () => {
   it('skips malformed rows instead of trusting them', async () => {
     const home = tempHome();
     const r = registryIn(home);
@@ -202,33 +146,6 @@ describe('leases', () => {
     ).run();
     db.close();
     expect(r.allLeases().map((l) => l.port)).toEqual([4000]);
-  });
-
-  it('returns expired leases and keeps an ordered event log', async () => {
-    const r = registryIn();
-    await r.transaction((tx) => {
-      tx.insert(lease({ expiresAt: 100 }));
-      tx.insert(lease({ port: 4001, service: 'b', expiresAt: 500 }));
-      for (const type of ['assigned', 'released'] as const) {
-        tx.recordEvent({
-          at: 1,
-          type,
-          project: 'shop',
-          dir: '/w/shop',
-          environment: 'development',
-          service: 'server',
-          port: 4000,
-          fromPort: null,
-          detail: '',
-        });
-      }
-    });
-    expect((await r.transaction((tx) => tx.expired(200))).map((l) => l.port)).toEqual([4000]);
-    const events = r.eventsSince(0, 10);
-    expect(events.map((e) => e.type)).toEqual(['assigned', 'released']);
-    expect(events[1]!.id).toBeGreaterThan(events[0]!.id);
-    expect(r.eventsSince(events[0]!.id, 10).map((e) => e.type)).toEqual(['released']);
-    expect(r.lastEventId()).toBe(events[1]!.id);
   });
 
   it('waits for another connection holding the write lock, then proceeds', async () => {
@@ -290,64 +207,6 @@ describe('leases', () => {
     }
     expect(done).toBeGreaterThan(5);
     await once(busy, 'exit');
-  });
-});
-
-describe('group commit', () => {
-  it('runs the concurrent transactions of a process in one batch; one that fails changes nothing of its own', async () => {
-    const r = registryIn();
-    const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) =>
-        r.transaction((tx) => {
-          tx.insert(lease({ port: 5000 + i, service: `s${i}` }));
-          // The 7th also tries a port the 3rd holds: the UNIQUE index refuses, its own insert is undone.
-          if (i === 7) tx.insert(lease({ port: 5003, service: 'dup' }));
-          return tx.batch;
-        }),
-      ),
-    );
-    expect(results.map((x) => x.status).filter((x) => x === 'rejected')).toHaveLength(1);
-    expect((results[7] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_PORT_HELD' });
-    // Grouped: far fewer batches than requests (the time budget may split one on a loaded machine).
-    const batches = new Set(results.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : [])));
-    expect(batches.size).toBeLessThanOrEqual(5);
-    const ports = r.allLeases().map((l) => l.port);
-    expect(ports).toHaveLength(19);
-    expect(ports).not.toContain(5007);
-  });
-
-  it('runs the batch hook once per batch, before the requests', async () => {
-    const home = tempHome();
-    const seen: string[] = [];
-    const r = openRegistry({ home, beforeBatch: (tx) => seen.push(`hook ${tx.batch}`) });
-    open.push(r);
-    await Promise.all([1, 2, 3].map((i) => r.transaction((tx) => seen.push(`job ${i} ${tx.batch}`))));
-    await r.transaction((tx) => seen.push(`job 4 ${tx.batch}`));
-    expect(seen).toEqual(['hook 1', 'job 1 1', 'job 2 1', 'job 3 1', 'hook 2', 'job 4 2']);
-  });
-
-  it('keeps the owners table right through inserts, owner changes and removals', async () => {
-    const r = registryIn();
-    const a = { pid: 101, startTime: '7' };
-    const b = { pid: 202, startTime: null };
-    await r.transaction((tx) => {
-      tx.insert(lease({ port: 6001, service: 'a1', owner: a, createdAt: 5 }));
-      tx.insert(lease({ port: 6002, service: 'a2', owner: a, createdAt: 9 }));
-      const x = tx.insert(lease({ port: 6003, service: 'x', owner: null }));
-      tx.setOwner(x.id, b, null);
-    });
-    const owners = (): string[] =>
-      r
-        .owners()
-        .map((o) => `${o.pid}/${o.startTime}/${o.since}`)
-        .sort();
-    expect(owners()).toEqual(['101/7/5', `202/null/1`]);
-    await r.transaction((tx) => {
-      expect(tx.removeOwnedBy(a, 'reclaimed').map((l) => l.port)).toEqual([6001, 6002]);
-    });
-    expect(owners()).toEqual(['202/null/1']);
-    await r.transaction((tx) => tx.setOwner(r.allLeases()[0]!.id, null, null));
-    expect(owners()).toEqual([]);
   });
 });
 

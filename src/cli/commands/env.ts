@@ -8,16 +8,22 @@ import { BerthError } from '../../errors.js';
 import { noPositionals, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
 import { openProject } from '../project.js';
+import { remoteEnvVars } from './env-host.js';
 
-const HELP = `Usage: berth env [--format shell|dotenv|json]
+const HELP = `Usage: berth env [--format shell|dotenv|json] [--host H]
 
 Prints every service's port and URL as variables. shell (default) prints
-\`export NAME=value\` lines for eval "$(berth env)"; dotenv prints NAME=value; json an object.`;
+\`export NAME=value\` lines for eval "$(berth env)"; dotenv prints NAME=value; json an object.
+--host H prints the ports host H leased for this project in a shared registry (etcd),
+with URLs at H's advertised address; it assigns nothing.`;
 
 const FORMATS = ['shell', 'dotenv', 'json'] as const;
 
 const env: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('env', argv, { format: { type: 'string', short: 'f' } });
+  const { values, positionals } = parseCommand('env', argv, {
+    format: { type: 'string', short: 'f' },
+    host: { type: 'string' },
+  });
   if (values.help) {
     io.out(HELP);
     return 0;
@@ -32,10 +38,15 @@ const env: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
-    const result = await pm.assignAll();
-    for (const d of result.decisions) if (d.from !== null) io.err(d.message);
-    const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
-    const vars = envVars(pm.config.services, ports);
+    let vars: [string, string][];
+    if (values.host !== undefined) {
+      vars = await remoteEnvVars(pm, values.host);
+    } else {
+      const result = await pm.assignAll();
+      for (const d of result.decisions) if (d.from !== null) io.err(d.message);
+      const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
+      vars = envVars(pm.config.services, ports);
+    }
     if (format === 'json') io.out(JSON.stringify(Object.fromEntries(vars), null, 2));
     else if (format === 'dotenv') for (const [k, v] of vars) io.out(`${k}=${v}`);
     else for (const [k, v] of vars) io.out(`export ${k}=${shellQuote(v)}`);

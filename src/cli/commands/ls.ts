@@ -2,18 +2,21 @@
  * `berth ls [--all-projects] [--json]`: leases with their state
  * (reserved / bound / stale), owner pid and age.
  */
-import { createAdapters } from '../../compose/context.js';
+import { openAdapters } from '../../compose/context.js';
 import { type LeaseView, leaseJson, leaseViews } from '../../compose/lease-views.js';
 import { noPositionals, parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
 import { formatAge, table } from '../style.js';
+import { listAllHosts } from './ls-hosts.js';
 
-const HELP = `Usage: berth ls [--all-projects] [--json]
+const HELP = `Usage: berth ls [--all-projects] [--all-hosts] [--json]
 
 Lists this project's leases (this checkout and environment), or every lease
 on the machine with --all-projects. States: reserved (leased, nothing listening),
-bound (something listens on the port), stale (owner died or lease expired).`;
+bound (something listens on the port), stale (owner died or lease expired).
+--all-hosts lists every host's leases in a shared registry (etcd), with the
+URL other hosts reach each service at.`;
 
 function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boolean) {
   if (leases.length === 0) {
@@ -40,16 +43,18 @@ function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boo
 const ls: Command = async (argv, io) => {
   const { values, positionals } = parseCommand('ls', argv, {
     'all-projects': { type: 'boolean', short: 'a' },
+    'all-hosts': { type: 'boolean' },
   });
   if (values.help) {
     io.out(HELP);
     return 0;
   }
   noPositionals('ls', positionals);
+  if (values['all-hosts']) return listAllHosts(values, io);
   let leases: LeaseView[];
   let now: number;
   if (values['all-projects']) {
-    const adapters = createAdapters();
+    const adapters = await openAdapters();
     try {
       now = adapters.now();
       leases = leaseViews(adapters, adapters.registry.allLeases());

@@ -3,7 +3,7 @@
  * command line, since when) and whether berth leased the port, to whom. Needs
  * no config: it asks the kernel and the shared registry.
  */
-import { createAdapters } from '../../compose/context.js';
+import { openAdapters } from '../../compose/context.js';
 import type { LeaseView } from '../../compose/lease-views.js';
 import { type PortReport, userNameOf, whoIsOn } from '../../compose/who.js';
 import type { HiddenListener, PortHolders } from '../../core/facts.js';
@@ -92,7 +92,7 @@ const who: Command = async (argv, io) => {
     throw new BerthError('E_USAGE', 'who takes exactly one port, e.g. `berth who 3000`.');
   }
   const port = parsePortArg(positionals[0]);
-  const adapters = createAdapters();
+  const adapters = await openAdapters();
   try {
     const report = await whoIsOn(adapters, port);
     const userOf = (uid: number | null) => userNameOf(adapters, uid);
