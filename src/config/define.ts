@@ -41,7 +41,9 @@ export interface UserServiceConfig {
   /** Share the port of this service; an inheriting service declares no ports of its own. */
   inheritFrom?: string;
   /** Environment variable that carries the port. Default: `SERVER_PORT` for `server`. */
-  env?: string;
+  portEnv?: string;
+  /** Extra environment variables for `command` (`berth up`); berth sets PORT and the stack's `<NAME>_PORT`/`<NAME>_URL` itself. */
+  env?: Record<string, string>;
   /** Allow ports below 1024. Default: the top-level `allowPrivileged`. */
   allowPrivileged?: boolean;
   /** Health check; `false` disables it, `true` or omitted derives it from `requires`. */

@@ -23,8 +23,8 @@ export interface DraftService {
   /** Declared conflict names, with their index. */
   conflicts: readonly { name: string; index: number }[];
   inheritFrom: string | null;
-  /** Declared variable name, or `null` for the default. */
-  env: string | null;
+  /** Declared `portEnv` (the port's variable name), or `null` for the default. */
+  portEnv: string | null;
   /** The service's own setting, else the top-level one. */
   allowPrivileged: boolean;
   /** Declared health: `undefined` when absent. */
@@ -168,7 +168,7 @@ function draftService(name: string, value: unknown, allowPrivileged: boolean): D
       index,
     })),
     inheritFrom: typeof s.inheritFrom === 'string' ? s.inheritFrom : null,
-    env: typeof s.env === 'string' && NAME.test(s.env) ? s.env : null,
+    portEnv: typeof s.portEnv === 'string' && NAME.test(s.portEnv) ? s.portEnv : null,
     allowPrivileged: bool(s.allowPrivileged, allowPrivileged),
     health: typeof health === 'boolean' ? health : (asRecord(health) ?? undefined),
   };

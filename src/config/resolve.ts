@@ -12,9 +12,9 @@ import type { Draft, DraftService } from './normalize.js';
 /** Default milliseconds between health checks. */
 export const HEALTH_INTERVAL_MS = 1000;
 
-/** The variable a service's port is published under: its `env`, else `<STEM>_PORT` ({@link portVariable}). */
+/** The variable a service's port is published under: its `portEnv`, else `<STEM>_PORT` ({@link portVariable}). */
 export function envVarOf(service: DraftService): string {
-  return service.env ?? portVariable(service.name);
+  return service.portEnv ?? portVariable(service.name);
 }
 
 /** What a service speaks: its own `requires`, else the nearest inherited one's, else `['http']`. */

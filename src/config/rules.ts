@@ -184,7 +184,10 @@ function checkVariables(s: DraftService, published: Map<string, DraftService>, e
   const urlOwner = published.get(urlVar);
   if (portOwner !== undefined) {
     const whose = portOwner === s ? `the URL variable of ${s.path}` : `the variable of ${portOwner.path}`;
-    err(keyPath(s.path, 'env'), `${portVar} is also ${whose}; set env to a different name on one of them`);
+    err(
+      keyPath(s.path, 'portEnv'),
+      `${portVar} is also ${whose}; set portEnv to a different name on one of them`,
+    );
   } else if (urlOwner !== undefined) {
     err(s.path, `${s.name} and ${urlOwner.path} would both publish ${urlVar}; rename one of them`);
   }

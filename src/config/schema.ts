@@ -29,6 +29,8 @@ export interface JsonSchema {
   minLength?: number;
   pattern?: string;
   patternErrorMessage?: string;
+  /** VS Code's keyword for a value of the wrong type; the walker uses it instead of its own message. */
+  errorMessage?: string;
   enum?: readonly (string | number | boolean)[];
   /** Branches must differ by `type`: the walker picks the branch whose type matches the value. */
   oneOf?: JsonSchema[];
@@ -90,13 +92,28 @@ const service: JsonSchema = {
       description:
         'Share the port of another service (a websocket served by the http server). An inheriting service declares no ports of its own.',
     },
-    env: {
+    portEnv: {
       type: 'string',
       description:
         'Environment variable that carries the port. Default: the name in UPPER_SNAKE_CASE plus `_PORT`.',
       pattern: ENV_VAR_PATTERN,
       patternErrorMessage: 'must be a shell variable name: letters, digits and _, not starting with a digit',
-      examples: ['API_PORT'],
+      examples: ['PGPORT'],
+    },
+    env: {
+      type: 'object',
+      description:
+        "Extra environment variables for the service's `command` (`berth up`). berth sets PORT and every service's `<NAME>_PORT` and `<NAME>_URL` itself.",
+      errorMessage:
+        'must be an object of extra variables for the command, e.g. { "NODE_ENV": "development" }. The variable that carries the port is now `portEnv`: rename `env` to `portEnv`',
+      propertyNames: {
+        type: 'string',
+        pattern: ENV_VAR_PATTERN,
+        patternErrorMessage:
+          'must be a shell variable name: letters, digits and _, not starting with a digit',
+      },
+      additionalProperties: { type: 'string', description: 'The value of the variable.' },
+      examples: [{ NODE_ENV: 'development' }],
     },
     allowPrivileged: {
       type: 'boolean',
