@@ -9,6 +9,7 @@ import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { effectiveRequires, envVarOf } from './resolve.js';
+import { checkRunRules } from './run-rules.js';
 import { didYouMean } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */
@@ -220,6 +221,9 @@ export function checkRules(draft: Draft): RuleProblems {
     checkVariables(s, published, err);
   }
   checkCycles(draft.services, byName, err);
+  const run = checkRunRules(draft);
+  out.errors.push(...run.errors);
+  out.warnings.push(...run.warnings);
   return out;
 }
 

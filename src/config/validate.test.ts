@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POOL } from '../core/policy.js';
+import { leaseOnly } from '../core/stack.js';
 import type { ServiceSpec } from '../core/types.js';
 import { formatProblems, validateConfig } from './validate.js';
 
@@ -331,6 +332,118 @@ const cases: Case[] = [
   ],
   ['empty project name', broken((c) => (c.project = '')), 'project', 'empty'],
   [
+    'dependsOn a missing service',
+    broken((c) => (c.services.client.dependsOn = ['sever'])),
+    'services.client.dependsOn[0]',
+    'Did you mean "server"?',
+  ],
+  [
+    'dependsOn itself',
+    broken((c) => (c.services.client.dependsOn = ['client'])),
+    'services.client.dependsOn[0]',
+    'cannot depend on itself; remove it from dependsOn',
+  ],
+  [
+    'dependency cycle',
+    broken((c) => {
+      c.services.client.dependsOn = ['server'];
+      c.services.server.dependsOn = ['client'];
+    }),
+    'services.server.dependsOn[0]',
+    'dependency cycle server -> client -> server; remove one of these dependsOn entries',
+  ],
+  [
+    'dependency cycle through inheritFrom',
+    broken((c) => (c.services.server.dependsOn = ['websocket'])),
+    'services.server.dependsOn[0]',
+    'server -> websocket -> server',
+  ],
+  [
+    'dependsOn listing a service twice',
+    broken((c) => (c.services.client.dependsOn = ['server', 'server'])),
+    'services.client.dependsOn[1]',
+    'listed twice',
+  ],
+  [
+    'command as a number',
+    broken((c) => (c.services.server.command = 42)),
+    'services.server.command',
+    'a string or a list',
+  ],
+  ['empty command', broken((c) => (c.services.server.command = '')), 'services.server.command', 'empty'],
+  [
+    'empty command list',
+    broken((c) => (c.services.server.command = [])),
+    'services.server.command',
+    'at least 1',
+  ],
+  [
+    'command list with a number',
+    broken((c) => (c.services.server.command = ['node', 1])),
+    'services.server.command[1]',
+  ],
+  [
+    'unknown restart policy',
+    broken((c) => (c.services.server.restart = 'on-failur')),
+    'services.server.restart',
+    'Did you mean "on-failure"?',
+  ],
+  ['restart as a boolean', broken((c) => (c.services.server.restart = true)), 'services.server.restart'],
+  [
+    'negative maxRestarts',
+    broken((c) => (c.services.server.maxRestarts = -1)),
+    'services.server.maxRestarts',
+  ],
+  [
+    'unknown stopSignal',
+    broken((c) => (c.services.server.stopSignal = 'SIGSTOP')),
+    'services.server.stopSignal',
+    'SIGTERM',
+  ],
+  [
+    'stopTimeout as seconds text',
+    broken((c) => (c.services.server.stopTimeout = '10s')),
+    'services.server.stopTimeout',
+    'whole number',
+  ],
+  [
+    'stopTimeout too long',
+    broken((c) => (c.services.server.stopTimeout = 600_001)),
+    'services.server.stopTimeout',
+    'from 0 to 600000',
+  ],
+  [
+    'tcp ready check with a path',
+    broken((c) => (c.services.server.ready = { type: 'tcp', path: '/ready' })),
+    'services.server.ready.path',
+    'type: "http"',
+  ],
+  [
+    'ready as a boolean',
+    broken((c) => (c.services.server.ready = true)),
+    'services.server.ready',
+    'an object',
+  ],
+  [
+    'env setting PORT',
+    broken((c) => (c.services.server.env = { PORT: '1' })),
+    'services.server.env.PORT',
+    "berth sets PORT to server's port itself",
+  ],
+  [
+    "env setting another service's URL variable",
+    broken((c) => (c.services.server.env = { CLIENT_URL: 'x' })),
+    'services.server.env.CLIENT_URL',
+    'a variable of services.client',
+  ],
+  ['cwd empty', broken((c) => (c.services.server.cwd = '')), 'services.server.cwd', 'empty'],
+  [
+    'unknown dependency in an environment override',
+    broken((c) => (c.environments = { test: { services: { client: { dependsOn: ['nope'] } } } })),
+    'environments.test.services.client.dependsOn[0]',
+    'is not a service',
+  ],
+  [
     'environment name with a space',
     broken((c) => (c.environments = { 'my env': {} })),
     'environments["my env"]',
@@ -397,6 +510,8 @@ describe('validateConfig: the issue example', () => {
       envVar: 'SERVER_PORT',
       allowPrivileged: false,
       health: { type: 'http', path: '/', expectStatus: null, intervalMs: 1000, timeoutMs: 5000 },
+      // No command: berth up only leases it; were something to wait for it, its health check would say when.
+      run: { ...leaseOnly(ctx.dir), ready: server.health },
     });
     const websocket = service(config.services, 'websocket');
     expect(websocket).toMatchObject({
@@ -500,6 +615,101 @@ describe('validateConfig: defaults and normalisation', () => {
       ctx,
     );
     expect(service(config!.services, 'a').health).toBeNull();
+  });
+});
+
+describe('validateConfig: berth up keys', () => {
+  const stack = (over: RawConfig = {}) =>
+    validateConfig(
+      {
+        services: {
+          db: { requires: ['tcp'], command: 'node db.js', ready: { timeoutMs: 300 } },
+          api: {
+            command: ['node', 'api.js'],
+            cwd: 'services/api',
+            env: { NODE_ENV: 'test' },
+            dependsOn: ['db'],
+            restart: 'on-failure',
+            maxRestarts: 3,
+            stopSignal: 'SIGINT',
+            stopTimeout: 2000,
+          },
+          ws: { inheritFrom: 'api', requires: ['websocket'] },
+          cache: { requires: ['tcp'] },
+          ...over,
+        },
+      },
+      ctx,
+    );
+
+  it('resolves commands, folders, variables and policies', () => {
+    const { config, errors, warnings } = stack();
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(service(config!.services, 'api').run).toEqual({
+      command: { kind: 'exec', argv: ['node', 'api.js'] },
+      cwd: '/projects/shop/services/api',
+      env: { NODE_ENV: 'test' },
+      dependsOn: ['db'],
+      ready: { type: 'http', path: '/', expectStatus: null, intervalMs: 1000, timeoutMs: 5000 },
+      restart: 'on-failure',
+      maxRestarts: 3,
+      stopSignal: 'SIGINT',
+      stopTimeoutMs: 2000,
+    });
+  });
+
+  it('runs a string command through the shell, and judges readiness by ready, else health', () => {
+    const { config } = stack();
+    const db = service(config!.services, 'db');
+    expect(db.run).toMatchObject({
+      command: { kind: 'shell', line: 'node db.js' },
+      cwd: '/projects/shop',
+      restart: 'no',
+      maxRestarts: null,
+      stopSignal: 'SIGTERM',
+      stopTimeoutMs: 10_000,
+      // A declared ready fills its type from requires, like health.
+      ready: { type: 'tcp', timeoutMs: 300 },
+    });
+    expect(service(config!.services, 'cache').run).toMatchObject({ command: null, ready: db.health });
+  });
+
+  it('keeps a declared ready check when health checks are off', () => {
+    const { config } = validateConfig(
+      {
+        enableHealthChecks: false,
+        services: { a: { command: 'x', ready: { path: '/up' } }, b: { command: 'y' } },
+      },
+      ctx,
+    );
+    expect(service(config!.services, 'a').run.ready).toMatchObject({ type: 'http', path: '/up' });
+    expect(service(config!.services, 'b').run.ready).toBeNull();
+  });
+
+  it('warns about keys that need a command on a service without one', () => {
+    const { errors, warnings } = stack({
+      cache: { requires: ['tcp'], restart: 'always', dependsOn: ['db'] },
+      ws: { inheritFrom: 'api', requires: ['websocket'], stopSignal: 'SIGINT' },
+    });
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      {
+        path: 'services.ws.stopSignal',
+        message: expect.stringContaining(
+          "berth up serves it with api's process, so stopSignal does nothing here",
+        ),
+      },
+      { path: 'services.cache.restart', message: expect.stringContaining('add a command or remove restart') },
+      { path: 'services.cache.dependsOn', message: expect.stringContaining('does not run it') },
+    ]);
+  });
+
+  it('warns that maxRestarts does nothing with restart "no"', () => {
+    const { warnings } = stack({ db: { requires: ['tcp'], command: 'x', maxRestarts: 2 } });
+    expect(warnings).toEqual([
+      { path: 'services.db.maxRestarts', message: expect.stringContaining('restart is "no"') },
+    ]);
   });
 });
 
