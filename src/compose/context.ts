@@ -7,12 +7,15 @@
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
 import { createFreshListeners } from '../adapters/net/procnet.js';
+import { createProcessGroups } from '../adapters/process/group.js';
 import { createHolderFinder } from '../adapters/process/holders.js';
 import { createUserNames } from '../adapters/process/info.js';
 import { createProcessStopper } from '../adapters/process/signal.js';
+import { createSpawner } from '../adapters/process/spawn.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
+import { openRunStore } from '../adapters/registry/runs.js';
 import { openRegistry } from '../adapters/registry/sqlite.js';
 import type {
   FreshListeners,
@@ -20,12 +23,15 @@ import type {
   HolderFinder,
   KernelFacts,
   Probe,
+  ProcessGroups,
   ProcessStopper,
   ProcessTable,
   ProcessTree,
+  Spawner,
   UserNames,
 } from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
+import type { RunStore } from '../core/runs.js';
 import { Reclaimer } from './reclaim.js';
 
 /**
@@ -55,6 +61,12 @@ export interface Adapters {
   health: HealthChecker;
   /** Login names of uids. */
   users: UserNames;
+  /** Starts a stack's commands, each in a process group of its own (`berth up`). */
+  spawner: Spawner;
+  /** Signals whole process groups. */
+  groups: ProcessGroups;
+  /** What `berth up` runs, readable from other processes (opened on first use). */
+  runs: RunStore;
   /** Epoch milliseconds. */
   now: () => number;
   /** Where informational lines go (moves, reclaims); silent by default. */
@@ -80,8 +92,8 @@ const lazyHealthChecker: HealthChecker = {
   },
 };
 
-/** The adapters that read or act on the machine: all but the registry. */
-export type MachineAdapters = Omit<Adapters, 'registry'>;
+/** The adapters that read or act on the machine: all but the registry and the run store. */
+export type MachineAdapters = Omit<Adapters, 'registry' | 'runs'>;
 
 /**
  * Real machine adapters, with any overrides applied; opens no registry (for
@@ -113,6 +125,8 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
     stopper: given.stopper ?? createProcessStopper(),
     health: given.health ?? lazyHealthChecker,
     users: given.users ?? createUserNames(),
+    spawner: given.spawner ?? createSpawner(),
+    groups: given.groups ?? createProcessGroups(),
     now: given.now ?? Date.now,
     log: given.log ?? (() => {}),
   };
@@ -148,5 +162,12 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
       // Every batch plans from live leases only: dead owners' and expired leases go first.
       beforeBatch: (tx) => void reclaimer.reclaim(tx),
     });
-  return { registry, ...machine };
+  const runs = once(() => given.runs ?? openRunStore({ home: options.home ?? berthHome() }));
+  return {
+    registry,
+    ...machine,
+    get runs() {
+      return runs();
+    },
+  };
 }
