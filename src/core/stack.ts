@@ -230,7 +230,7 @@ export function advance(state: UnitState, event: UnitEvent): UnitState {
       if (phase === 'exited') return to('restarting', { restarts: state.restarts + 1 });
       break;
     case 'replan':
-      if (phase === 'starting' || phase === 'exited') return to('pending');
+      if (phase === 'starting' || phase === 'exited' || phase === 'restarting') return to('pending');
       break;
     case 'stop':
       if (RUNNING.has(phase)) return to('stopping');

@@ -71,11 +71,11 @@ export class FakeMachine {
     this.listening.set(port, process);
   }
 
-  /** The process started `nth` (0-based) with this command line or argv[0]... a test's handle on it. */
+  /** The process started `nth` (0-based) with this command line (an argv joined by spaces): a test's handle on it. */
   child(name: string, nth = 0): FakeChild {
     const found = this.children.filter((c) => {
       const cmd = c.request.command;
-      return cmd.kind === 'shell' ? cmd.line === name : cmd.argv[0] === name;
+      return (cmd.kind === 'shell' ? cmd.line : cmd.argv.join(' ')) === name;
     })[nth];
     if (!found)
       throw new Error(
