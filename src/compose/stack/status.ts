@@ -45,3 +45,48 @@ export function stackStatus(
 export function describeOrphans(orphans: readonly ServiceRun[]): string {
   return orphans.map((r) => `${r.service} (process group ${r.group!.pgid ?? r.group!.pid})`).join(', ');
 }
+
+/** A service's run state as the daemon shows it beside its lease. */
+export interface RunView {
+  /** The unit's phase: `starting`, `ready`, `restarting`, `exited`, `stopped`, ... */
+  state: ServiceRun['phase'];
+  /** The pid of the process that runs the service (its unit's), `null` when none runs. */
+  pid: number | null;
+  restarts: number;
+  /** The service whose process serves this one (itself, or the one it inherits a port from). */
+  unit: string;
+  /** The `berth up` running it. */
+  runnerPid: number;
+  /** True when that `berth up` was killed and its processes run on without it (`berth down` stops them). */
+  orphaned: boolean;
+}
+
+/** The key of a service of a checkout and environment, as `runViews` keys them. */
+export function runKey(r: { dir: string; environment: string; service: string }): string {
+  return `${r.dir}\0${r.environment}\0${r.service}`;
+}
+
+/**
+ * Every service `berth up` runs on this machine, by {@link runKey}. Each
+ * runner's liveness is checked once.
+ *
+ * @example
+ * const run = runViews(adapters).get(runKey(lease)) ?? null;
+ */
+export function runViews(adapters: Pick<Adapters, 'runs' | 'processes'>): Map<string, RunView> {
+  const alive = new Map<string, boolean>();
+  const out = new Map<string, RunView>();
+  for (const r of adapters.runs.allRuns()) {
+    const key = `${r.runner.pid}:${r.runner.startTime ?? ''}`;
+    if (!alive.has(key)) alive.set(key, adapters.processes.isAlive(r.runner));
+    out.set(runKey(r), {
+      state: r.phase,
+      pid: r.group?.pid ?? null,
+      restarts: r.restarts,
+      unit: r.unit,
+      runnerPid: r.runner.pid,
+      orphaned: !alive.get(key),
+    });
+  }
+  return out;
+}
