@@ -75,6 +75,8 @@ export class StackRunner {
   private readonly watches = new Map<string, AbortController>();
   private readonly launching = new Set<string>();
   private readonly moving = new Set<string>();
+  /** The stop of each signalled unit, done when its whole process group is gone. */
+  private readonly stops = new Map<string, Promise<unknown>>();
   /** Units sent back to pending because a stranger took their port, with who took it. */
   private readonly takenBy = new Map<string, string>();
   private readonly startedAt = new Map<string, number>();
@@ -336,6 +338,7 @@ export class StackRunner {
     this.procs.delete(name);
     if (this.moving.has(name)) return;
     if (phase === 'stopping') {
+      await this.stops.get(name);
       this.set(name, { type: 'exit', code: exit.code });
       this.ctx.emit({ type: 'stopped', service: name, code: exit.code, signal: exit.signal });
       this.continueStop();
@@ -414,16 +417,17 @@ export class StackRunner {
     const spec = this.specs.get(name)!;
     const { adapters } = this.ctx.pm;
     this.ctx.emit({ type: 'stopping', service: name, signal: spec.run.stopSignal });
-    this.guard(name, async () => {
-      await stopGroup(adapters.groups, groupOf(proc), proc.exited, {
-        signal: spec.run.stopSignal,
-        timeoutMs: spec.run.stopTimeoutMs,
-        hurry: this.hurry,
-        sleep: (ms) => this.ctx.sleep(ms),
-        now: adapters.now,
-        onKill: (afterMs) => this.ctx.emit({ type: 'killed', service: name, afterMs }),
-      });
+    const stopped = stopGroup(adapters.groups, groupOf(proc), proc.exited, {
+      signal: spec.run.stopSignal,
+      timeoutMs: spec.run.stopTimeoutMs,
+      hurry: this.hurry,
+      sleep: (ms) => this.ctx.sleep(ms),
+      now: adapters.now,
+      onKill: (afterMs) => this.ctx.emit({ type: 'killed', service: name, afterMs }),
     });
+    // The unit is stopped once its whole group is gone, not when its leader exits.
+    this.stops.set(name, stopped);
+    this.guard(name, () => stopped.then(() => {}));
   }
 
   /** A second Ctrl-C: SIGKILL to every group still running, signalled or not. */
