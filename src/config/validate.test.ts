@@ -705,6 +705,20 @@ describe('validateConfig: berth up keys', () => {
     ]);
   });
 
+  it("validates the README's example stack (examples/stack) without errors or warnings", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL('../../examples/stack/berth.config.json', import.meta.url), 'utf8'),
+    );
+    const { config, errors, warnings } = validateConfig(raw, { ...ctx, dir: '/x/stack' });
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(config!.services.filter((s) => s.run.command !== null).map((s) => s.name)).toEqual([
+      'db',
+      'api',
+      'web',
+    ]);
+  });
+
   it('warns that maxRestarts does nothing with restart "no"', () => {
     const { warnings } = stack({ db: { requires: ['tcp'], command: 'x', maxRestarts: 2 } });
     expect(warnings).toEqual([
