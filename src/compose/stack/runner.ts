@@ -5,7 +5,8 @@
  * readiness (readiness.ts), output lines (lines.ts), restarts (restart.ts),
  * the stop of a group (stop.ts), the run rows (record.ts). Leases follow the
  * processes: each unit's leases belong to its process while it runs, to
- * berth up between runs, and are released when the stack is down.
+ * berth up between runs, and are released when the stack is down. It is the
+ * one file that knows every unit, which is why it is the longest of the folder.
  */
 
 import { serviceUrl } from '../../core/endpoints.js';
@@ -14,7 +15,6 @@ import {
   advance,
   allGone,
   allUp,
-  describeExit,
   nextToStart,
   nextToStop,
   PENDING,
@@ -23,15 +23,16 @@ import {
   type UnitEvent,
   type UnitState,
 } from '../../core/stack.js';
-import type { LeaseOwner, RunCommand, ServiceSpec } from '../../core/types.js';
+import type { LeaseOwner, ServiceSpec } from '../../core/types.js';
 import type { PortManager } from '../manager.js';
 import { serviceEnv } from './env.js';
-import type { StackEvent, UpService } from './events.js';
+import type { StackEvent } from './events.js';
 import { attachLines } from './lines.js';
 import { portHolder, probeReadiness, waitUntilReady } from './readiness.js';
 import type { RunRecorder } from './record.js';
 import { decideExit, RestartTimers } from './restart.js';
 import { stopGroup } from './stop.js';
+import { commandText, upServices } from './summary.js';
 
 /** How the stack ended: 0 after a stop on request (or when every one-shot finished), 1 when a service stopped it. */
 export interface StackOutcome {
@@ -53,11 +54,6 @@ export interface RunnerContext {
   self: LeaseOwner;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   pollMs: number;
-}
-
-/** `node api.js`, or the shell line as written. */
-export function commandText(command: RunCommand): string {
-  return command.kind === 'shell' ? command.line : command.argv.join(' ');
 }
 
 const groupOf = (p: SpawnedProcess): ProcessGroupRef => ({
@@ -447,19 +443,10 @@ export class StackRunner {
   private summarise(): void {
     if (this.summarised || this.stopping || !allUp(this.states, this.ctx.graph)) return;
     this.summarised = true;
-    const services: UpService[] = [];
-    for (const unit of this.ctx.graph.units) {
-      for (const service of unit.serves) {
-        const port = this.port(service);
-        services.push({
-          service,
-          port,
-          url: serviceUrl(this.specs.get(service)!, port),
-          readyMs: this.readyMs.get(unit.name) ?? null,
-        });
-      }
-    }
-    this.ctx.emit({ type: 'up', services });
+    this.ctx.emit({
+      type: 'up',
+      services: upServices(this.ctx.graph, this.ctx.ports, this.specs, this.readyMs),
+    });
   }
 
   /** Releases the leases of what berth ran and removes the run rows; the stack is down. */
@@ -475,6 +462,3 @@ export class StackRunner {
     }
   }
 }
-
-/** `code 1` or `signal SIGTERM`, for lines about exits. */
-export { describeExit };
