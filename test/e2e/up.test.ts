@@ -344,6 +344,27 @@ ${HTTP_SERVICE}`,
   });
 });
 
+describe('berth up: config errors', () => {
+  it('refuses a dependency cycle and a string env with exit 2, naming each path and the fix', async () => {
+    const box = project(
+      {
+        services: {
+          api: { command: 'node api.js', dependsOn: ['web'], env: 'API_PORT' },
+          web: { command: 'node web.js', dependsOn: ['api'] },
+        },
+      },
+      {},
+    );
+    const res = await berth(['up'], { cwd: box.dir, env: box.env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(
+      'services.api.dependsOn[0]: dependency cycle api -> web -> api; remove one of these dependsOn entries',
+    );
+    expect(res.stderr).toContain('services.api.env: must be an object of extra variables');
+    expect(res.stderr).toContain('rename `env` to `portEnv`');
+  });
+});
+
 describe('berth down', () => {
   it('stops a running berth up from another terminal', async () => {
     const [port] = await reserveBlock(1);
