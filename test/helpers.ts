@@ -1,6 +1,7 @@
 /**
- * Helpers for end-to-end tests: run the built CLI with a temp BERTH_HOME, and
- * reserve free ports for test configs without assuming any port is free.
+ * Helpers for end-to-end tests: run the built CLI with a temp BERTH_HOME,
+ * reserve free ports for test configs without assuming any port is free, and
+ * wait for a condition instead of sleeping a fixed time.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,4 +107,36 @@ export function listen(port: number, host = '127.0.0.1'): Promise<Server> {
 /** Closes a server. */
 export function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Options of {@link waitFor}. */
+export interface WaitForOptions {
+  /** Give up after this long, in milliseconds: a bound for a broken build, not the expected wait. */
+  timeoutMs: number;
+  /** Pause between two looks, in milliseconds. Default 10. */
+  intervalMs?: number;
+  /** What is awaited, for the timeout's message. */
+  what?: string;
+}
+
+/**
+ * Resolves with the first truthy value `condition` returns, looking again every
+ * `intervalMs`; rejects after `timeoutMs`. Tests wait on what they mean
+ * (a ticket in the lock queue, a lease gone stale) instead of a fixed sleep that
+ * is too short on a loaded machine and too long everywhere else.
+ *
+ * @example
+ * await waitFor(() => readdirSync(queue).length > 0, { timeoutMs: 5000, what: 'a ticket in the queue' });
+ */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  { timeoutMs, intervalMs = 10, what = 'the condition' }: WaitForOptions,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() >= deadline) throw new Error(`waitFor: ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }

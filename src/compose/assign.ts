@@ -256,11 +256,14 @@ async function confirmBinds(project: Project, ports: readonly number[]): Promise
 
 /** Releases this project's leases on `ports` (their inheritors go with them). */
 async function giveBack(project: Project, ports: readonly number[]): Promise<void> {
-  await project.adapters.registry.transaction((tx) => {
-    for (const lease of tx.scopeLeases(project.scope)) {
-      if (ports.includes(lease.port) && lease.inheritsFrom === null) tx.remove(lease.id, 'released');
-    }
-  });
+  await project.adapters.registry.transaction(
+    (tx) => {
+      for (const lease of tx.scopeLeases(project.scope)) {
+        if (ports.includes(lease.port) && lease.inheritsFrom === null) tx.remove(lease.id, 'released');
+      }
+    },
+    { reclaim: false },
+  );
 }
 
 /** The result of a plan: each assigned service's port, strategy and URL, and every decision. */

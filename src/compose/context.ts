@@ -8,10 +8,7 @@ import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
 import { createFreshListeners } from '../adapters/net/procnet.js';
 import { createProcessGroups } from '../adapters/process/group.js';
-import { createHolderFinder } from '../adapters/process/holders.js';
 import { createUserNames } from '../adapters/process/info.js';
-import { createProcessStopper } from '../adapters/process/signal.js';
-import { createSpawner } from '../adapters/process/spawn.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
@@ -95,6 +92,20 @@ const lazyHealthChecker: HealthChecker = {
 /** The adapters that read or act on the machine: all but the registry and the run store. */
 export type MachineAdapters = Omit<Adapters, 'registry' | 'runs'>;
 
+// Loaded on first use, like the health checker: `berth get` and getPort() never need them,
+// and their modules (lsof/netstat parsers, /proc fd tables, signalling) would lengthen every start.
+const lazyHolders: HolderFinder = {
+  find: async (port, listeners) =>
+    (await import('../adapters/process/holders.js')).createHolderFinder().find(port, listeners),
+};
+const lazyStopper: ProcessStopper = {
+  stop: async (pid, options) =>
+    (await import('../adapters/process/signal.js')).createProcessStopper().stop(pid, options),
+};
+const lazySpawner: Spawner = {
+  spawn: async (request) => (await import('../adapters/process/spawn.js')).spawnInGroup(request),
+};
+
 /**
  * Real machine adapters, with any overrides applied; opens no registry (for
  * commands that only look at the machine, such as `berth free`). Each adapter
@@ -120,12 +131,12 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
       return processes();
     },
     freshListeners: given.freshListeners ?? createFreshListeners(),
-    holders: given.holders ?? createHolderFinder(),
+    holders: given.holders ?? lazyHolders,
     tree: given.tree ?? createProcessTree(),
-    stopper: given.stopper ?? createProcessStopper(),
+    stopper: given.stopper ?? lazyStopper,
     health: given.health ?? lazyHealthChecker,
     users: given.users ?? createUserNames(),
-    spawner: given.spawner ?? createSpawner(),
+    spawner: given.spawner ?? lazySpawner,
     groups: given.groups ?? createProcessGroups(),
     now: given.now ?? Date.now,
     log: given.log ?? (() => {}),

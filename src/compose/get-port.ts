@@ -76,6 +76,9 @@ const RESERVE_MAX = 64;
  */
 export const EXIT_RELEASE_MS = 50;
 
+/** Transactions that only give leases back need no reclaim of stale leases first. */
+const GIVE_BACK = { reclaim: false } as const;
+
 /** A getPort request after validation. */
 interface PortRequest {
   preferred: number[];
@@ -153,7 +156,7 @@ export class GetPortContext {
       if (!lease || lease.port !== port || lease.kind !== 'adhoc' || lease.owner?.pid !== pid) return false;
       tx.remove(lease.id, 'released');
       return true;
-    });
+    }, GIVE_BACK);
   }
 
   /** Releases every port this process leased here (handed out or held in reserve); returns them. */
@@ -164,7 +167,7 @@ export class GetPortContext {
     const pid = this.owner.pid;
     await this.adapters.registry.transaction((tx) => {
       for (const lease of tx.leasesOwnedBy(pid)) if (lease.kind === 'adhoc') tx.remove(lease.id, 'released');
-    });
+    }, GIVE_BACK);
     return ports;
   }
 
@@ -427,13 +430,20 @@ function toPorts(value: GetPortOptions['port'] | GetPortOptions['exclude'], name
   return ports;
 }
 
+/** The default registry folder, worked out at the first call (as the environment was then). */
+let defaultHomeFolder: string | undefined;
+function defaultHome(): string {
+  defaultHomeFolder ??= resolve(berthHome());
+  return defaultHomeFolder;
+}
+
 /** The contexts of this process, by registry folder. */
 const contexts = new Map<string, GetPortContext>();
 
 /** The context for `home`, created on first use (the first also installs the exit hook). */
 export function getPortContext(home?: string): GetPortContext {
   // By resolved folder: `getPort()` and `berth/get-port` in one process share one registry connection.
-  const key = resolve(home ?? berthHome());
+  const key = home === undefined ? defaultHome() : resolve(home);
   let context = contexts.get(key);
   if (!context) {
     const kernel = createKernelFacts({ staleMs: GETPORT_KERNEL_STALE_MS });
@@ -458,6 +468,7 @@ function releaseOnExit(): void {
 export async function closeGetPort(): Promise<void> {
   const all = [...contexts.values()];
   contexts.clear();
+  defaultHomeFolder = undefined;
   process.removeListener('exit', releaseOnExit);
   for (const context of all) {
     await context.releaseAll();

@@ -135,25 +135,28 @@ async function release(
       config,
       names.filter((n) => !leased.has(n)),
     );
-  return registry.transaction((tx) => {
-    const removed: Lease[] = [];
-    const now = adapters.now();
-    const leases = tx.scopeLeases(scope);
-    const wanted = names ? new Set(names) : null;
-    for (const lease of leases) {
-      if (wanted && !wanted.has(lease.service)) continue;
-      if (removed.some((r) => r.id === lease.id)) continue;
-      tx.remove(lease.id, 'released');
-      removed.push(lease);
-      if (lease.inheritsFrom === null) {
-        removed.push(
-          ...leases.filter((l) => l.inheritsFrom !== null && l.port === lease.port && l.id !== lease.id),
-        );
+  return registry.transaction(
+    (tx) => {
+      const removed: Lease[] = [];
+      const now = adapters.now();
+      const leases = tx.scopeLeases(scope);
+      const wanted = names ? new Set(names) : null;
+      for (const lease of leases) {
+        if (wanted && !wanted.has(lease.service)) continue;
+        if (removed.some((r) => r.id === lease.id)) continue;
+        tx.remove(lease.id, 'released');
+        removed.push(lease);
+        if (lease.inheritsFrom === null) {
+          removed.push(
+            ...leases.filter((l) => l.inheritsFrom !== null && l.port === lease.port && l.id !== lease.id),
+          );
+        }
+        tx.recordEvent(leaseEvent(lease, 'released', now, 'released'));
       }
-      tx.recordEvent(leaseEvent(lease, 'released', now, 'released'));
-    }
-    return removed;
-  });
+      return removed;
+    },
+    { reclaim: false },
+  );
 }
 
 /** Re-points the services' leases at `owner`, with a new lifetime. */
@@ -164,10 +167,13 @@ async function setOwner(
   ttlMs: number | null,
 ): Promise<void> {
   checkServiceNames(config, services);
-  await adapters.registry.transaction((tx) => {
-    const expiresAt = ttlMs ? adapters.now() + ttlMs : null;
-    for (const lease of tx.scopeLeases(scope)) {
-      if (services.includes(lease.service)) tx.setOwner(lease.id, owner, expiresAt);
-    }
-  });
+  await adapters.registry.transaction(
+    (tx) => {
+      const expiresAt = ttlMs ? adapters.now() + ttlMs : null;
+      for (const lease of tx.scopeLeases(scope)) {
+        if (services.includes(lease.service)) tx.setOwner(lease.id, owner, expiresAt);
+      }
+    },
+    { reclaim: false },
+  );
 }

@@ -7,7 +7,6 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import type { ResolvedConfig } from '../core/types.js';
 import { BerthError } from '../errors.js';
-import { locateJsonError } from './json-syntax.js';
 import { ENVIRONMENT_NAME_PATTERN } from './schema.js';
 import { type ConfigProblem, formatProblems, validateConfig } from './validate.js';
 
@@ -88,10 +87,12 @@ function displayName(file: string, cwd: string): string {
   return rel.length < file.length ? rel : file;
 }
 
-function parseJson(text: string, name: string, file: string): unknown {
+async function parseJson(text: string, name: string, file: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
+    // Loaded only on this error path: every valid config pays nothing for it.
+    const { locateJsonError } = await import('./json-syntax.js');
     const located = locateJsonError(text);
     const where = located === null ? '' : `:${located.line}:${located.column}`;
     const why = located?.message ?? (error as Error).message;

@@ -1,7 +1,7 @@
 /**
  * The configuration schema, written once as a JSON Schema (draft 2020-12)
  * literal. `validate.ts` walks it to check a config without a schema library
- * (importing one costs ~100 ms of CLI start-up), and `scripts/gen-schema.mjs`
+ * (valibot was measured and lost: docs/decisions.md), and `scripts/gen-schema.mjs`
  * writes it to `berth.schema.json` so editors complete and check the file.
  * `patternErrorMessage` is the VS Code JSON keyword; the walker uses it too.
  */

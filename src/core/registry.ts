@@ -109,6 +109,16 @@ export interface RegistryTx extends RegistryReader {
   recordEvent(event: NewRegistryEvent): void;
 }
 
+/** Options of {@link Registry.transaction}. */
+export interface TransactionOptions {
+  /**
+   * Whether the batch must first reclaim stale leases (dead owners, expired), as
+   * every allocation must; default true. Transactions that only give leases back
+   * or record events pass false, so a batch of releases skips the sweep.
+   */
+  reclaim?: boolean;
+}
+
 /** Options of {@link Registry.transactionSync}. */
 export interface SyncTransactionOptions {
   /** Give up (throw `E_REGISTRY_LOCKED`) when the lock is not free within this many ms; default the lock timeout. */
@@ -126,7 +136,7 @@ export interface Registry extends RegistryReader {
    * lock timeout (one holder keeps it locked), naming that holder. `fn` is
    * synchronous: no awaiting inside a transaction.
    */
-  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T>;
+  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions): Promise<T>;
   /** Synchronous variant for process-exit handlers: blocks, polling, up to `timeoutMs`. */
   transactionSync<T>(fn: (tx: RegistryTx) => T, options?: SyncTransactionOptions): T;
   /** Absolute path of the database file. */

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reserveBlock } from '../../test/helpers.js';
 import { isBerthError } from '../errors.js';
 import { checkExposure, type Daemon, isLoopbackHost, startDaemon } from './daemon.js';
 import { findRunningDaemon, readDaemonFile } from './daemon-file.js';
@@ -30,9 +31,12 @@ describe('startDaemon', () => {
   it('leases a port, binds the given loopback address, answers its Host, writes daemon.json, and undoes it all on close', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-daemon-'));
     home = dir;
-    daemon = await startDaemon({ home: dir, host: '127.0.0.2' });
+    // A leased test port: the default 4949 may be taken on the machine that runs the tests.
+    const [port] = await reserveBlock(1);
+    daemon = await startDaemon({ home: dir, host: '127.0.0.2', port });
+    expect(daemon.port).toBe(port);
     expect(daemon.addresses).toEqual(['127.0.0.2']);
-    expect(daemon.url).toBe(`http://127.0.0.2:${daemon.port}/`);
+    expect(daemon.url).toBe(`http://127.0.0.2:${port}/`);
     expect(readDaemonFile(dir)).toEqual({ pid: process.pid, port: daemon.port, url: daemon.url });
     const token = readFileSync(join(dir, 'token'), 'utf8').trim();
     expect(daemon.tokenUrl).toBe(`${daemon.url}?token=${token}`);

@@ -213,9 +213,12 @@ export class HealthMonitor {
     });
     for (const key of this.entries.keys()) if (!seen.has(key)) this.entries.delete(key);
     if (transitions.length > 0) {
-      await registry.transaction((tx) => {
-        for (const t of transitions) tx.recordEvent(t);
-      });
+      await registry.transaction(
+        (tx) => {
+          for (const t of transitions) tx.recordEvent(t);
+        },
+        { reclaim: false },
+      );
     }
     this.lastTick = now();
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,7 +98,21 @@ describe('Origin (cross-site requests)', () => {
   it('refuses another loopback port and "null" as origins, and accepts the exact own origin', async () => {
     expect((await postJson({ origin: 'http://localhost:3000' })).status).toBe(403);
     expect((await postJson({ origin: 'null' })).status).toBe(403);
-    expect((await postJson({ origin: `http://127.0.0.1:${PORT}` })).status).not.toBe(403);
+    // The own origin gets through the guard to the route: a real project, released with success.
+    const dir = join(root, 'shop');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'berth.config.json'), JSON.stringify({ services: { api: {} } }));
+    const own = await send({
+      method: 'POST',
+      url: '/api/release',
+      headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${PORT}` },
+      body: Buffer.from(JSON.stringify({ project: dir })),
+    });
+    expect(own.status).toBe(200);
+    expect(JSON.parse(own.body.toString())).toEqual({
+      success: true,
+      data: { project: 'shop', environment: 'development', released: [] },
+    });
     // Origin must match the Host it came through exactly.
     expect((await postJson({ host: `localhost:${PORT}`, origin: `http://127.0.0.1:${PORT}` })).status).toBe(
       403,

@@ -3,7 +3,7 @@ import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
-import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { berth, close, listen, reserveBlock, type Sandbox, sandbox, waitFor } from '../helpers.js';
 
 /** The seed's six services, on ports reserved for this test (never 3000 and friends). */
 function seedConfig(b: number[]) {
@@ -281,8 +281,12 @@ describe('berth get / ls / release / env', () => {
     fresh();
     expect((await run(['assign', 'redis', '--ttl', '1s'])).code).toBe(0);
     expect(JSON.parse((await run(['ls', '--json'])).stdout)[0].state).toBe('reserved');
-    await new Promise((resolve) => setTimeout(resolve, 1200));
-    expect(JSON.parse((await run(['ls', '--json'])).stdout)[0].state).toBe('stale');
+    // Each look is a CLI run: the lease goes stale about a second after the assign, whatever the load.
+    await waitFor(async () => JSON.parse((await run(['ls', '--json'])).stdout)[0].state === 'stale', {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: "redis's lease going stale",
+    });
     const table = (await run(['ls'])).stdout;
     expect(table).toMatch(new RegExp(`^redis\\s+${block[8]}\\s+stale \\(expired\\)`, 'm'));
     await run(['assign', 'database']);

@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { berth, CLI, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { berth, CLI, close, listen, reserveBlock, type Sandbox, sandbox, waitFor } from '../helpers.js';
 
 let block: number[];
 let box: Sandbox;
@@ -179,7 +179,7 @@ describe('berth check', () => {
     runner.kill('SIGKILL');
     await stopped(runner);
     process.kill(lease.pid!, 'SIGKILL');
-    for (let i = 0; i < 50 && !exited(lease.pid!); i++) await sleep(50);
+    await waitFor(() => exited(lease.pid!), { timeoutMs: 10_000, what: `pid ${lease.pid} exiting` });
     const res = await run(['check', 'database']);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(new RegExp(`database\\s+${lease.port}\\s+owner-dead`));
@@ -241,9 +241,13 @@ describe('berth wait', () => {
     fresh();
     await run(['assign']);
     const db = await child(SCRIPTS.tcp, [String(block[3])]);
-    const res = await run(['wait', 'server', 'database', '--timeout', '700ms', '--json']);
+    // database answers: wait for that on its own first, with room for a loaded machine.
+    expect((await run(['wait', 'database', '--timeout', '15s'])).code).toBe(0);
+    // Then the budget only has to run out for server, which never starts; database,
+    // known healthy, needs one local connect of it.
+    const res = await run(['wait', 'server', 'database', '--timeout', '2s', '--json']);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('berth: server did not become healthy within 0.7s.');
+    expect(res.stderr).toContain('berth: server did not become healthy within 2.0s.');
     expect(res.stderr).toContain(`server (port ${block[0]}): not running`);
     const json = JSON.parse(res.stdout);
     expect(json.ok).toBe(false);

@@ -7,7 +7,7 @@
  * as long as something answers `kill(-pgid, 0)`. Windows has no groups: the
  * leader's tree is stopped with taskkill (src/adapters/process/taskkill.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { ProcessGroupRef, ProcessGroups } from '../../core/facts.js';
 import type { StopSignal } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
@@ -56,7 +56,11 @@ function posixAlive(group: ProcessGroupRef & { pgid: number }): boolean {
   return kill(-group.pgid, 0, group);
 }
 
+const require = createRequire(import.meta.url);
+
 function windowsTaskkill(group: ProcessGroupRef, force: boolean): 'sent' | 'gone' {
+  // Loaded here, on Windows only: every other start of the CLI does without child_process.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const result = spawnSync('taskkill', taskkillArgs(group.pid, force), {
     encoding: 'utf8',
     windowsHide: true,

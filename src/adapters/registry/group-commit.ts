@@ -10,6 +10,8 @@
 /** One request waiting for a batch. */
 interface Job<Tx> {
   fn: (tx: Tx) => unknown;
+  /** Whether the batch hook must run before this request (see BatchBackend.run). */
+  hook: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -28,9 +30,10 @@ export interface BatchBackend<Tx> {
    * failures, then commits. Before each function after the first it asks
    * `more()`, and stops when that says no; it returns the outcomes of the
    * functions it ran, in order. Throws only when the batch as a whole failed
-   * (the commit itself), after rolling it back.
+   * (the commit itself), after rolling it back. `hook`: run the backend's batch
+   * hook first (some request of the batch asked for it).
    */
-  run(fns: readonly ((tx: Tx) => unknown)[], more: () => boolean): JobOutcome[];
+  run(fns: readonly ((tx: Tx) => unknown)[], more: () => boolean, hook: boolean): JobOutcome[];
 }
 
 /**
@@ -51,9 +54,9 @@ export class GroupCommit<Tx> {
   ) {}
 
   /** Runs `fn` in the next batch; settles after that batch commits. */
-  submit<T>(fn: (tx: Tx) => T): Promise<T> {
+  submit<T>(fn: (tx: Tx) => T, hook = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ fn, hook, resolve: resolve as (value: unknown) => void, reject });
       if (!this.draining) {
         this.draining = true;
         // A microtask later, so every request of the caller's current turn joins the first batch.
@@ -87,6 +90,7 @@ export class GroupCommit<Tx> {
           outcomes = this.backend.run(
             jobs.map((j) => j.fn),
             () => this.now() - started < BATCH_BUDGET_MS,
+            jobs.some((j) => j.hook),
           );
         } catch (error) {
           outcomes = jobs.map(() => ({ ok: false, error }));

@@ -68,7 +68,7 @@ export interface LockQueueOptions {
   /** Give up after the registry made no progress for this long, in milliseconds. */
   timeoutMs: number;
   /** The error to throw then (it names the holder). */
-  lockedError(): Error;
+  lockedError(): Error | Promise<Error>;
   /** This process, for its ticket. */
   self: { pid: number; startTime: string | null };
   /** Whether the process of a ticket still lives (pid and start time). */
@@ -100,12 +100,32 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * try { work(); commit(); } finally { leave(); }
  */
 export function createLockQueue(options: LockQueueOptions): LockQueue {
-  const now = options.now ?? (() => performance.now());
-  const mine = new Set<string>();
+  const folder = new TicketFolder(options.dir, options.isAlive);
+  return {
+    acquire: async () => {
+      // Nobody waiting (no folder): take the lock at once when it is free. A process that
+      // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
+      if (!existsSync(options.dir) && options.tryLock()) return nothing;
+      return new Wait(options, folder).run();
+    },
+    dropTickets: () => folder.dropMine(),
+  };
+}
 
-  const tickets = (): string[] => {
+/** The tickets on disk: listing, writing, touching, removing, watching. */
+class TicketFolder {
+  private readonly mine = new Set<string>();
+  private exitHook = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly isAlive: LockQueueOptions['isAlive'],
+  ) {}
+
+  /** The tickets in arrival order. */
+  list(): string[] {
     try {
-      return readdirSync(options.dir)
+      return readdirSync(this.dir)
         .filter((name) => TICKET.test(name))
         .sort();
     } catch (error) {
@@ -113,63 +133,76 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
       if (errnoCode(error) === 'ENOENT') return [];
       throw error;
     }
-  };
+  }
 
-  let exitHook = false;
-  const write = (name: string) => {
+  write(name: string): void {
     for (;;) {
-      mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       try {
-        closeSync(openSync(join(options.dir, name), 'w', 0o600));
+        closeSync(openSync(join(this.dir, name), 'w', 0o600));
         break;
       } catch (error) {
         // The last waiter removed the folder between our mkdir and open: make it again.
         if (errnoCode(error) !== 'ENOENT') throw error;
       }
     }
-    mine.add(name);
-    if (!exitHook) {
+    this.mine.add(name);
+    if (!this.exitHook) {
       // A process that exits while waiting takes its ticket with it (a killed one is pruned).
-      exitHook = true;
-      process.once('exit', dropTickets);
+      this.exitHook = true;
+      process.once('exit', () => this.dropMine());
     }
-  };
+  }
 
-  const touch = (name: string) => {
+  /** The first waiter's heartbeat. */
+  touch(name: string): void {
     try {
       const at = new Date();
-      utimesSync(join(options.dir, name), at, at);
+      utimesSync(join(this.dir, name), at, at);
     } catch {
-      // Gone: the loop writes it again.
+      // Gone: the wait writes it again.
     }
-  };
+  }
 
-  const remove = (name: string) => {
-    mine.delete(name);
+  remove(name: string): void {
+    this.mine.delete(name);
     try {
-      unlinkSync(join(options.dir, name));
+      unlinkSync(join(this.dir, name));
     } catch {
       // Already gone: a waiter pruned it, or the folder was cleaned.
     }
     try {
       // The folder exists only while someone waits: the fast path then costs one stat.
-      rmdirSync(options.dir);
+      rmdirSync(this.dir);
     } catch {
       // Others still wait (ENOTEMPTY), or it is gone already.
     }
-  };
+  }
 
-  /** Removes tickets ahead of `ticket` whose process is gone (killed while waiting). */
-  const prune = (queue: readonly string[], upTo: number) => {
+  dropMine(): void {
+    for (const name of [...this.mine]) this.remove(name);
+  }
+
+  /** Removes the first `upTo` tickets whose process is gone (killed while waiting). */
+  prune(queue: readonly string[], upTo: number): void {
     for (const name of queue.slice(0, upTo)) {
       const [, , pid, start] = TICKET.exec(name)!;
-      if (!options.isAlive({ pid: Number(pid), startTime: start === 'x' ? null : start! })) remove(name);
+      if (!this.isAlive({ pid: Number(pid), startTime: start === 'x' ? null : start! })) this.remove(name);
     }
-  };
+  }
+
+  /** True when a first waiter's heartbeat stopped (or its ticket is gone). */
+  stalled(head: string): boolean {
+    try {
+      return Date.now() - statSync(join(this.dir, head)).mtimeMs > STALL_MS;
+    } catch {
+      return true;
+    }
+  }
 
   /** Resolves when the ticket `ahead` goes (not when it is touched), or after `timeoutMs`. */
-  const waitFor = (ahead: string, timeoutMs: number): Promise<void> =>
-    new Promise((resolve) => {
+  waitFor(ahead: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
       let watcher: FSWatcher | undefined;
       const done = () => {
         clearTimeout(timer);
@@ -178,7 +211,7 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
       };
       const timer = setTimeout(done, timeoutMs);
       try {
-        watcher = watch(join(options.dir, ahead), { persistent: true }, (event) => {
+        watcher = watch(join(this.dir, ahead), { persistent: true }, (event) => {
           if (event === 'rename') done();
         });
         watcher.on('error', done);
@@ -186,78 +219,89 @@ export function createLockQueue(options: LockQueueOptions): LockQueue {
         done(); // it went before we could watch it
       }
     });
+  }
+}
 
-  /** True when the first waiter's heartbeat stopped (or its ticket is gone). */
-  const stalled = (head: string): boolean => {
-    try {
-      return Date.now() - statSync(join(options.dir, head)).mtimeMs > STALL_MS;
-    } catch {
-      return true;
-    }
-  };
+/** One process's wait in the queue, from its ticket to the lock. */
+class Wait {
+  private readonly ticket: string;
+  private readonly now: () => number;
+  /** Registry progress last seen, the head last seen, and since when neither moved. */
+  private mark: number;
+  private lastHead = '';
+  private stillSince: number;
+  private beat = 0;
 
-  async function queued(): Promise<LeaveQueue> {
+  constructor(
+    private readonly options: LockQueueOptions,
+    private readonly folder: TicketFolder,
+  ) {
     const { pid, startTime } = options.self;
-    const ticket = `${process.hrtime.bigint().toString().padStart(20, '0')}-${pid}-${startTime ?? 'x'}`;
-    write(ticket);
-    const leave = () => remove(ticket);
-    let mark = options.progress();
-    let lastHead = '';
-    let stillSince = now();
-    let beat = 0;
+    this.ticket = `${process.hrtime.bigint().toString().padStart(20, '0')}-${pid}-${startTime ?? 'x'}`;
+    this.now = options.now ?? (() => performance.now());
+    this.mark = options.progress();
+    this.stillSince = this.now();
+  }
+
+  /** Waits for the lock; the returned function gives the place back. */
+  async run(): Promise<LeaveQueue> {
+    const leave = () => this.folder.remove(this.ticket);
+    this.folder.write(this.ticket);
     try {
-      for (;;) {
-        let queue = tickets();
-        if (!queue.includes(ticket)) {
-          // Pruned by a waiter that took us for dead (pid reuse can fool it): take our place again.
-          write(ticket);
-          queue = tickets();
-        }
-        const place = queue.indexOf(ticket);
-        const head = queue[0] ?? '';
-        const moved = options.progress();
-        if (moved !== mark || head !== lastHead) {
-          mark = moved;
-          lastHead = head;
-          stillSince = now();
-        }
-        const still = now() - stillSince;
-        if (still >= options.timeoutMs) throw options.lockedError();
-        if (place === 0) {
-          if (options.tryLock()) return leave;
-          if (now() - beat >= HEARTBEAT_MS) {
-            beat = now();
-            touch(ticket);
-          }
-          await sleep(HEAD_POLL_MS);
-        } else if (place === 1) {
-          if (still >= STALL_MS && stalled(head)) {
-            prune(queue, 1); // a killed first waiter leaves its ticket behind
-            if (options.tryLock()) return leave;
-          }
-          await waitFor(head, STALL_MS);
-        } else {
-          if (still >= PRUNE_AFTER_MS) prune(queue, place);
-          await waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS);
-        }
+      while (!(await this.turn())) {
+        // not yet
       }
+      return leave;
     } catch (error) {
       leave();
       throw error;
     }
   }
 
-  return {
-    acquire: async () => {
-      // Nobody waiting (no folder): take the lock at once when it is free. A process that
-      // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
-      if (!existsSync(options.dir) && options.tryLock()) return nothing;
-      return queued();
-    },
-    dropTickets,
-  };
+  /**
+   * One look at the queue: true once this process holds the lock. The first waiter
+   * polls (with a heartbeat), the second steps in for a stalled first, the others
+   * sleep on the ticket ahead of theirs.
+   */
+  private async turn(): Promise<boolean> {
+    const { folder, options, ticket } = this;
+    let queue = folder.list();
+    if (!queue.includes(ticket)) {
+      // Pruned by a waiter that took us for dead (pid reuse can fool it): take our place again.
+      folder.write(ticket);
+      queue = folder.list();
+    }
+    const place = queue.indexOf(ticket);
+    const still = this.standingStill(queue[0] ?? '');
+    if (still >= options.timeoutMs) throw await options.lockedError();
+    if (place === 0) {
+      if (options.tryLock()) return true;
+      if (this.now() - this.beat >= HEARTBEAT_MS) {
+        this.beat = this.now();
+        folder.touch(ticket);
+      }
+      await sleep(HEAD_POLL_MS);
+    } else if (place === 1) {
+      if (still >= STALL_MS && folder.stalled(queue[0]!)) {
+        folder.prune(queue, 1); // a killed first waiter leaves its ticket behind
+        if (options.tryLock()) return true;
+      }
+      await folder.waitFor(queue[0]!, STALL_MS);
+    } else {
+      if (still >= PRUNE_AFTER_MS) folder.prune(queue, place);
+      await folder.waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS);
+    }
+    return false;
+  }
 
-  function dropTickets(): void {
-    for (const name of [...mine]) remove(name);
+  /** How long neither the registry (commits by anyone) nor the queue's head has moved, in ms. */
+  private standingStill(head: string): number {
+    const moved = this.options.progress();
+    if (moved !== this.mark || head !== this.lastHead) {
+      this.mark = moved;
+      this.lastHead = head;
+      this.stillSince = this.now();
+    }
+    return this.now() - this.stillSince;
   }
 }

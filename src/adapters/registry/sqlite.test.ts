@@ -1,15 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers.js';
 import type { NewLease, Registry } from '../../core/registry.js';
 import { isBerthError } from '../../errors.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
-import { openRegistry, REGISTRY_FILE } from './sqlite.js';
+import { LOCK_QUEUE_DIR, openRegistry, REGISTRY_FILE } from './sqlite.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const homes: string[] = [];
@@ -235,16 +236,22 @@ describe('leases', () => {
     const r = registryIn(home);
     const other = new Database(join(home, REGISTRY_FILE));
     other.exec('BEGIN IMMEDIATE');
-    const pending = r.transaction((tx) => tx.insert(lease()));
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    const events: string[] = [];
+    const pending = r.transaction((tx) => tx.insert(lease())).then(() => events.push('transaction done'));
+    // The transaction waits in the lock queue, and the event loop keeps running meanwhile:
+    // this test's own polling sees its ticket while the other connection still holds the lock.
+    const queue = join(home, LOCK_QUEUE_DIR);
+    await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
+      timeoutMs: 10_000,
+      what: 'a ticket in the lock queue',
+    });
+    events.push('waiting in the queue');
+    expect(r.allLeases()).toEqual([]);
     other.exec('COMMIT');
     other.close();
+    events.push('lock released');
     await pending;
-    clearInterval(timer);
-    // The event loop kept running while the lock was held.
-    expect(ticks).toBeGreaterThan(5);
+    expect(events).toEqual(['waiting in the queue', 'lock released', 'transaction done']);
     expect(r.allLeases()).toHaveLength(1);
   });
 

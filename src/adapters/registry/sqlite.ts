@@ -18,11 +18,11 @@ import type {
   RemovalReason,
   Scope,
   SyncTransactionOptions,
+  TransactionOptions,
 } from '../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
-import { describeWriteLockHolder } from './lock-holder.js';
 import { createLockQueue, type LockQueue } from './lock-queue.js';
 import { migrate } from './migrations.js';
 import { type EventRow, type LeaseRow, rowToEvent, rowToLease, validRows } from './rows.js';
@@ -51,18 +51,21 @@ const OPEN_BUSY_TIMEOUT_MS = 10_000;
 export const EVENTS_KEPT = 10_000;
 
 /**
- * WAL size past which this process checkpoints once it is idle, in bytes.
- * SQLite's own auto-checkpoint ran inside whichever commit crossed 1,000 pages
- * (~5 ms every ~170 allocations, #8): it is off, and the checkpoint runs when
- * this process has had no registry work for {@link CHECKPOINT_IDLE_MS}.
+ * What the WAL file is cut back to when SQLite restarts it after a complete
+ * checkpoint, in bytes (`journal_size_limit`): without it the file never
+ * shrinks, and its size could not tell whether a checkpoint is due.
  */
-const CHECKPOINT_WAL_BYTES = 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 1024 * 1024;
 
-/** A WAL this large is checkpointed right after a batch even when the process never idles. */
-const CHECKPOINT_FORCE_WAL_BYTES = 16 * 1024 * 1024;
-
-/** Quiet time before an idle checkpoint, in milliseconds. */
-const CHECKPOINT_IDLE_MS = 100;
+/**
+ * WAL size past which this process checkpoints, in bytes: about SQLite's own
+ * 1,000 pages. SQLite's auto-checkpoint ran inside whichever COMMIT crossed them,
+ * under the write lock (~5 ms every ~170 allocations, #8); it is off, and the
+ * checkpoint runs on its own turn of the event loop once the batch is done and
+ * nothing waits. A WAL left to grow makes every read slower (SQLite searches
+ * one more hash table of the WAL index per 4,096 frames).
+ */
+const CHECKPOINT_WAL_BYTES = WAL_SIZE_LIMIT_BYTES + 64 * 1024;
 
 /** Batches between two looks at the WAL's size (a stat). */
 const CHECKPOINT_CHECK_EVERY = 8;
@@ -149,7 +152,7 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
   // held those leases is gone too, so nothing is lost that still matters. The file itself
   // is never corrupted either way.
   db.exec(
-    `PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0; PRAGMA cache_size = -${CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;`,
+    `PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0; PRAGMA cache_size = -${CACHE_KIB}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`,
   );
   return new SqliteRegistry(db!, path, options);
 }
@@ -238,7 +241,7 @@ class SqliteRegistry implements Registry {
   private batchesSinceCheck = 0;
   private batch = 0;
   private warmed = false;
-  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointDue = false;
 
   constructor(db: BetterSqlite3.Database, path: string, options: OpenRegistryOptions) {
     this.db = db;
@@ -324,7 +327,7 @@ class SqliteRegistry implements Registry {
     const backend: BatchBackend<RegistryTx> = {
       prepare: () => this.warm(),
       acquire: () => this.queue.acquire(),
-      run: (fns, more) => this.runBatch(fns, more),
+      run: (fns, more, hook) => this.runBatch(fns, more, hook),
     };
     this.batches = new GroupCommit(backend);
   }
@@ -389,14 +392,15 @@ class SqliteRegistry implements Registry {
     return (this.stmt.lastEvent.get() as { id: number }).id;
   }
 
-  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
-    return this.batches.submit(fn);
+  transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions = {}): Promise<T> {
+    return this.batches.submit(fn, options.reclaim ?? true);
   }
 
   transactionSync<T>(fn: (tx: RegistryTx) => T, options: SyncTransactionOptions = {}): T {
     const deadline = this.now() + (options.timeoutMs ?? this.lockTimeoutMs);
     while (!this.tryBegin()) {
-      if (this.now() >= deadline) throw this.lockedError();
+      // Exit handlers only: no time to look for the holder.
+      if (this.now() >= deadline) throw this.lockedErrorFor(null);
       sleepSync(1);
     }
     this.batch++;
@@ -411,7 +415,6 @@ class SqliteRegistry implements Registry {
   }
 
   close(): void {
-    clearTimeout(this.checkpointTimer);
     this.queue.dropTickets();
     if (this.db.open) this.db.close();
   }
@@ -442,11 +445,15 @@ class SqliteRegistry implements Registry {
   }
 
   /** One batch, the lock held and the transaction open: the batch hook, each request in a savepoint, one commit. */
-  private runBatch(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean): JobOutcome[] {
+  private runBatch(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    more: () => boolean,
+    hook: boolean,
+  ): JobOutcome[] {
     const outcomes: JobOutcome[] = [];
     this.batch++;
     try {
-      this.beforeBatch?.(this.tx);
+      if (hook) this.beforeBatch?.(this.tx);
       if (fns.length === 1) {
         // Alone in its batch: the transaction itself isolates it, no savepoint needed.
         outcomes.push(this.alone(fns[0]!));
@@ -490,23 +497,23 @@ class SqliteRegistry implements Registry {
     }
   }
 
-  /** Checkpoints the WAL off the allocation's path: when this process idles, or at once if it grew very large. */
+  /** Checkpoints the WAL off the allocation's path: on its own turn of the event loop, once nothing waits. */
   private afterCommit(): void {
-    if (++this.batchesSinceCheck < CHECKPOINT_CHECK_EVERY) return;
+    if (++this.batchesSinceCheck < CHECKPOINT_CHECK_EVERY || this.checkpointDue) return;
     this.batchesSinceCheck = 0;
-    const size = this.walBytes();
-    if (size >= CHECKPOINT_FORCE_WAL_BYTES) this.checkpoint();
-    else if (size >= CHECKPOINT_WAL_BYTES) this.checkpointWhenIdle();
-  }
-
-  private checkpointWhenIdle(): void {
-    clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = setTimeout(() => {
-      if (this.batches.waiting > 0) this.checkpointWhenIdle();
-      else this.checkpoint();
-    }, CHECKPOINT_IDLE_MS);
-    // Never keeps the process alive: the next process checkpoints instead.
-    this.checkpointTimer.unref();
+    if (this.walBytes() < CHECKPOINT_WAL_BYTES) return;
+    this.checkpointDue = true;
+    const run = () => {
+      // Never between a batch and the next one that already waits: those go first.
+      if (this.batches.waiting > 0) {
+        setImmediate(run).unref();
+        return;
+      }
+      this.checkpointDue = false;
+      this.checkpoint();
+    };
+    // Unref'd: an exiting process leaves the checkpoint to the next one.
+    setImmediate(run).unref();
   }
 
   private checkpoint(): void {
@@ -515,7 +522,7 @@ class SqliteRegistry implements Registry {
       // PASSIVE: copies what no reader still needs and never waits for anyone.
       this.db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
-      // Another process is checkpointing; the next idle moment tries again.
+      // Another process is checkpointing; a later batch tries again.
     }
   }
 
@@ -527,8 +534,13 @@ class SqliteRegistry implements Registry {
     }
   }
 
-  private lockedError(): BerthError {
-    const holder = describeWriteLockHolder(this.path);
+  /** `E_REGISTRY_LOCKED`, naming the holder (read from /proc/locks only now: rare, so loaded lazily). */
+  private async lockedError(): Promise<BerthError> {
+    const { describeWriteLockHolder } = await import('./lock-holder.js');
+    return this.lockedErrorFor(describeWriteLockHolder(this.path));
+  }
+
+  private lockedErrorFor(holder: string | null): BerthError {
     const who = holder ? `${holder} holds it` : 'its holder could not be told on this system';
     return new BerthError(
       'E_REGISTRY_LOCKED',
