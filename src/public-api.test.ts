@@ -13,12 +13,15 @@ import type {
   HolderFinder,
   KernelFacts,
   Probe,
+  ProcessGroups,
   ProcessStopper,
   ProcessTable,
   ProcessTree,
+  Spawner,
   UserNames,
 } from './core/facts.js';
 import type { Registry } from './core/registry.js';
+import type { RunStore } from './core/runs.js';
 import type {
   AdapterOptions,
   Adapters,
@@ -74,6 +77,16 @@ interface HealthConfigShape {
   intervalMs?: number;
   timeoutMs?: number;
 }
+
+interface HealthSpecShape {
+  type: 'tcp' | 'http';
+  path: string;
+  expectStatus: number | null;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+type StopSignalName = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGKILL';
 
 describe('public API (src/index.ts)', () => {
   it('exports exactly these values', () => {
@@ -151,9 +164,18 @@ describe('public API (src/index.ts)', () => {
       requires?: Requirement[];
       conflicts?: string[];
       inheritFrom?: string;
-      env?: string;
+      portEnv?: string;
+      env?: Record<string, string>;
       allowPrivileged?: boolean;
       health?: boolean | HealthConfigShape;
+      command?: string | string[];
+      cwd?: string;
+      dependsOn?: string[];
+      ready?: HealthConfigShape;
+      restart?: 'no' | 'on-failure' | 'always';
+      maxRestarts?: number;
+      stopSignal?: StopSignalName;
+      stopTimeout?: number;
       description?: string;
     }>();
     expectTypeOf<UserConfig>().toEqualTypeOf<{
@@ -192,13 +214,21 @@ describe('public API (src/index.ts)', () => {
       inheritFrom: string | null;
       envVar: string;
       allowPrivileged: boolean;
-      health: {
-        type: 'tcp' | 'http';
-        path: string;
-        expectStatus: number | null;
-        intervalMs: number;
-        timeoutMs: number;
-      } | null;
+      health: HealthSpecShape | null;
+      run: {
+        command:
+          | { kind: 'shell'; line: string }
+          | { kind: 'exec'; argv: readonly [string, ...string[]] }
+          | null;
+        cwd: string;
+        env: Readonly<Record<string, string>>;
+        dependsOn: readonly string[];
+        ready: HealthSpecShape | null;
+        restart: 'no' | 'on-failure' | 'always';
+        maxRestarts: number | null;
+        stopSignal: StopSignalName;
+        stopTimeoutMs: number;
+      };
     }>();
     expectTypeOf<ResolvedConfig>().toEqualTypeOf<{
       project: string;
@@ -235,6 +265,9 @@ describe('public API (src/index.ts)', () => {
       stopper: ProcessStopper;
       health: HealthChecker;
       users: UserNames;
+      spawner: Spawner;
+      groups: ProcessGroups;
+      runs: RunStore;
       now: () => number;
       log: (line: string) => void;
     }>();

@@ -29,6 +29,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'run a command with its port leased for its lifetime',
     load: () => import('./commands/run.js'),
   },
+  up: {
+    summary: 'run the stack: every command on its port, in order, ready-checked',
+    load: () => import('./commands/up.js'),
+  },
+  down: { summary: 'stop the stack berth up runs here', load: () => import('./commands/down.js') },
   check: {
     summary: "check every lease: port state, holder and the service's health",
     load: () => import('./commands/check.js'),

@@ -11,7 +11,7 @@ export function useColor(stream: { isTTY?: boolean } = process.stdout, env = pro
   return stream.isTTY === true;
 }
 
-const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1, cyan: 36 } as const;
+const CODES = { green: 32, red: 31, yellow: 33, dim: 2, bold: 1, cyan: 36, magenta: 35, blue: 34 } as const;
 
 /** A painter for one stream: `paint.green('ok')`, plain strings when colour is off. */
 export type Paint = Record<keyof typeof CODES, (text: string) => string>;

@@ -7,23 +7,28 @@
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { createProbe } from '../adapters/net/probe.js';
 import { createFreshListeners } from '../adapters/net/procnet.js';
+import { createProcessGroups } from '../adapters/process/group.js';
 import { createUserNames } from '../adapters/process/info.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
 import { berthHome } from '../adapters/registry/home.js';
 import { openChosenRegistry } from '../adapters/registry/open.js';
+import { openRunStore } from '../adapters/registry/runs.js';
 import type {
   FreshListeners,
   HealthChecker,
   HolderFinder,
   KernelFacts,
   Probe,
+  ProcessGroups,
   ProcessStopper,
   ProcessTable,
   ProcessTree,
+  Spawner,
   UserNames,
 } from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
+import type { RunStore } from '../core/runs.js';
 import { Reclaimer } from './reclaim.js';
 
 /**
@@ -53,6 +58,12 @@ export interface Adapters {
   health: HealthChecker;
   /** Login names of uids. */
   users: UserNames;
+  /** Starts a stack's commands, each in a process group of its own (`berth up`). */
+  spawner: Spawner;
+  /** Signals whole process groups. */
+  groups: ProcessGroups;
+  /** What `berth up` runs, readable from other processes (opened on first use). */
+  runs: RunStore;
   /** Epoch milliseconds. */
   now: () => number;
   /** Where informational lines go (moves, reclaims); silent by default. */
@@ -80,8 +91,8 @@ const lazyHealthChecker: HealthChecker = {
   },
 };
 
-/** The adapters that read or act on the machine: all but the registry. */
-export type MachineAdapters = Omit<Adapters, 'registry'>;
+/** The adapters that read or act on the machine: all but the registry and the run store. */
+export type MachineAdapters = Omit<Adapters, 'registry' | 'runs'>;
 
 // Loaded on first use, like the health checker: `berth get` and getPort() never need them,
 // and their modules (lsof/netstat parsers, /proc fd tables, signalling) would lengthen every start.
@@ -92,6 +103,9 @@ const lazyHolders: HolderFinder = {
 const lazyStopper: ProcessStopper = {
   stop: async (pid, options) =>
     (await import('../adapters/process/signal.js')).createProcessStopper().stop(pid, options),
+};
+const lazySpawner: Spawner = {
+  spawn: async (request) => (await import('../adapters/process/spawn.js')).spawnInGroup(request),
 };
 
 /**
@@ -124,6 +138,8 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
     stopper: given.stopper ?? lazyStopper,
     health: given.health ?? lazyHealthChecker,
     users: given.users ?? createUserNames(),
+    spawner: given.spawner ?? lazySpawner,
+    groups: given.groups ?? createProcessGroups(),
     now: given.now ?? Date.now,
     log: given.log ?? (() => {}),
   };
@@ -161,7 +177,14 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
       beforeBatch: (tx) => void reclaimer.reclaim(tx),
       ...(given.log ? { log: given.log } : {}),
     });
-  return { registry, ...machine };
+  const runs = once(() => given.runs ?? openRunStore({ home: options.home ?? berthHome() }));
+  return {
+    registry,
+    ...machine,
+    get runs() {
+      return runs();
+    },
+  };
 }
 
 /**

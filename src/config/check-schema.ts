@@ -82,9 +82,11 @@ class Walker {
       const fraction = schema.type === 'integer' && typeof value === 'number';
       this.report(
         path,
-        fraction
-          ? `${describeValue(value)} is not a whole number; use an integer`
-          : `must be ${TYPE_NAMES[schema.type]}, not ${describeValue(value)}${typeHint(value, schema.type, schema)}`,
+        schema.errorMessage !== undefined
+          ? schema.errorMessage
+          : fraction
+            ? `${describeValue(value)} is not a whole number; use an integer`
+            : `must be ${TYPE_NAMES[schema.type]}, not ${describeValue(value)}${typeHint(value, schema.type, schema)}`,
       );
       return;
     }

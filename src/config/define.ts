@@ -2,7 +2,7 @@
  * The shape of a config file as users write it, and `defineConfig` to type a
  * `berth.config.ts`. Mirrors schema.ts (a test keeps the two in step).
  */
-import type { ConflictStrategy, Priority, Requirement } from '../core/types.js';
+import type { ConflictStrategy, Priority, Requirement, RestartPolicy, StopSignal } from '../core/types.js';
 
 /** An inclusive port range as written in a config. */
 export interface UserPortRange {
@@ -41,11 +41,29 @@ export interface UserServiceConfig {
   /** Share the port of this service; an inheriting service declares no ports of its own. */
   inheritFrom?: string;
   /** Environment variable that carries the port. Default: `SERVER_PORT` for `server`. */
-  env?: string;
+  portEnv?: string;
+  /** Extra environment variables for `command` (`berth up`); berth sets PORT and the stack's `<NAME>_PORT`/`<NAME>_URL` itself. */
+  env?: Record<string, string>;
   /** Allow ports below 1024. Default: the top-level `allowPrivileged`. */
   allowPrivileged?: boolean;
   /** Health check; `false` disables it, `true` or omitted derives it from `requires`. */
   health?: boolean | UserHealthConfig;
+  /** What `berth up` runs: a string for the shell (like a Procfile line), or a list run without a shell. */
+  command?: string | string[];
+  /** Folder of the command, relative to the config file. Default: the config file's folder. */
+  cwd?: string;
+  /** Services that must be ready before this one starts (`inheritFrom`'s target is one implicitly). */
+  dependsOn?: string[];
+  /** How `berth up` tells the service is ready once its process binds the port. Default: `health`. */
+  ready?: UserHealthConfig;
+  /** Restart the command when it exits: `no` (default), `on-failure` or `always`, with back-off from 1 s to 30 s. */
+  restart?: RestartPolicy;
+  /** Restarts (not starts) allowed before `berth up` gives up. Default: no limit. */
+  maxRestarts?: number;
+  /** Signal sent to the command's process group to stop it. Default `SIGTERM`. */
+  stopSignal?: StopSignal;
+  /** Milliseconds between `stopSignal` and SIGKILL (0-600000). Default 10000. */
+  stopTimeout?: number;
   /** Free text for people; berth ignores it. */
   description?: string;
 }

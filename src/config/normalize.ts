@@ -5,7 +5,16 @@
  * rules that follow report only new problems, never echoes of a type error.
  */
 import { isPort } from '../core/policy.js';
-import type { ConflictStrategy, PortRange, Priority, Requirement } from '../core/types.js';
+import { DEFAULT_STOP_TIMEOUT_MS, RESTART_POLICIES, STOP_SIGNALS } from '../core/stack.js';
+import type {
+  ConflictStrategy,
+  PortRange,
+  Priority,
+  Requirement,
+  RestartPolicy,
+  RunCommand,
+  StopSignal,
+} from '../core/types.js';
 import { asRecord, keyPath } from './problems.js';
 
 /** One service of the draft: what the config declares, defaults not yet derived across services. */
@@ -23,13 +32,44 @@ export interface DraftService {
   /** Declared conflict names, with their index. */
   conflicts: readonly { name: string; index: number }[];
   inheritFrom: string | null;
-  /** Declared variable name, or `null` for the default. */
-  env: string | null;
+  /** Declared `portEnv` (the port's variable name), or `null` for the default. */
+  portEnv: string | null;
   /** The service's own setting, else the top-level one. */
   allowPrivileged: boolean;
   /** Declared health: `undefined` when absent. */
   health: boolean | Record<string, unknown> | undefined;
+  /** What `berth up` runs, as declared. */
+  run: DraftRun;
 }
+
+/** The `berth up` keys of one service, read defensively. */
+export interface DraftRun {
+  command: RunCommand | null;
+  /** Declared `cwd`, relative to the config's folder; `null` for the folder itself. */
+  cwd: string | null;
+  /** Valid `env` entries. */
+  env: Readonly<Record<string, string>>;
+  /** Declared dependency names, with their index. */
+  dependsOn: readonly { name: string; index: number }[];
+  /** Declared readiness check: `undefined` when absent. */
+  ready: Record<string, unknown> | undefined;
+  restart: RestartPolicy;
+  maxRestarts: number | null;
+  stopSignal: StopSignal;
+  stopTimeoutMs: number;
+  /** Which of the keys that need a command the service declares (a rule warns about them without one). */
+  declared: readonly string[];
+}
+
+/** Keys that only mean something for a service `berth up` runs itself. */
+export const COMMAND_ONLY_KEYS = [
+  'cwd',
+  'env',
+  'restart',
+  'maxRestarts',
+  'stopSignal',
+  'stopTimeout',
+] as const;
 
 /** A config after overrides and defaults, before cross-service rules. */
 export interface Draft {
@@ -141,6 +181,40 @@ function indexed<T>(value: unknown, accept: (item: unknown) => T | null): { item
   return out;
 }
 
+function readCommand(value: unknown): RunCommand | null {
+  if (typeof value === 'string' && value.trim() !== '') return { kind: 'shell', line: value };
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {
+    return { kind: 'exec', argv: value as [string, ...string[]] };
+  }
+  return null;
+}
+
+function readEnv(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(asRecord(value) ?? {})) {
+    if (NAME.test(key) && typeof v === 'string') out[key] = v;
+  }
+  return out;
+}
+
+function draftRun(s: Record<string, unknown>): DraftRun {
+  return {
+    command: readCommand(s.command),
+    cwd: typeof s.cwd === 'string' && s.cwd !== '' ? s.cwd : null,
+    env: readEnv(s.env),
+    dependsOn: indexed(s.dependsOn, (v) => (typeof v === 'string' ? v : null)).map(({ item, index }) => ({
+      name: item,
+      index,
+    })),
+    ready: asRecord(s.ready) ?? undefined,
+    restart: pick<RestartPolicy>(s.restart, RESTART_POLICIES, 'no'),
+    maxRestarts: intIn(s.maxRestarts, 0, 1_000_000, -1) === -1 ? null : (s.maxRestarts as number),
+    stopSignal: pick<StopSignal>(s.stopSignal, STOP_SIGNALS, 'SIGTERM'),
+    stopTimeoutMs: intIn(s.stopTimeout, 0, 600_000, DEFAULT_STOP_TIMEOUT_MS),
+    declared: COMMAND_ONLY_KEYS.filter((key) => key in s),
+  };
+}
+
 const REQUIREMENTS: readonly Requirement[] = ['http', 'https', 'websocket', 'wss', 'tcp'];
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -170,9 +244,10 @@ function draftService(name: string, value: unknown, allowPrivileged: boolean): D
       index,
     })),
     inheritFrom: typeof s.inheritFrom === 'string' ? s.inheritFrom : null,
-    env: typeof s.env === 'string' && NAME.test(s.env) ? s.env : null,
+    portEnv: typeof s.portEnv === 'string' && NAME.test(s.portEnv) ? s.portEnv : null,
     allowPrivileged: bool(s.allowPrivileged, allowPrivileged),
     health: typeof health === 'boolean' ? health : (asRecord(health) ?? undefined),
+    run: draftRun(s),
   };
 }
 

@@ -3,18 +3,26 @@
  * symmetric `conflicts`) and builds the final {@link ResolvedConfig} from a
  * draft the rules accepted.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { portVariable } from '../core/endpoints.js';
 import { inheritanceChain } from '../core/order.js';
 import { DEFAULT_POOL } from '../core/policy.js';
-import type { HealthSpec, PortRange, Requirement, ResolvedConfig, ServiceSpec } from '../core/types.js';
+import type {
+  HealthSpec,
+  PortRange,
+  Requirement,
+  ResolvedConfig,
+  RunSpec,
+  ServiceSpec,
+} from '../core/types.js';
 import type { Draft, DraftService } from './normalize.js';
 
 /** Default milliseconds between health checks. */
 export const HEALTH_INTERVAL_MS = 1000;
 
-/** The variable a service's port is published under: its `env`, else `<STEM>_PORT` ({@link portVariable}). */
+/** The variable a service's port is published under: its `portEnv`, else `<STEM>_PORT` ({@link portVariable}). */
 export function envVarOf(service: DraftService): string {
-  return service.env ?? portVariable(service.name);
+  return service.portEnv ?? portVariable(service.name);
 }
 
 /** What a service speaks: its own `requires`, else the nearest inherited one's, else `['http']`. */
@@ -35,13 +43,12 @@ function derivedHealthType(requires: readonly Requirement[]): HealthSpec['type']
   return first === 'http' || first === 'websocket' ? 'http' : 'tcp';
 }
 
-function resolveHealth(
-  service: DraftService,
+/** A declared check (`health` or `ready`) with its defaults filled in. */
+function checkSpec(
+  declared: Record<string, unknown>,
   requires: readonly Requirement[],
-  draft: Draft,
-): HealthSpec | null {
-  if (!draft.enableHealthChecks || service.health === false) return null;
-  const declared = typeof service.health === 'object' ? service.health : {};
+  defaultTimeoutMs: number,
+): HealthSpec {
   const http = declared.path !== undefined || declared.expectStatus !== undefined;
   const type = declared.type === 'tcp' || declared.type === 'http' ? declared.type : undefined;
   return {
@@ -49,7 +56,40 @@ function resolveHealth(
     path: typeof declared.path === 'string' ? declared.path : '/',
     expectStatus: typeof declared.expectStatus === 'number' ? declared.expectStatus : null,
     intervalMs: typeof declared.intervalMs === 'number' ? declared.intervalMs : HEALTH_INTERVAL_MS,
-    timeoutMs: typeof declared.timeoutMs === 'number' ? declared.timeoutMs : draft.healthCheckTimeout,
+    timeoutMs: typeof declared.timeoutMs === 'number' ? declared.timeoutMs : defaultTimeoutMs,
+  };
+}
+
+function resolveHealth(
+  service: DraftService,
+  requires: readonly Requirement[],
+  draft: Draft,
+): HealthSpec | null {
+  if (!draft.enableHealthChecks || service.health === false) return null;
+  const declared = typeof service.health === 'object' ? service.health : {};
+  return checkSpec(declared, requires, draft.healthCheckTimeout);
+}
+
+/** `berth up`'s view of a service: its command, folder, variables and policies. */
+function resolveRun(
+  service: DraftService,
+  requires: readonly Requirement[],
+  health: HealthSpec | null,
+  draft: Draft,
+  dir: string,
+): RunSpec {
+  const run = service.run;
+  return {
+    command: run.command,
+    cwd: run.cwd === null ? dir : isAbsolute(run.cwd) ? run.cwd : resolve(dir, run.cwd),
+    env: { ...run.env },
+    dependsOn: run.dependsOn.map((d) => d.name),
+    // A declared `ready` applies even with health checks off: it is how the stack starts, not monitoring.
+    ready: run.ready === undefined ? health : checkSpec(run.ready, requires, draft.healthCheckTimeout),
+    restart: run.restart,
+    maxRestarts: run.maxRestarts,
+    stopSignal: run.stopSignal,
+    stopTimeoutMs: run.stopTimeoutMs,
   };
 }
 
@@ -88,6 +128,7 @@ export function resolveDraft(
   const services: ServiceSpec[] = draft.services.map((s) => {
     const requires = effectiveRequires(s, byName);
     const mine = conflicts.get(s.name)!;
+    const health = resolveHealth(s, requires, draft);
     return {
       name: s.name,
       preferred: s.inheritFrom === null ? s.preferred.map((p) => p.port) : [],
@@ -98,7 +139,8 @@ export function resolveDraft(
       inheritFrom: s.inheritFrom,
       envVar: envVarOf(s),
       allowPrivileged: s.allowPrivileged,
-      health: resolveHealth(s, requires, draft),
+      health,
+      run: resolveRun(s, requires, health, draft, ctx.dir),
     };
   });
   return {

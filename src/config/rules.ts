@@ -9,6 +9,7 @@ import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { effectiveRequires, envVarOf } from './resolve.js';
+import { checkRunRules } from './run-rules.js';
 import { didYouMean } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */
@@ -184,7 +185,10 @@ function checkVariables(s: DraftService, published: Map<string, DraftService>, e
   const urlOwner = published.get(urlVar);
   if (portOwner !== undefined) {
     const whose = portOwner === s ? `the URL variable of ${s.path}` : `the variable of ${portOwner.path}`;
-    err(keyPath(s.path, 'env'), `${portVar} is also ${whose}; set env to a different name on one of them`);
+    err(
+      keyPath(s.path, 'portEnv'),
+      `${portVar} is also ${whose}; set portEnv to a different name on one of them`,
+    );
   } else if (urlOwner !== undefined) {
     err(s.path, `${s.name} and ${urlOwner.path} would both publish ${urlVar}; rename one of them`);
   }
@@ -218,6 +222,9 @@ export function checkRules(draft: Draft): RuleProblems {
   }
   checkCycles(draft.services, byName, err);
   checkRegistry(draft.registry, err);
+  const run = checkRunRules(draft);
+  out.errors.push(...run.errors);
+  out.warnings.push(...run.warnings);
   return out;
 }
 

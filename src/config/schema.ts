@@ -6,6 +6,8 @@
  * `patternErrorMessage` is the VS Code JSON keyword; the walker uses it too.
  */
 
+import { DEFAULT_STOP_TIMEOUT_MS, STOP_SIGNALS } from '../core/stack.js';
+
 /** The subset of JSON Schema 2020-12 that the config schema uses and the walker understands. */
 export interface JsonSchema {
   $schema?: string;
@@ -29,6 +31,8 @@ export interface JsonSchema {
   minLength?: number;
   pattern?: string;
   patternErrorMessage?: string;
+  /** VS Code's keyword for a value of the wrong type; the walker uses it instead of its own message. */
+  errorMessage?: string;
   enum?: readonly (string | number | boolean)[];
   /** Branches must differ by `type`: the walker picks the branch whose type matches the value. */
   oneOf?: JsonSchema[];
@@ -46,6 +50,69 @@ export const ENV_VAR_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 export const ENVIRONMENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/$defs/${name}` });
+
+/** The keys of a service that tell `berth up` what to run and how; each does nothing without `command` but `dependsOn` and `ready`. */
+const runKeys: Record<string, JsonSchema> = {
+  command: {
+    description:
+      "What `berth up` runs for this service: a string is run by the platform's shell (like a Procfile line), a list is run directly, without a shell. A service without a command is only leased.",
+    oneOf: [
+      { type: 'string', description: 'A command line for the shell.', minLength: 1 },
+      {
+        type: 'array',
+        description: 'The program and its arguments, run without a shell.',
+        items: { type: 'string', description: 'One argument.' },
+        minItems: 1,
+      },
+    ],
+    examples: ['npm run dev', ['node', 'server.js']],
+  },
+  cwd: {
+    type: 'string',
+    description:
+      "Folder to run the command in, relative to the config file. Default: the config file's folder.",
+    minLength: 1,
+  },
+  dependsOn: {
+    type: 'array',
+    description:
+      'Services that must be ready before `berth up` starts this one (the service named by `inheritFrom` is one implicitly).',
+    items: { type: 'string', description: 'A service name.' },
+    uniqueItems: true,
+  },
+  ready: {
+    ...ref('health'),
+    description:
+      'How `berth up` tells the service is ready, once a process it started binds the port. Default: the `health` check.',
+  },
+  restart: {
+    type: 'string',
+    description:
+      'Restart the command when it exits: never ("no": `berth up` then stops the stack, unless it exited 0 and nothing depends on it), after a non-zero exit, or always. Back-off from 1 s, doubling, at most 30 s.',
+    enum: ['no', 'on-failure', 'always'],
+    default: 'no',
+  },
+  maxRestarts: {
+    type: 'integer',
+    description:
+      'How many restarts (not starts) `restart` allows before `berth up` gives up. Default: no limit.',
+    minimum: 0,
+    maximum: 1_000_000,
+  },
+  stopSignal: {
+    type: 'string',
+    description: 'Signal sent to the whole process group of the command to stop it.',
+    enum: [...STOP_SIGNALS],
+    default: 'SIGTERM',
+  },
+  stopTimeout: {
+    type: 'integer',
+    description: 'Milliseconds to wait after `stopSignal` before SIGKILL.',
+    minimum: 0,
+    maximum: 600_000,
+    default: DEFAULT_STOP_TIMEOUT_MS,
+  },
+};
 
 const service: JsonSchema = {
   type: 'object',
@@ -90,13 +157,28 @@ const service: JsonSchema = {
       description:
         'Share the port of another service (a websocket served by the http server). An inheriting service declares no ports of its own.',
     },
-    env: {
+    portEnv: {
       type: 'string',
       description:
         'Environment variable that carries the port. Default: the name in UPPER_SNAKE_CASE plus `_PORT`.',
       pattern: ENV_VAR_PATTERN,
       patternErrorMessage: 'must be a shell variable name: letters, digits and _, not starting with a digit',
-      examples: ['API_PORT'],
+      examples: ['PGPORT'],
+    },
+    env: {
+      type: 'object',
+      description:
+        "Extra environment variables for the service's `command` (`berth up`). berth sets PORT and every service's `<NAME>_PORT` and `<NAME>_URL` itself.",
+      errorMessage:
+        'must be an object of extra variables for the command, e.g. { "NODE_ENV": "development" }. The variable that carries the port is now `portEnv`: rename `env` to `portEnv`',
+      propertyNames: {
+        type: 'string',
+        pattern: ENV_VAR_PATTERN,
+        patternErrorMessage:
+          'must be a shell variable name: letters, digits and _, not starting with a digit',
+      },
+      additionalProperties: { type: 'string', description: 'The value of the variable.' },
+      examples: [{ NODE_ENV: 'development' }],
     },
     allowPrivileged: {
       type: 'boolean',
@@ -110,6 +192,7 @@ const service: JsonSchema = {
         ref('health'),
       ],
     },
+    ...runKeys,
     description: { type: 'string', description: 'Free text for people reading the file; berth ignores it.' },
   },
 };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POOL } from '../core/policy.js';
+import { leaseOnly } from '../core/stack.js';
 import type { ServiceSpec } from '../core/types.js';
 import { type ConfigProblem, formatProblems, validateConfig } from './validate.js';
 
@@ -339,13 +340,13 @@ const cases: Case[] = [
     ],
   ],
   [
-    'duplicate env var',
-    broken((c) => (c.services.client.env = 'SERVER_PORT')),
+    'duplicate portEnv',
+    broken((c) => (c.services.client.portEnv = 'SERVER_PORT')),
     [
       {
-        path: 'services.client.env',
+        path: 'services.client.portEnv',
         message:
-          'SERVER_PORT is also the variable of services.server; set env to a different name on one of them',
+          'SERVER_PORT is also the variable of services.server; set portEnv to a different name on one of them',
       },
     ],
   ],
@@ -354,15 +355,15 @@ const cases: Case[] = [
     { services: { 'my-api': {}, my_api: {} } },
     [
       {
-        path: 'services.my_api.env',
+        path: 'services.my_api.portEnv',
         message:
-          'MY_API_PORT is also the variable of services.my-api; set env to a different name on one of them',
+          'MY_API_PORT is also the variable of services.my-api; set portEnv to a different name on one of them',
       },
     ],
   ],
   [
     'URL variables colliding',
-    { services: { 'web-socket': {}, webSocket: { env: 'WS_PORT' } } },
+    { services: { 'web-socket': {}, webSocket: { portEnv: 'WS_PORT' } } },
     [
       {
         path: 'services.webSocket',
@@ -371,8 +372,8 @@ const cases: Case[] = [
     ],
   ],
   [
-    'env taking the URL variable of another service',
-    broken((c) => (c.services.server.env = 'CLIENT_URL')),
+    'portEnv taking the URL variable of another service',
+    broken((c) => (c.services.server.portEnv = 'CLIENT_URL')),
     [
       {
         path: 'services.client',
@@ -381,22 +382,22 @@ const cases: Case[] = [
     ],
   ],
   [
-    "env equal to the service's own URL variable",
-    broken((c) => (c.services.server.env = 'SERVER_URL')),
+    "portEnv equal to the service's own URL variable",
+    broken((c) => (c.services.server.portEnv = 'SERVER_URL')),
     [
       {
-        path: 'services.server.env',
+        path: 'services.server.portEnv',
         message:
-          'SERVER_URL is also the URL variable of services.server; set env to a different name on one of them',
+          'SERVER_URL is also the URL variable of services.server; set portEnv to a different name on one of them',
       },
     ],
   ],
   [
-    'invalid env var name',
-    broken((c) => (c.services.server.env = '1PORT')),
+    'invalid portEnv name',
+    broken((c) => (c.services.server.portEnv = '1PORT')),
     [
       {
-        path: 'services.server.env',
+        path: 'services.server.portEnv',
         message: '"1PORT" must be a shell variable name: letters, digits and _, not starting with a digit',
       },
     ],
@@ -495,6 +496,192 @@ const cases: Case[] = [
     [{ path: 'project', message: 'must not be empty' }],
   ],
   [
+    'env as a string (the old name of portEnv)',
+    broken((c) => (c.services.server.env = 'PGPORT')),
+    [
+      {
+        path: 'services.server.env',
+        message:
+          'must be an object of extra variables for the command, e.g. { "NODE_ENV": "development" }. The variable that carries the port is now `portEnv`: rename `env` to `portEnv`',
+      },
+    ],
+  ],
+  [
+    'env variable with a bad name',
+    broken((c) => (c.services.server.env = { '1X': 'a' })),
+    [
+      {
+        path: 'services.server.env["1X"]',
+        message: '"1X" must be a shell variable name: letters, digits and _, not starting with a digit',
+      },
+    ],
+  ],
+  [
+    'env value that is not a string',
+    broken((c) => (c.services.server.env = { DEBUG: 1 })),
+    [{ path: 'services.server.env.DEBUG', message: 'must be a string, not 1' }],
+  ],
+  [
+    'env setting PORT',
+    broken((c) => (c.services.server.env = { PORT: '1' })),
+    [
+      {
+        path: 'services.server.env.PORT',
+        message: "berth sets PORT to server's port itself; remove it from env",
+      },
+    ],
+  ],
+  [
+    "env setting another service's URL variable",
+    broken((c) => (c.services.server.env = { CLIENT_URL: 'x' })),
+    [
+      {
+        path: 'services.server.env.CLIENT_URL',
+        message: 'berth sets CLIENT_URL itself (a variable of services.client); remove it from env',
+      },
+    ],
+  ],
+  [
+    'dependsOn a missing service',
+    broken((c) => (c.services.client.dependsOn = ['sever'])),
+    [{ path: 'services.client.dependsOn[0]', message: '"sever" is not a service. Did you mean "server"?' }],
+  ],
+  [
+    'dependsOn itself',
+    broken((c) => (c.services.client.dependsOn = ['client'])),
+    [
+      {
+        path: 'services.client.dependsOn[0]',
+        message: 'client cannot depend on itself; remove it from dependsOn',
+      },
+    ],
+  ],
+  [
+    'dependency cycle',
+    broken((c) => {
+      c.services.client.dependsOn = ['server'];
+      c.services.server.dependsOn = ['client'];
+    }),
+    [
+      {
+        path: 'services.server.dependsOn[0]',
+        message:
+          'dependency cycle server -> client -> server; remove one of these dependsOn entries (inheritFrom counts: a service waits for the one whose port it shares)',
+      },
+    ],
+  ],
+  [
+    'dependency cycle through inheritFrom',
+    broken((c) => (c.services.server.dependsOn = ['websocket'])),
+    [
+      {
+        path: 'services.server.dependsOn[0]',
+        message:
+          'dependency cycle server -> websocket -> server; remove one of these dependsOn entries (inheritFrom counts: a service waits for the one whose port it shares)',
+      },
+    ],
+  ],
+  [
+    'dependsOn listing a service twice',
+    broken((c) => (c.services.client.dependsOn = ['server', 'server'])),
+    [{ path: 'services.client.dependsOn[1]', message: '"server" is listed twice (also at [0]); remove one' }],
+  ],
+  [
+    'unknown dependency in an environment override',
+    broken((c) => (c.environments = { test: { services: { client: { dependsOn: ['nope'] } } } })),
+    [
+      {
+        path: 'environments.test.services.client.dependsOn[0]',
+        message: '"nope" is not a service. Services: server, websocket.',
+      },
+    ],
+  ],
+  [
+    'command as a number',
+    broken((c) => (c.services.server.command = 42)),
+    [{ path: 'services.server.command', message: 'must be a string or a list, not 42' }],
+  ],
+  [
+    'empty command',
+    broken((c) => (c.services.server.command = '')),
+    [{ path: 'services.server.command', message: 'must not be empty' }],
+  ],
+  [
+    'empty command list',
+    broken((c) => (c.services.server.command = [])),
+    [{ path: 'services.server.command', message: 'must list at least 1 entry' }],
+  ],
+  [
+    'command list with a number',
+    broken((c) => (c.services.server.command = ['node', 1])),
+    [{ path: 'services.server.command[1]', message: 'must be a string, not 1' }],
+  ],
+  [
+    'cwd empty',
+    broken((c) => (c.services.server.cwd = '')),
+    [{ path: 'services.server.cwd', message: 'must not be empty' }],
+  ],
+  [
+    'unknown restart policy',
+    broken((c) => (c.services.server.restart = 'on-failur')),
+    [
+      {
+        path: 'services.server.restart',
+        message: '"on-failur" is not one of no, on-failure, always. Did you mean "on-failure"?',
+      },
+    ],
+  ],
+  [
+    'restart as a boolean',
+    broken((c) => (c.services.server.restart = true)),
+    [{ path: 'services.server.restart', message: 'must be a string, not true' }],
+  ],
+  [
+    'negative maxRestarts',
+    broken((c) => (c.services.server.maxRestarts = -1)),
+    [{ path: 'services.server.maxRestarts', message: '-1 is out of range; use a value from 0 to 1000000' }],
+  ],
+  [
+    'unknown stopSignal',
+    broken((c) => (c.services.server.stopSignal = 'SIGSTOP')),
+    [
+      {
+        path: 'services.server.stopSignal',
+        message: '"SIGSTOP" is not one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL.',
+      },
+    ],
+  ],
+  [
+    'stopTimeout as seconds text',
+    broken((c) => (c.services.server.stopTimeout = '10s')),
+    [{ path: 'services.server.stopTimeout', message: 'must be a whole number, not "10s"' }],
+  ],
+  [
+    'stopTimeout too long',
+    broken((c) => (c.services.server.stopTimeout = 600_001)),
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message: '600001 is out of range; use a value from 0 to 600000',
+      },
+    ],
+  ],
+  [
+    'tcp ready check with a path',
+    broken((c) => (c.services.server.ready = { type: 'tcp', path: '/ready' })),
+    [
+      {
+        path: 'services.server.ready.path',
+        message: 'path applies to http checks only; remove it or set type: "http"',
+      },
+    ],
+  ],
+  [
+    'ready as a boolean',
+    broken((c) => (c.services.server.ready = true)),
+    [{ path: 'services.server.ready', message: 'must be an object, not true' }],
+  ],
+  [
     'environment name with a space',
     broken((c) => (c.environments = { 'my env': {} })),
     [
@@ -560,6 +747,8 @@ describe('validateConfig: the issue example', () => {
       envVar: 'SERVER_PORT',
       allowPrivileged: false,
       health: { type: 'http', path: '/', expectStatus: null, intervalMs: 1000, timeoutMs: 5000 },
+      // No command: berth up only leases it; were something to wait for it, its health check would say when.
+      run: { ...leaseOnly(ctx.dir), ready: server.health },
     });
     const websocket = service(config.services, 'websocket');
     expect(websocket).toMatchObject({
@@ -663,6 +852,115 @@ describe('validateConfig: defaults and normalisation', () => {
       ctx,
     );
     expect(service(config!.services, 'a').health).toBeNull();
+  });
+});
+
+describe('validateConfig: berth up keys', () => {
+  const stack = (over: RawConfig = {}) =>
+    validateConfig(
+      {
+        services: {
+          db: { requires: ['tcp'], command: 'node db.js', ready: { timeoutMs: 300 } },
+          api: {
+            command: ['node', 'api.js'],
+            cwd: 'services/api',
+            env: { NODE_ENV: 'test' },
+            dependsOn: ['db'],
+            restart: 'on-failure',
+            maxRestarts: 3,
+            stopSignal: 'SIGINT',
+            stopTimeout: 2000,
+          },
+          ws: { inheritFrom: 'api', requires: ['websocket'] },
+          cache: { requires: ['tcp'] },
+          ...over,
+        },
+      },
+      ctx,
+    );
+
+  it('resolves commands, folders, variables and policies', () => {
+    const { config, errors, warnings } = stack();
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(service(config!.services, 'api').run).toEqual({
+      command: { kind: 'exec', argv: ['node', 'api.js'] },
+      cwd: '/projects/shop/services/api',
+      env: { NODE_ENV: 'test' },
+      dependsOn: ['db'],
+      ready: { type: 'http', path: '/', expectStatus: null, intervalMs: 1000, timeoutMs: 5000 },
+      restart: 'on-failure',
+      maxRestarts: 3,
+      stopSignal: 'SIGINT',
+      stopTimeoutMs: 2000,
+    });
+  });
+
+  it('runs a string command through the shell, and judges readiness by ready, else health', () => {
+    const { config } = stack();
+    const db = service(config!.services, 'db');
+    expect(db.run).toMatchObject({
+      command: { kind: 'shell', line: 'node db.js' },
+      cwd: '/projects/shop',
+      restart: 'no',
+      maxRestarts: null,
+      stopSignal: 'SIGTERM',
+      stopTimeoutMs: 10_000,
+      // A declared ready fills its type from requires, like health.
+      ready: { type: 'tcp', timeoutMs: 300 },
+    });
+    expect(service(config!.services, 'cache').run).toMatchObject({ command: null, ready: db.health });
+  });
+
+  it('keeps a declared ready check when health checks are off', () => {
+    const { config } = validateConfig(
+      {
+        enableHealthChecks: false,
+        services: { a: { command: 'x', ready: { path: '/up' } }, b: { command: 'y' } },
+      },
+      ctx,
+    );
+    expect(service(config!.services, 'a').run.ready).toMatchObject({ type: 'http', path: '/up' });
+    expect(service(config!.services, 'b').run.ready).toBeNull();
+  });
+
+  it('warns about keys that need a command on a service without one', () => {
+    const { errors, warnings } = stack({
+      cache: { requires: ['tcp'], restart: 'always', dependsOn: ['db'] },
+      ws: { inheritFrom: 'api', requires: ['websocket'], stopSignal: 'SIGINT' },
+    });
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      {
+        path: 'services.ws.stopSignal',
+        message: expect.stringContaining(
+          "berth up serves it with api's process, so stopSignal does nothing here",
+        ),
+      },
+      { path: 'services.cache.restart', message: expect.stringContaining('add a command or remove restart') },
+      { path: 'services.cache.dependsOn', message: expect.stringContaining('does not run it') },
+    ]);
+  });
+
+  it("validates the README's example stack (examples/stack) without errors or warnings", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL('../../examples/stack/berth.config.json', import.meta.url), 'utf8'),
+    );
+    const { config, errors, warnings } = validateConfig(raw, { ...ctx, dir: '/x/stack' });
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(config!.services.filter((s) => s.run.command !== null).map((s) => s.name)).toEqual([
+      'db',
+      'api',
+      'web',
+    ]);
+  });
+
+  it('warns that maxRestarts does nothing with restart "no"', () => {
+    const { warnings } = stack({ db: { requires: ['tcp'], command: 'x', maxRestarts: 2 } });
+    expect(warnings).toEqual([
+      { path: 'services.db.maxRestarts', message: expect.stringContaining('restart is "no"') },
+    ]);
   });
 });
 

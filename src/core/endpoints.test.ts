@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { envVars, portVariable, urlVariable, variableStem } from './endpoints.js';
+import { leaseOnly } from './stack.js';
 import type { ServiceSpec } from './types.js';
 
 /**
  * The one naming rule, shared by `<STEM>_PORT` (the config layer's default
- * `env`) and `<STEM>_URL` (the endpoints); validate.test.ts and the `berth env`
+ * `portEnv`) and `<STEM>_URL` (the endpoints); validate.test.ts and the `berth env`
  * end-to-end test run camelCase, kebab-case and digits through the other layers.
  */
 const STEM_CASES: [name: string, stem: string][] = [
@@ -41,6 +42,7 @@ describe('envVars', () => {
     envVar,
     allowPrivileged: false,
     health: null,
+    run: leaseOnly('/work/shop'),
   });
 
   it.each(STEM_CASES)('%s publishes %s_PORT and %s_URL under the same stem', (name, stem) => {

@@ -116,7 +116,7 @@ export function urlVariable(service: string): string {
 
 /**
  * The variables `berth env` prints and `berth run` sets: `<VAR>` (the port,
- * `SERVER_PORT` or the service's `env`) and the URL ({@link urlVariable}) for every
+ * `SERVER_PORT` or the service's `portEnv`) and the URL ({@link urlVariable}) for every
  * assigned service.
  */
 export function envVars(

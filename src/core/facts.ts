@@ -4,7 +4,7 @@
  * /proc and child processes, and src/compose/context.ts wires them into one
  * `Adapters` object, so everything above the adapters can run on fakes.
  */
-import type { CheckStatus, HealthSpec, LeaseOwner, PortRange } from './types.js';
+import type { CheckStatus, HealthSpec, LeaseOwner, PortRange, RunCommand, StopSignal } from './types.js';
 
 /** One listening TCP socket as the kernel reports it. */
 export interface Listener {
@@ -181,4 +181,62 @@ export interface HealthChecker {
 export interface UserNames {
   /** The login name of `uid`, or the uid as text when no name is known. */
   nameOf(uid: number): string;
+}
+
+/** How a spawned process ended: its exit code, or the signal that ended it. */
+export interface ProcessExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** What to start (`berth up`). */
+export interface SpawnRequest {
+  command: RunCommand;
+  /** Absolute folder to run it in. */
+  cwd: string;
+  /** The process's whole environment (berth's own is not added). */
+  env: Readonly<Record<string, string>>;
+}
+
+/** A process berth started, leading a process group of its own (POSIX). */
+export interface SpawnedProcess {
+  readonly pid: number;
+  /** Its process group: its own pid on POSIX, `null` where there are no groups (Windows: its tree instead). */
+  readonly pgid: number | null;
+  /** Start-time token, as in {@link LeaseOwner}; `null` when unknown. */
+  readonly startTime: string | null;
+  /** Output as it arrives, UTF-8 decoded; a chunk may end mid-line. Call once, right after spawning. */
+  onOutput(listener: (stream: 'stdout' | 'stderr', text: string) => void): void;
+  /** Resolves when the process has exited (and, briefly waited for, its output has drained). */
+  readonly exited: Promise<ProcessExit>;
+}
+
+/** Starts the commands of a stack. */
+export interface Spawner {
+  /**
+   * Starts `request` in a new process group, stdin closed, stdout and stderr
+   * piped. Rejects with `E_NOT_FOUND` when it cannot start at all (no such
+   * folder or program); a shell line whose program is missing starts, and exits 127.
+   */
+  spawn(request: SpawnRequest): Promise<SpawnedProcess>;
+}
+
+/** A process group berth started, as recorded: its leader and the leader's start time, so a reused pid is never signalled. */
+export interface ProcessGroupRef {
+  pid: number;
+  /** `null` where there are no process groups (Windows): the leader's tree stands for the group. */
+  pgid: number | null;
+  startTime: string | null;
+}
+
+/** Signals whole process groups (`npm run dev` -> node -> vite), never only the leader. */
+export interface ProcessGroups {
+  /**
+   * Sends `signal` to every process of the group (Windows: `taskkill /T` on the
+   * leader's tree, `/F` for SIGKILL). `gone` when nothing of the group is left.
+   * Rejects with `E_REFUSED` when the system forbids it.
+   */
+  signal(group: ProcessGroupRef, signal: StopSignal): 'sent' | 'gone';
+  /** Whether any process of the group still lives; false once its leader's pid belongs to another process. */
+  alive(group: ProcessGroupRef): boolean;
 }

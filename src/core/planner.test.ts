@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isBerthError } from '../errors.js';
 import { type Occupancy, type PlanInput, planPorts } from './planner.js';
 import { basePolicy } from './policy.js';
+import { leaseOnly } from './stack.js';
 import type { Lease, ServiceSpec } from './types.js';
 
 const DIR = '/work/shop';
@@ -19,6 +20,7 @@ function svc(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
     envVar: `${name.toUpperCase()}_PORT`,
     allowPrivileged: false,
     health: null,
+    run: leaseOnly(DIR),
     ...over,
   };
 }

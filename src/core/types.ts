@@ -65,6 +65,39 @@ export interface ServiceSpec {
   allowPrivileged: boolean;
   /** Health check, derived from `requires` when not declared; `null` when disabled. */
   health: HealthSpec | null;
+  /** What `berth up` runs for the service, and how. */
+  run: RunSpec;
+}
+
+/** What `berth up` runs: a line for the platform's shell (as a Procfile line), or an argv run without a shell. */
+export type RunCommand =
+  | { kind: 'shell'; line: string }
+  | { kind: 'exec'; argv: readonly [string, ...string[]] };
+
+/** When `berth up` restarts a service that exited: never, after a non-zero exit, or after any exit. */
+export type RestartPolicy = 'no' | 'on-failure' | 'always';
+
+/** The signals a service may ask to be stopped with (`stopSignal`). */
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGKILL';
+
+/** How `berth up` runs a service; every field is present (defaults filled in). */
+export interface RunSpec {
+  /** `null`: the service is only leased (or served by the process of the service it inherits from). */
+  command: RunCommand | null;
+  /** Absolute working folder of the command (the config's folder by default). */
+  cwd: string;
+  /** Extra variables for the command; berth's own (PORT, `<NAME>_PORT`, `<NAME>_URL`) are not among them. */
+  env: Readonly<Record<string, string>>;
+  /** Services that must be ready before this one starts, as declared (`inheritFrom` adds its target). */
+  dependsOn: readonly string[];
+  /** The check that says the service is ready once its process tree binds the port: `ready`, else `health`; `null` for none. */
+  ready: HealthSpec | null;
+  restart: RestartPolicy;
+  /** Restarts allowed (not starts); `null` for no limit. */
+  maxRestarts: number | null;
+  stopSignal: StopSignal;
+  /** Milliseconds between the stop signal and SIGKILL. */
+  stopTimeoutMs: number;
 }
 
 /** A whole project configuration after validation, for one environment. */

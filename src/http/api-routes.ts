@@ -6,6 +6,7 @@
 import type { Adapters } from '../compose/context.js';
 import { leaseUrl, leaseViews } from '../compose/lease-views.js';
 import { createManagerFor } from '../compose/manager.js';
+import { type RunView, runKey, runViews } from '../compose/stack/status.js';
 import type { ResolvedConfig } from '../core/types.js';
 import { optionalString, readJsonBody, requiredString } from './body.js';
 import type { ConfigCache } from './config-cache.js';
@@ -45,6 +46,8 @@ export interface HealthData {
     service: string;
     port: number;
     url: string | null;
+    /** What `berth up` does with the service, `null` when it does not run it. */
+    run: RunView | null;
   })[];
 }
 
@@ -64,6 +67,7 @@ export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
   const leases = registry.allLeases();
   await kernel.refresh();
   const configs = new Map<string, ResolvedConfig | null>();
+  const runs = runViews(deps.adapters);
   const out: ApiLeaseJson[] = [];
   for (const lease of leaseViews(deps.adapters, leases)) {
     let config: ResolvedConfig | null = null;
@@ -73,13 +77,16 @@ export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
       config = configs.get(key) ?? null;
     }
     const health = lease.kind === 'service' ? (deps.health.get(lease) ?? UNCHECKED) : null;
-    out.push(apiLeaseJson(lease, health, config));
+    const run = lease.kind === 'service' ? (runs.get(runKey(lease)) ?? null) : null;
+    out.push(apiLeaseJson(lease, health, config, run));
   }
   return { leases: out, lastEventId };
 }
 
 /** The health of every leased service. */
 export function healthRoute(deps: ApiDeps): HealthData {
+  // The dashboard polls this route, so berth up's run states ride along and stay live.
+  const runs = runViews(deps.adapters);
   const services = deps.adapters.registry
     .allLeases()
     .filter((l) => l.kind === 'service')
@@ -91,6 +98,7 @@ export function healthRoute(deps: ApiDeps): HealthData {
       port: l.port,
       url: leaseUrl(l),
       ...(deps.health.get(l) ?? UNCHECKED),
+      run: runs.get(runKey(l)) ?? null,
     }));
   return { intervalMs: deps.health.intervalMs, checkedAt: deps.health.checkedAt, services };
 }

@@ -275,6 +275,57 @@ describe('GET /api/leases and /api/health', () => {
     ]);
   });
 
+  it("shows what berth up runs: each service's run state, pid and restarts, and orphans of a killed berth up", async () => {
+    const f = fixture();
+    const dir = f.project('shop', { project: 'shop', services: services(41700) });
+    await f.assign(dir);
+    const row = {
+      project: 'shop',
+      dir,
+      environment: 'development',
+      unit: 'server',
+      phase: 'ready' as const,
+      group: { pid: 4321, pgid: 4321, startTime: null },
+      restarts: 2,
+      exitCode: 1,
+      runner: { pid: process.pid, startTime: null },
+      stopSignal: 'SIGTERM' as const,
+      stopTimeoutMs: 10_000,
+      updatedAt: 1,
+    };
+    f.adapters.runs.put({ ...row, service: 'server' });
+    f.adapters.runs.put({ ...row, service: 'websocket' });
+    // A dead runner (pid 0x7fffffff does not exist): its service runs on as an orphan.
+    f.adapters.runs.put({
+      ...row,
+      service: 'client',
+      unit: 'client',
+      phase: 'restarting',
+      group: null,
+      restarts: 0,
+      runner: { pid: 2_147_483_647, startTime: null },
+    });
+    const leases = json(await f.get('/api/leases')).data.leases;
+    const run = (service: string) => leases.find((l) => l.service === service)!.run;
+    const mine = {
+      state: 'ready',
+      pid: 4321,
+      restarts: 2,
+      unit: 'server',
+      runnerPid: process.pid,
+      orphaned: false,
+    };
+    expect(run('server')).toEqual(mine);
+    expect(run('websocket')).toEqual(mine);
+    expect(run('client')).toMatchObject({ state: 'restarting', pid: null, orphaned: true });
+    expect(run('database')).toBeNull();
+    const health = json(await f.get('/api/health')).data as unknown as {
+      services: { service: string; run: unknown }[];
+    };
+    expect(health.services.find((s) => s.service === 'server')!.run).toEqual(mine);
+    f.adapters.runs.close();
+  });
+
   it('reports health after a round, and records healthy/unhealthy transitions as events', async () => {
     const f = fixture();
     const dir = f.project('shop', { project: 'shop', services: services(41600) });

@@ -2,9 +2,10 @@
  * The JSON shape of a lease in `GET /api/leases`: the lease's JSON as
  * `berth ls --json` prints it (src/compose/lease-views.ts), plus its id, kind,
  * URL, inheritance, expiry, its range and preferred ports (for the dashboard's
- * port map) and its health.
+ * port map), its health and what `berth up` does with it.
  */
 import { type LeaseJson, type LeaseView, leaseJson, leaseUrl } from '../compose/lease-views.js';
+import type { RunView } from '../compose/stack/status.js';
 import { inheritanceRoot } from '../core/order.js';
 import type { Lease, PortRange, ResolvedConfig } from '../core/types.js';
 import type { ServiceHealth } from './health.js';
@@ -25,6 +26,8 @@ export interface ApiLeaseJson extends LeaseJson {
   preferred: number[];
   /** Latest health; `null` for ad-hoc leases. */
   health: ServiceHealth | null;
+  /** What `berth up` does with the service (state, pid, restarts); `null` when it does not run it. */
+  run: RunView | null;
 }
 
 /**
@@ -37,6 +40,7 @@ export function apiLeaseJson(
   view: LeaseView,
   health: ServiceHealth | null,
   config: ResolvedConfig | null,
+  run: RunView | null = null,
 ): ApiLeaseJson {
   const byName = new Map(config?.services.map((s) => [s.name, s]));
   const root = byName.get(inheritanceRoot(view.service, byName));
@@ -59,5 +63,6 @@ export function apiLeaseJson(
     range: root?.range ?? null,
     preferred: [...(root?.preferred ?? [])],
     health,
+    run,
   };
 }

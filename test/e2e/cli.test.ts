@@ -245,7 +245,7 @@ describe('berth get / ls / release / env', () => {
   it('env prints variables in shell, dotenv and json formats, honouring a custom variable name', async () => {
     box = sandbox();
     const config = seedConfig(block) as { services: Record<string, Record<string, unknown>> };
-    config.services.database!.env = 'PGPORT';
+    config.services.database!.portEnv = 'PGPORT';
     box.writeConfig(config);
     const shell = (await run(['env'])).stdout;
     expect(shell).toContain(`export SERVER_PORT=${block[0]}`);

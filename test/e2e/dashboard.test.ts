@@ -24,6 +24,7 @@ let browser: Browser;
 let page: Page;
 let tokenUrl: string;
 let app: Server;
+let stack: ChildProcess | undefined;
 const problems: string[] = [];
 
 const run = (args: string[]) => berth(args, { cwd: box.dir, env: box.env });
@@ -43,7 +44,16 @@ beforeAll(async () => {
       },
       websocket: { inheritFrom: 'server', requires: ['websocket'] },
       client: { preferred: [block[3]], range: { min: block[1], max: block[4] }, requires: ['http'] },
-      database: { preferred: [block[5]], range: { min: block[5], max: block[7] }, requires: ['tcp'] },
+      database: { preferred: [block[5]], range: { min: block[5], max: block[6] }, requires: ['tcp'] },
+      // Run by `berth up` in the last test: an http server on its PORT.
+      worker: {
+        preferred: [block[7]],
+        command: [
+          process.execPath,
+          '-e',
+          "require('http').createServer((q, s) => s.end('ok')).listen(+process.env.PORT, '127.0.0.1')",
+        ],
+      },
     },
   });
   expect((await run(['assign', 'server', 'client'])).code).toBe(0);
@@ -74,6 +84,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (stack && stack.exitCode === null) stack.kill('SIGKILL');
   await browser?.close();
   if (daemon && daemon.exitCode === null) daemon.kill('SIGTERM');
   await new Promise<void>((resolve) => (app ? app.close(() => resolve()) : resolve()));
@@ -131,6 +142,22 @@ describe(`dashboard in ${describeBrowser(BROWSER)}`, () => {
     expect(await page.evaluate(FITS)).toBe(true);
     expect(await row('server').isVisible()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-narrow.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it("shows berth up's run state live: ready, with its pid, and stopped when the stack stops", async () => {
+    stack = spawn(process.execPath, [CLI, 'up', 'worker'], { cwd: box.dir, env: box.env, stdio: 'ignore' });
+    const cell = row('worker').locator('td.run');
+    await expect.poll(() => cell.getAttribute('data-run'), { timeout: 15_000 }).toBe('ready');
+    expect(await cell.getAttribute('title')).toMatch(/^pid \d+, run by berth up \(pid \d+\)$/);
+    expect(await row('server').locator('td.run').textContent()).toBe('—');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-up.png') });
+    stack.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => stack!.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    // Its lease is released with the stack, so its row leaves the page.
+    await expect.poll(() => row('worker').count(), { timeout: 10_000 }).toBe(0);
     expect(problems).toEqual([]);
   });
 });

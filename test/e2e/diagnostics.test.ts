@@ -123,7 +123,7 @@ describe('berth check', () => {
     const res = await run(['check', '--json']);
     expect(res.code).toBe(0);
     const json = JSON.parse(res.stdout);
-    expect(Object.keys(json)).toEqual(['ok', 'services']);
+    expect(Object.keys(json)).toEqual(['ok', 'services', 'orphans']);
     expect(json.ok).toBe(true);
     const server = json.services.find((s: { service: string }) => s.service === 'server');
     expect(server).toEqual({

@@ -15,6 +15,7 @@ import type {
 } from '../../src/core/facts.js';
 import type { HealthSpec, LeaseOwner } from '../../src/core/types.js';
 import { BerthError } from '../../src/errors.js';
+import { FakeChild, MemoryRunStore } from './fake-child.js';
 
 /** The pid the fake machine gives the current process. */
 export const SELF_PID = 4000;
@@ -45,6 +46,13 @@ export class FakeMachine {
   readonly refused = new Set<number>();
   /** Epoch milliseconds. */
   clock = 1_700_000_000_000;
+  /** Commands the fake spawner started, in order; tests drive them. */
+  readonly children: FakeChild[] = [];
+  /** The run store `berth up` writes to. */
+  readonly runs = new MemoryRunStore();
+  /** Signals sent to process groups, in order, as `pgid:SIGNAL`. */
+  readonly groupSignals: string[] = [];
+  private nextPid = 5000;
 
   /** Starts a live process. */
   spawn(process: FakeProcess): FakeProcess {
@@ -61,6 +69,24 @@ export class FakeMachine {
   listen(port: number, process: FakeProcess): void {
     this.spawn(process);
     this.listening.set(port, process);
+  }
+
+  /** The process started `nth` (0-based) with this command line (an argv joined by spaces): a test's handle on it. */
+  child(name: string, nth = 0): FakeChild {
+    const found = this.children.filter((c) => {
+      const cmd = c.request.command;
+      return (cmd.kind === 'shell' ? cmd.line : cmd.argv.join(' ')) === name;
+    })[nth];
+    if (!found)
+      throw new Error(
+        `no child ${name} #${nth}; started: ${this.children.map((c) => JSON.stringify(c.request.command)).join(', ')}`,
+      );
+    return found;
+  }
+
+  /** The child binds `port`, as the stack's process tree. */
+  bind(child: FakeChild, port: number): void {
+    this.listen(port, { pid: child.pid, command: 'service', ppid: SELF_PID });
   }
 
   /** The adapters over this state: all but the registry. */
@@ -93,9 +119,35 @@ export class FakeMachine {
           this.health.get(port) ?? { status: 'not-running', reason: 'connection refused', latencyMs: 0 },
       },
       users: { nameOf: (uid) => (uid === 1000 ? 'ada' : String(uid)) },
+      spawner: {
+        spawn: async (request) => {
+          const pid = this.nextPid++;
+          const child = new FakeChild(pid, request, (c) => this.end(c));
+          this.spawn({ pid, command: 'service', ppid: SELF_PID });
+          this.children.push(child);
+          return child;
+        },
+      },
+      groups: {
+        alive: (group) => this.children.some((c) => c.pgid === group.pgid && c.running),
+        signal: (group, signal) => {
+          const child = this.children.find((c) => c.pgid === group.pgid && c.running);
+          if (!child) return 'gone';
+          this.groupSignals.push(`${group.pgid}:${signal}`);
+          child.receive(signal);
+          return 'sent';
+        },
+      },
+      runs: this.runs,
       now: () => this.clock,
       log: () => {},
     };
+  }
+
+  /** A child exited: its process and its sockets go. */
+  private end(child: FakeChild): void {
+    this.processes.delete(child.pid);
+    for (const [port, p] of this.listening) if (p.pid === child.pid) this.listening.delete(port);
   }
 
   private listeners(): Listener[] {

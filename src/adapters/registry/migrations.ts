@@ -126,6 +126,36 @@ export const MIGRATIONS: readonly Migration[] = [
         END;
       `),
   },
+  {
+    version: 7,
+    description: 'what berth up runs: one row per service of a running stack',
+    // `berth down`, `berth check` and the daemon read these from other processes. The
+    // process group and its leader's start time let `berth down` stop what a SIGKILLed
+    // `berth up` left without ever signalling a reused pid; the runner row tells whether
+    // that `berth up` still lives.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE runs (
+          dir TEXT NOT NULL,
+          environment TEXT NOT NULL,
+          service TEXT NOT NULL,
+          project TEXT NOT NULL,
+          unit TEXT NOT NULL,
+          phase TEXT NOT NULL,
+          pid INTEGER,
+          pgid INTEGER,
+          pid_start TEXT,
+          restarts INTEGER NOT NULL DEFAULT 0,
+          exit_code INTEGER,
+          runner_pid INTEGER NOT NULL,
+          runner_start TEXT,
+          stop_signal TEXT NOT NULL,
+          stop_timeout INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (dir, environment, service)
+        ) WITHOUT ROWID;
+      `),
+  },
 ];
 
 /** The version this berth writes. */

@@ -7,6 +7,8 @@
  */
 import { diagnoseLeases, leasedServices } from '../../compose/diagnostics.js';
 import type { PortManager } from '../../compose/manager.js';
+import { projectOf } from '../../compose/project.js';
+import { describeOrphans, type StackStatus, stackStatus } from '../../compose/stack/status.js';
 import { isProblem, type PortHolderFact, planFixes, type ServiceDiagnosis } from '../../core/diagnose.js';
 import { parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
@@ -27,9 +29,11 @@ service is "not running", which is not a failure.
   --fix   release stale leases, and (with autoReassign) move leases whose
           port a foreign process took, printing each move
 
+Also reports processes a killed \`berth up\` left running (\`berth down\` stops them).
+
 Exits 0 when every service is healthy or not running (or cannot be checked);
-exits 1 when a port is foreign, a lease is stale or a bound port fails its
-health check.`;
+exits 1 when a port is foreign, a lease is stale, a bound port fails its
+health check, or a killed \`berth up\` left processes.`;
 
 /** Longest command line shown in the table; the JSON has it whole. */
 const COMMAND_COLUMN_CHARS = 48;
@@ -171,6 +175,17 @@ async function applyFixes(pm: PortManager, rows: readonly ServiceDiagnosis[], sa
   return fixed;
 }
 
+/** The processes a killed `berth up` left, for the JSON and the problem lines. */
+function orphansOf(status: StackStatus) {
+  if (status.state !== 'orphaned') return [];
+  return status.orphans.map((r) => ({
+    service: r.service,
+    pid: r.group!.pid,
+    pgid: r.group!.pgid,
+    runnerPid: status.runner.pid,
+  }));
+}
+
 const check: Command = async (argv, io) => {
   const { values, positionals } = parseCommand('check', argv, { fix: { type: 'boolean' } });
   if (values.help) {
@@ -191,24 +206,33 @@ const check: Command = async (argv, io) => {
           ? []
           : await diagnoseLeases(pm, leasedServices(pm, still));
     }
-    const ok = fixed && !rows.some(isProblem);
+    const stack = stackStatus(pm.adapters, projectOf(pm.config, pm.adapters));
+    const orphans = orphansOf(stack);
+    const ok = fixed && !rows.some(isProblem) && orphans.length === 0;
     if (values.json) {
-      io.out(JSON.stringify({ ...checkJson(rows), ok }, null, 2));
+      io.out(JSON.stringify({ ...checkJson(rows), orphans, ok }, null, 2));
       return ok ? 0 : 1;
     }
+    const orphanLine =
+      stack.state === 'orphaned'
+        ? `berth up (pid ${stack.runner.pid}) was killed and left processes running: ${describeOrphans(stack.orphans)}; \`berth down\` stops them.`
+        : null;
     if (rows.length === 0) {
       io.out('no leases for this project; run `berth assign`');
+      if (orphanLine) io.out(`${io.paint.red('✖')} ${orphanLine}`);
       return ok ? 0 : 1;
     }
     if (fixing) io.out('');
     printRows(rows, io);
     const problems = problemLines(rows, pm.config.autoReassign);
+    if (orphanLine) problems.push(orphanLine);
     if (problems.length > 0) {
       io.out('');
       for (const line of problems) io.out(`${io.paint.red('✖')} ${line}`);
     }
     return ok ? 0 : 1;
   } finally {
+    pm.adapters.runs.close();
     pm.close();
   }
 };

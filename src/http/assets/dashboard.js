@@ -138,6 +138,32 @@ function healthLabel(h) {
   return h ? (HEALTH_LABELS[h.status] ?? h.status) : '—';
 }
 
+// What `berth up` does with the service: the health poll carries the newest, the lease list the first.
+function runOf(l) {
+  const h = state.health.get(keyOf(l));
+  return h && h.run !== undefined ? h.run : (l.run ?? null);
+}
+
+function runCell(l) {
+  const run = runOf(l);
+  if (!run) return el('td', { class: 'run muted', text: '—', title: 'not run by berth up' });
+  const label = run.orphaned ? `${run.state} (orphaned)` : run.state;
+  const title = run.orphaned
+    ? `berth up (pid ${run.runnerPid}) was killed; \`berth down\` stops pid ${run.pid ?? '—'}`
+    : `pid ${run.pid ?? '—'}, run by berth up (pid ${run.runnerPid})${run.unit !== l.service ? `, served by ${run.unit}` : ''}`;
+  const cell = el(
+    'td',
+    { class: 'run', title, 'data-run': run.state },
+    el('span', { class: `pill run-${run.orphaned ? 'orphaned' : run.state}`, text: label }),
+  );
+  if (run.restarts > 0) {
+    cell.append(
+      el('span', { class: 'restarts', text: `↻ ${run.restarts}`, title: `${run.restarts} restarts` }),
+    );
+  }
+  return cell;
+}
+
 function cells(l) {
   const h = healthOf(l);
   const self = l.kind === 'adhoc' && l.pid !== null && l.pid === state.daemonPid;
@@ -175,6 +201,7 @@ function cells(l) {
     el('td', { class: 'port mono', text: l.port }),
     el('td', { class: 'url' }, url),
     el('td', {}, el('span', { class: `pill state-${l.state}`, text: stateText })),
+    runCell(l),
     el('td', {
       class: 'mono',
       text: l.pid ?? '—',
@@ -186,7 +213,7 @@ function cells(l) {
   ];
 }
 
-const HEAD = ['Service', 'Port', 'URL', 'State', 'PID', 'Health', 'Latency', 'Place in range'];
+const HEAD = ['Service', 'Port', 'URL', 'State', 'Run', 'PID', 'Health', 'Latency', 'Place in range'];
 
 function projectSection(gkey, leases) {
   const first = leases[0];
@@ -294,6 +321,8 @@ function summary() {
     `${healthy} healthy`,
   ];
   if (notRunning > 0) parts.push(`${notRunning} not running`);
+  const run = services.filter((l) => runOf(l)?.state === 'ready').length;
+  if (run > 0) parts.push(`${run} run by berth up`);
   if (stale > 0) parts.push(`${stale} stale`);
   $('summary').textContent = parts.join(' · ');
 }
