@@ -8,7 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lease, registryContract } from '../../../test/contract/registry.js';
 import { waitFor } from '../../../test/helpers.js';
-import type { NewLease, Registry } from '../../core/registry.js';
+import type { Registry } from '../../core/registry.js';
 import { isBerthError } from '../../errors.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
 import { LOCK_QUEUE_DIR, openRegistry, REGISTRY_FILE } from './sqlite.js';
