@@ -100,21 +100,32 @@ describe('the lock queue', () => {
   it('never gives up while the registry makes progress, and gives up when it stands still', async () => {
     const dir = queueDir();
     const shared = sharedLock();
-    // Others commit every 10 ms for 150 ms while the lock is never free for us: no timeout at 40 ms.
+    // Others commit every 5 ms for 1 s while the lock is never free for us: far longer than the
+    // 250 ms timeout, yet no timeout (only a timer held up 250 ms by the machine could fail it).
     let alive = true;
     const committer = (async () => {
       while (alive) {
-        await sleep(10);
+        await sleep(5);
         shared.lock.commits++;
       }
     })();
-    const queue = createLockQueue(shared.options(dir, { timeoutMs: 40 }));
-    const pending = queue.acquire();
-    await sleep(150);
+    const queue = createLockQueue(shared.options(dir, { timeoutMs: 250 }));
+    let settledAt: number | null = null;
+    const outcome = queue.acquire().then(
+      () => 'acquired',
+      (error: Error) => {
+        settledAt = Date.now();
+        return error.message;
+      },
+    );
+    await sleep(1000);
+    expect(settledAt).toBeNull();
+    const stoppedAt = Date.now();
     alive = false;
     await committer;
-    // Then nothing moves: the wait ends with the locked error after the timeout.
-    await expect(pending).rejects.toThrow('E_REGISTRY_LOCKED');
+    // Then nothing moves: the wait ends with the locked error once the timeout has passed.
+    expect(await outcome).toBe('E_REGISTRY_LOCKED');
+    expect(settledAt! - stoppedAt).toBeGreaterThanOrEqual(200);
     expect(existsSync(dir)).toBe(false); // the folder goes with the last waiter
   });
 });
