@@ -76,104 +76,20 @@ const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
- * Builds the daemon's app over the given adapters.
+ * Builds the daemon's app over the given adapters: its parts ({@link appParts}),
+ * the API's routes ({@link apiRoutes}), the dashboard's pages ({@link pageResponder}),
+ * and one `handle` that checks Host and Origin, then answers or turns the error
+ * into its response.
  *
  * @example
  * const app = createApp({ adapters: createAdapters({ home }), port: 4949, token });
  * const res = await app.handle({ method: 'GET', url: '/api/leases', headers: { host: 'localhost:4949', authorization: `Bearer ${token}` }, body: null });
  */
 export function createApp(options: AppOptions): DaemonApp {
-  const { adapters } = options;
-  const guard = createGuard({
-    port: options.port,
-    token: options.token,
-    ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
-  });
-  const configs = options.configs ?? new ConfigCache();
-  const assets = options.assets ?? loadAssets();
-  const hub = new EventHub({
-    registry: adapters.registry,
-    now: adapters.now,
-    ...(options.maxEventStreams === undefined ? {} : { maxStreams: options.maxEventStreams }),
-  });
-  const health = new HealthMonitor({
-    registry: adapters.registry,
-    configs,
-    processes: adapters.processes,
-    check: options.check ?? ((spec, port) => adapters.health.check(spec, port)),
-    now: adapters.now,
-    onError: (error) => adapters.log(`health round failed: ${(error as Error).message}`),
-    ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
-  });
-  const deps: ApiDeps = {
-    adapters,
-    configs,
-    hub,
-    health,
-    status: options.status ?? (() => ({})),
-  };
-  const ports = new PortsRoute({
-    registry: adapters.registry,
-    processes: adapters.processes,
-    configs,
-    hub,
-    now: adapters.now,
-  });
-
-  // A Map, not an object literal: a path such as /api/__proto__ must find nothing.
-  const api = new Map<string, ApiRoute>([
-    ['/api/ports', { method: 'GET', respond: (req, search) => ports.handle(req.url, search) }],
-    ['/api/leases', { method: 'GET', respond: async () => json(await leasesRoute(deps)) }],
-    ['/api/health', { method: 'GET', respond: () => json(healthRoute(deps)) }],
-    [
-      '/api/status',
-      {
-        method: 'GET',
-        respond: () => json({ ...deps.status(), port: options.port, streams: hub.streams }),
-      },
-    ],
-    [
-      '/api/events',
-      {
-        method: 'GET',
-        respond: (req, search) => ({
-          status: 200,
-          headers: STREAM_HEADERS,
-          body: eventsRoute(deps, req, new URLSearchParams(search)),
-        }),
-      },
-    ],
-    ['/api/assign', { method: 'POST', respond: async (req) => json(await assignRoute(deps, req)) }],
-    ['/api/release', { method: 'POST', respond: async (req) => json(await releaseRoute(deps, req)) }],
-  ]);
-
-  const page = (request: HttpRequest, path: string, search: string): HttpResponse => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new HttpError('E_METHOD', `${request.method} is not allowed on ${path}. Use GET.`, {
-        headers: { allow: 'GET, HEAD' },
-      });
-    }
-    const given = path === '/' ? new URLSearchParams(search).get('token') : null;
-    if (given !== null) {
-      if (!guard.isToken(given)) {
-        throw new HttpError('E_REFUSED', 'wrong token in the URL. Open the URL that `berth serve` printed.');
-      }
-      // The token moves into an HttpOnly cookie and leaves the address bar (and history).
-      return {
-        status: 303,
-        headers: {
-          ...BASE_HEADERS,
-          'cache-control': 'no-store',
-          location: '/',
-          'set-cookie': guard.cookie(),
-        },
-        body: '',
-      };
-    }
-    const asset = assets.get(path);
-    if (!asset) throw new HttpError('E_NOT_FOUND', `nothing at ${path}. The dashboard is at /.`);
-    return { status: 200, headers: pageHeaders(asset.contentType), body: asset.body };
-  };
+  const parts = appParts(options);
+  const { guard, hub, health } = parts;
+  const api = apiRoutes(parts, options);
+  const page = pageResponder(guard, options.assets ?? loadAssets());
 
   const handleApi = async (request: HttpRequest, path: string, search: string): Promise<HttpResponse> => {
     guard.checkToken(request);
@@ -218,5 +134,104 @@ export function createApp(options: AppOptions): DaemonApp {
       health.close();
       hub.close();
     },
+  };
+}
+
+/** The app's working parts: the request guard, the config cache, the event hub, the health monitor, the ports route. */
+function appParts(options: AppOptions) {
+  const { adapters } = options;
+  const guard = createGuard({
+    port: options.port,
+    token: options.token,
+    ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
+  });
+  const configs = options.configs ?? new ConfigCache();
+  const hub = new EventHub({
+    registry: adapters.registry,
+    now: adapters.now,
+    ...(options.maxEventStreams === undefined ? {} : { maxStreams: options.maxEventStreams }),
+  });
+  const health = new HealthMonitor({
+    registry: adapters.registry,
+    configs,
+    processes: adapters.processes,
+    check: options.check ?? ((spec, port) => adapters.health.check(spec, port)),
+    now: adapters.now,
+    onError: (error) => adapters.log(`health round failed: ${(error as Error).message}`),
+    ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
+  });
+  const deps: ApiDeps = { adapters, configs, hub, health, status: options.status ?? (() => ({})) };
+  const ports = new PortsRoute({
+    registry: adapters.registry,
+    processes: adapters.processes,
+    configs,
+    hub,
+    now: adapters.now,
+  });
+  return { guard, hub, health, deps, ports };
+}
+
+/** The API's routes by path. A Map, not an object literal: a path such as /api/__proto__ must find nothing. */
+function apiRoutes(
+  { deps, hub, ports }: ReturnType<typeof appParts>,
+  options: AppOptions,
+): ReadonlyMap<string, ApiRoute> {
+  return new Map<string, ApiRoute>([
+    ['/api/ports', { method: 'GET', respond: (req, search) => ports.handle(req.url, search) }],
+    ['/api/leases', { method: 'GET', respond: async () => json(await leasesRoute(deps)) }],
+    ['/api/health', { method: 'GET', respond: () => json(healthRoute(deps)) }],
+    [
+      '/api/status',
+      {
+        method: 'GET',
+        respond: () => json({ ...deps.status(), port: options.port, streams: hub.streams }),
+      },
+    ],
+    [
+      '/api/events',
+      {
+        method: 'GET',
+        respond: (req, search) => ({
+          status: 200,
+          headers: STREAM_HEADERS,
+          body: eventsRoute(deps, req, new URLSearchParams(search)),
+        }),
+      },
+    ],
+    ['/api/assign', { method: 'POST', respond: async (req) => json(await assignRoute(deps, req)) }],
+    ['/api/release', { method: 'POST', respond: async (req) => json(await releaseRoute(deps, req)) }],
+  ]);
+}
+
+/**
+ * The dashboard's pages: GET only; `/?token=` moves the token into an HttpOnly cookie
+ * and out of the address bar; anything else is a shipped asset or 404.
+ */
+function pageResponder(guard: ReturnType<typeof createGuard>, assets: ReturnType<typeof loadAssets>) {
+  return (request: HttpRequest, path: string, search: string): HttpResponse => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new HttpError('E_METHOD', `${request.method} is not allowed on ${path}. Use GET.`, {
+        headers: { allow: 'GET, HEAD' },
+      });
+    }
+    const given = path === '/' ? new URLSearchParams(search).get('token') : null;
+    if (given !== null) {
+      if (!guard.isToken(given)) {
+        throw new HttpError('E_REFUSED', 'wrong token in the URL. Open the URL that `berth serve` printed.');
+      }
+      return {
+        status: 303,
+        headers: {
+          ...BASE_HEADERS,
+          'cache-control': 'no-store',
+          location: '/',
+          'set-cookie': guard.cookie(),
+        },
+        body: '',
+      };
+    }
+    const asset = assets.get(path);
+    if (!asset) throw new HttpError('E_NOT_FOUND', `nothing at ${path}. The dashboard is at /.`);
+    return { status: 200, headers: pageHeaders(asset.contentType), body: asset.body };
   };
 }
