@@ -53,16 +53,42 @@ const shared = {
 // `berth` and `berth/get-port` share one chunk of the getPort code, so a process that
 // imports both has one set of leases per registry (and one exit hook); berth/get-port
 // loads none of the rest (config loader, yaml, jiti, HTTP).
+// The test runners' entries (berth/vitest, berth/jest, berth/playwright and their setup
+// modules), and the watchdog process a test run starts: `dist/runners/...`, as in src/.
+const runnerEntries = [
+  'runners/vitest/index',
+  'runners/vitest/setup',
+  'runners/jest/index',
+  'runners/jest/setup',
+  'runners/jest/teardown',
+];
 await build({
   ...shared,
   entryPoints: [
     { in: join(root, 'src/index.ts'), out: 'index' },
     { in: join(root, 'src/get-port/index.ts'), out: 'get-port/index' },
+    ...runnerEntries.map((entry) => ({ in: join(root, `src/${entry}.ts`), out: entry })),
+    { in: join(root, 'src/runners/watchdog.ts'), out: 'runners/watchdog' },
   ],
   outdir: join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   allowOverwrite: true,
+});
+// CommonJS builds of the runners' entries, for `require('berth/jest')` and Jest's
+// CommonJS config files: Jest loads globalSetup with require, and most Jest projects are
+// CommonJS. esbuild splits no CommonJS output, so each entry is a bundle of its own (the
+// Jest setup and teardown share their runs through a global, see src/runners/jest).
+// `import.meta.url` (createRequire for better-sqlite3 and the watchdog's path, jiti)
+// becomes the bundle's own file URL; better-sqlite3 stays external and finds its addon.
+await build({
+  ...shared,
+  format: 'cjs',
+  banner: { js: "const __berthImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__berthImportMetaUrl' },
+  entryPoints: runnerEntries.map((entry) => ({ in: join(root, `src/${entry}.ts`), out: entry })),
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.cjs' },
 });
 await build({
   ...shared,
