@@ -1,0 +1,119 @@
+/**
+ * The test runners' entries end to end: vitest, Jest and Playwright each run on
+ * their example (examples/<runner>) from the repo's own node_modules, with a
+ * registry of this test's own. The examples' tests bind the ports they are
+ * given; what they bound comes back in BERTH_EXAMPLE_REPORT.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  alive,
+  allocateOnce,
+  eventually,
+  leasesIn,
+  RUNNER_BIN,
+  type RunnerProcess,
+  readReport,
+  runnerEnv,
+  startRunner,
+} from '../support/runner-process.js';
+
+const roots: string[] = [];
+const runners: RunnerProcess[] = [];
+
+afterEach(async () => {
+  for (const r of runners.splice(0)) {
+    if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    await r.exit;
+  }
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+/** A temp registry and report file for one test. */
+function workspace(): { home: string; report: string } {
+  const root = mkdtempSync(join(tmpdir(), 'berth-runners-'));
+  roots.push(root);
+  return { home: join(root, 'home'), report: join(root, 'report.jsonl') };
+}
+
+function run(bin: string, args: string[], env: Record<string, string>): RunnerProcess {
+  const r = startRunner(bin, args, runnerEnv(env));
+  runners.push(r);
+  return r;
+}
+
+/** Every port bound by exactly one process, and the number of distinct ports. */
+function checkReport(report: string): { ports: number; lines: number } {
+  const lines = readReport(report);
+  const byPort = new Map<number, Set<number>>();
+  for (const { port, pid, test } of lines) {
+    if (test.startsWith('api of run')) continue;
+    byPort.set(port, (byPort.get(port) ?? new Set()).add(pid));
+  }
+  const shared = [...byPort].filter(([, pids]) => pids.size > 1);
+  expect(shared, 'ports bound by two processes').toEqual([]);
+  return { ports: byPort.size, lines: lines.length };
+}
+
+const VITEST_EXAMPLE = ['run', '--root', 'examples/vitest'];
+
+describe('berth/vitest on examples/vitest', () => {
+  it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
+    const { home, report } = workspace();
+    const r = run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_REPORT: report });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/Tests\s+14 passed/);
+    expect(checkReport(report).ports).toBeGreaterThanOrEqual(3);
+    // The teardown released the run's leases, the workers' included (they were killed, not exited).
+    expect(leasesIn(home)).toEqual([]);
+  }, 120_000);
+
+  it('four vitest processes at once on one project: 0 EADDRINUSE, 0 ports shared, every lease gone after', async () => {
+    const { home, report } = workspace();
+    const all = [1, 2, 3, 4].map(() =>
+      run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_REPORT: report }),
+    );
+    const exits = await Promise.all(all.map((r) => r.exit));
+    for (const [i, { code }] of exits.entries()) expect(code, all[i]!.output()).toBe(0);
+    for (const r of all) expect(r.output()).not.toContain('EADDRINUSE');
+    const { ports } = checkReport(report);
+    // Each run has 3 workers with 3 ports each at most; 4 runs bound at least 4 * 3 distinct ports.
+    expect(ports).toBeGreaterThanOrEqual(12);
+    const apis = readReport(report).filter((l) => l.test.startsWith('api of run'));
+    expect(new Set(apis.map((l) => l.port)).size).toBe(4);
+    expect(leasesIn(home)).toEqual([]);
+  }, 180_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`a run killed with ${signal} leaves no server process and, after the next allocation, no lease`, async () => {
+      const { home } = workspace();
+      const r = run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_HOLD_MS: '60000' });
+      let apiPid = 0;
+      await eventually(
+        'the api of the run to be up',
+        async () => {
+          const api = leasesIn(home).find((l) => l.service === 'api');
+          if (!api?.owner || api.owner.pid === r.child.pid) return false;
+          const ok = await fetch(`http://127.0.0.1:${api.port}/health`).then(
+            (res) => res.ok,
+            () => false,
+          );
+          if (ok) apiPid = api.owner.pid;
+          return ok;
+        },
+        60_000,
+      );
+      expect(alive(apiPid)).toBe(true);
+      r.child.kill(signal);
+      await r.exit;
+      await eventually('the api process to be gone', () => !alive(apiPid));
+      await eventually('every lease of the run to be gone', async () => {
+        await allocateOnce(home);
+        return leasesIn(home).length === 0;
+      });
+    }, 120_000);
+  }
+});
