@@ -44,17 +44,28 @@ function run(bin: string, args: string[], env: Record<string, string>): RunnerPr
   return r;
 }
 
-/** Every port bound by exactly one process, and the number of distinct ports. */
+/**
+ * No port bound by two processes at the same time (a port a finished worker gave
+ * back may serve another later); returns the number of distinct ports.
+ */
 function checkReport(report: string): { ports: number; lines: number } {
-  const lines = readReport(report);
-  const byPort = new Map<number, Set<number>>();
+  const lines = readReport(report).filter((l) => !l.test.startsWith('api of run'));
+  const overlapping = lines.flatMap((a) =>
+    lines
+      .filter((b) => b.port === a.port && b.pid !== a.pid && b.since <= a.until && a.since <= b.until)
+      .map((b) => `${a.port}: ${a.test} (pid ${a.pid}) and ${b.test} (pid ${b.pid})`),
+  );
+  expect(overlapping, 'ports bound by two processes at once').toEqual([]);
+  // `workerPort()` is one port for a worker's whole life, across its test files.
+  const perWorker = new Map<number, Set<number>>();
   for (const { port, pid, test } of lines) {
-    if (test.startsWith('api of run')) continue;
-    byPort.set(port, (byPort.get(port) ?? new Set()).add(pid));
+    if (test.endsWith('/port')) perWorker.set(pid, (perWorker.get(pid) ?? new Set()).add(port));
   }
-  const shared = [...byPort].filter(([, pids]) => pids.size > 1);
-  expect(shared, 'ports bound by two processes').toEqual([]);
-  return { ports: byPort.size, lines: lines.length };
+  expect(
+    [...perWorker.values()].filter((ports) => ports.size > 1),
+    'workers with two default ports',
+  ).toEqual([]);
+  return { ports: new Set(lines.map((l) => l.port)).size, lines: lines.length };
 }
 
 const VITEST_EXAMPLE = ['run', '--root', 'examples/vitest'];
@@ -88,32 +99,76 @@ describe('berth/vitest on examples/vitest', () => {
   }, 180_000);
 
   for (const signal of ['SIGINT', 'SIGKILL'] as const) {
-    it(`a run killed with ${signal} leaves no server process and, after the next allocation, no lease`, async () => {
-      const { home } = workspace();
-      const r = run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_HOLD_MS: '60000' });
-      let apiPid = 0;
-      await eventually(
-        'the api of the run to be up',
-        async () => {
-          const api = leasesIn(home).find((l) => l.service === 'api');
-          if (!api?.owner || api.owner.pid === r.child.pid) return false;
-          const ok = await fetch(`http://127.0.0.1:${api.port}/health`).then(
-            (res) => res.ok,
-            () => false,
-          );
-          if (ok) apiPid = api.owner.pid;
-          return ok;
-        },
-        60_000,
+    it(
+      `a run killed with ${signal} leaves no server process and, after the next allocation, no lease`,
+      () =>
+        interrupted(signal, (home) =>
+          run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_HOLD_MS: '60000' }),
+        ),
+      120_000,
+    );
+  }
+});
+
+/**
+ * Starts a run that holds (the example's hold test), waits until its api is up,
+ * kills the runner with `signal`, then expects the api process gone and, after one
+ * allocation, no lease at all.
+ */
+async function interrupted(signal: NodeJS.Signals, start: (home: string) => RunnerProcess): Promise<void> {
+  const { home } = workspace();
+  const r = start(home);
+  let apiPid = 0;
+  await eventually(
+    `the api of the run to be up:\n${r.output()}`,
+    async () => {
+      const api = leasesIn(home).find((l) => l.service === 'api');
+      if (!api?.owner || api.owner.pid === r.child.pid) return false;
+      const ok = await fetch(`http://127.0.0.1:${api.port}/health`).then(
+        (res) => res.ok,
+        () => false,
       );
-      expect(alive(apiPid)).toBe(true);
-      r.child.kill(signal);
-      await r.exit;
-      await eventually('the api process to be gone', () => !alive(apiPid));
-      await eventually('every lease of the run to be gone', async () => {
-        await allocateOnce(home);
-        return leasesIn(home).length === 0;
-      });
-    }, 120_000);
+      if (ok) apiPid = api.owner.pid;
+      return ok;
+    },
+    60_000,
+  );
+  expect(alive(apiPid)).toBe(true);
+  r.child.kill(signal);
+  await r.exit;
+  await eventually('the api process to be gone', () => !alive(apiPid));
+  await eventually('every lease of the run to be gone', async () => {
+    await allocateOnce(home);
+    return leasesIn(home).length === 0;
+  });
+}
+
+const JEST_EXAMPLE = ['--config', 'examples/jest/jest.config.cjs'];
+
+describe('berth/jest on examples/jest (CommonJS)', () => {
+  it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
+    const { home, report } = workspace();
+    const r = run(RUNNER_BIN.jest, [...JEST_EXAMPLE, '--maxWorkers', '3'], {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_REPORT: report,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/Tests:\s+14 passed, 14 total/);
+    expect(checkReport(report).ports).toBeGreaterThanOrEqual(3);
+    expect(leasesIn(home)).toEqual([]);
+  }, 120_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(
+      `a run killed with ${signal} leaves no server process and, after the next allocation, no lease`,
+      () =>
+        interrupted(signal, (home) =>
+          run(RUNNER_BIN.jest, [...JEST_EXAMPLE, '--testMatch', '**/test/hold.slow.cjs'], {
+            BERTH_HOME: home,
+          }),
+        ),
+      120_000,
+    );
   }
 });

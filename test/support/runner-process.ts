@@ -77,12 +77,21 @@ export async function allocateOnce(home: string): Promise<void> {
 }
 
 /** The lines the examples' tests wrote to BERTH_EXAMPLE_REPORT: which process bound which port. */
-export function readReport(file: string): { port: number; pid: number; test: string }[] {
+/** One bind an example's test reported: port, process, test, and from when until when it was bound (epoch ms). */
+export interface Bound {
+  port: number;
+  pid: number;
+  test: string;
+  since: number;
+  until: number;
+}
+
+export function readReport(file: string): Bound[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as { port: number; pid: number; test: string });
+    .map((line) => JSON.parse(line) as Bound);
 }
 
 /** Resolves once `check` holds, polling; rejects naming `what` after `ms`. */

@@ -15,8 +15,9 @@ export function close(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** For berth's own e2e test: which process bound which port (BERTH_EXAMPLE_REPORT names the file). */
-export function report(port: number, test: string): void {
+/** For berth's own e2e test: which process had which port bound, from `since` until now (BERTH_EXAMPLE_REPORT names the file). */
+export function report(port: number, test: string, since = Date.now()): void {
   const file = process.env.BERTH_EXAMPLE_REPORT;
-  if (file) appendFileSync(file, `${JSON.stringify({ port, pid: process.pid, test })}\n`);
+  if (file)
+    appendFileSync(file, `${JSON.stringify({ port, pid: process.pid, test, since, until: Date.now() })}\n`);
 }

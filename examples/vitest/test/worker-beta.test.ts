@@ -4,16 +4,18 @@ import { bind, close, report } from './bind.js';
 
 it('binds the port leased for its worker (beta)', async () => {
   const port = await workerPort();
+  const since = Date.now();
   const server = await bind(port);
-  report(port, 'beta/port');
   expect(await workerPort()).toBe(port); // the same port for the worker's whole life
   await close(server);
+  report(port, 'beta/port', since);
 });
 
 it('binds two more ports of its worker at once (beta)', async () => {
   const ports = await workerPorts(2);
+  const since = Date.now();
   const servers = await Promise.all(ports.map(bind));
-  for (const port of ports) report(port, 'beta/ports');
   expect(new Set(ports).size).toBe(2);
   await Promise.all(servers.map(close));
+  for (const port of ports) report(port, 'beta/ports', since);
 });

@@ -38,12 +38,26 @@ export function leaseWorkerPort(ref: WorkerRef, name = 'port'): Promise<number> 
       name,
       runId: isRunId(runId) ? runId : null,
     });
-    port = getPortContext().getPort({ label });
+    port = leaseOnce(label);
     // A failed lease is not remembered: the next call tries again.
     port.catch(() => leased.delete(name));
     leased.set(name, port);
   }
   return port;
+}
+
+/**
+ * The port this process already holds under `label`, else a new lease. Jest gives
+ * every test file a module registry of its own, so the map above starts empty in
+ * each file of a worker; the registry remembers for the whole process.
+ */
+async function leaseOnce(label: string): Promise<number> {
+  const context = getPortContext();
+  const self = context.adapters.processes.self();
+  const held = context.adapters.registry
+    .leasesOwnedBy(self.pid)
+    .find((l) => l.kind === 'adhoc' && l.service === label && l.owner?.startTime === self.startTime);
+  return held ? held.port : context.getPort({ label });
 }
 
 /**
