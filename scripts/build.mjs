@@ -61,6 +61,8 @@ const runnerEntries = [
   'runners/jest/index',
   'runners/jest/setup',
   'runners/jest/teardown',
+  'runners/playwright/index',
+  'runners/playwright/lease',
 ];
 await build({
   ...shared,

@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { close, listen } from '../helpers.js';
+import { findBrowser, launchOptions, thisHost } from '../support/browser.js';
 import {
   alive,
   allocateOnce,
@@ -171,4 +173,33 @@ describe('berth/jest on examples/jest (CommonJS)', () => {
       120_000,
     );
   }
+});
+
+const PLAYWRIGHT_EXAMPLE = ['test', '--config', 'examples/playwright/playwright.config.ts'];
+
+describe('berth/playwright on examples/playwright', () => {
+  /** The dashboard test's browser (test/support/browser.ts), handed to the example's config. */
+  let launch = '';
+  beforeAll(async () => {
+    launch = JSON.stringify(await launchOptions(findBrowser(thisHost())));
+  }, 120_000);
+
+  it('starts server and client on leased ports while their preferred ports are held by a stranger', async () => {
+    const { home } = workspace();
+    // A stranger on the preferred ports (when one of them is busy already, someone else is the stranger).
+    const strangers = await Promise.all([14300, 14301].map((port) => listen(port).catch(() => null)));
+    try {
+      const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+        BERTH_HOME: home,
+        BERTH_EXAMPLE_LAUNCH: launch,
+      });
+      const { code } = await r.exit;
+      expect(code, r.output()).toBe(0);
+      expect(r.output()).toMatch(/2 passed/);
+      expect(r.output()).toMatch(/server assigned port \d+ .*14300/);
+      expect(leasesIn(home)).toEqual([]);
+    } finally {
+      for (const s of strangers) if (s) await close(s);
+    }
+  }, 180_000);
 });
