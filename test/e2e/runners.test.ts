@@ -4,11 +4,11 @@
  * registry of this test's own. The examples' tests bind the ports they are
  * given; what they bound comes back in BERTH_EXAMPLE_REPORT.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { close, listen } from '../helpers.js';
+import { CLI, close, listen, ROOT } from '../helpers.js';
 import { findBrowser, launchOptions, thisHost } from '../support/browser.js';
 import {
   alive,
@@ -201,5 +201,71 @@ describe('berth/playwright on examples/playwright', () => {
     } finally {
       for (const s of strangers) if (s) await close(s);
     }
+  }, 180_000);
+
+  /** `berth up --env test` in `dir`, ready: its process and the ports of server and client. */
+  async function upInTest(dir: string, home: string): Promise<{ up: RunnerProcess; ports: number[] }> {
+    const up = startRunner(CLI, ['up', '--env', 'test'], { ...runnerEnv({ BERTH_HOME: home }) }, dir);
+    runners.push(up);
+    await eventually(
+      `berth up in ${dir} to be ready:\n${up.output()}`,
+      () => /every service is ready/.test(up.output()),
+      60_000,
+    );
+    const ports = leasesIn(home)
+      .filter((l) => l.dir === dir)
+      .map((l) => l.port)
+      .sort();
+    return { up, ports };
+  }
+
+  it('reuses the servers this checkout already runs (berth up --env test), and leaves them running', async () => {
+    const { home } = workspace();
+    const dir = join(ROOT, 'examples/playwright');
+    const { up, ports } = await upInTest(dir, home);
+    const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_LAUNCH: launch,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/berth: reusing the servers this checkout runs in environment test/);
+    expect(r.output()).not.toMatch(/assigned port/);
+    // Still berth up's: Playwright stopped nothing it did not start.
+    expect(up.child.exitCode).toBe(null);
+    expect(
+      leasesIn(home)
+        .map((l) => l.port)
+        .sort(),
+    ).toEqual(ports);
+    up.child.kill('SIGTERM');
+    expect((await up.exit).code).toBe(0);
+  }, 180_000);
+
+  it("never reuses another checkout's servers on the preferred ports: it starts its own", async () => {
+    const { home } = workspace();
+    const other = join(roots.at(-1)!, 'other-checkout');
+    cpSync(join(ROOT, 'examples/playwright'), other, {
+      recursive: true,
+      filter: (f) => !f.includes('test-results'),
+    });
+    const { up, ports } = await upInTest(other, home);
+    const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_LAUNCH: launch,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).not.toMatch(/reusing/);
+    const assigned = [...r.output().matchAll(/(?:server|client) assigned port (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(assigned).toHaveLength(2);
+    for (const port of assigned) expect(ports).not.toContain(port);
+    // The other checkout's stack is untouched, and this run left no lease.
+    expect(up.child.exitCode).toBe(null);
+    expect(leasesIn(home).every((l) => l.dir === other)).toBe(true);
+    up.child.kill('SIGTERM');
+    expect((await up.exit).code).toBe(0);
   }, 180_000);
 });

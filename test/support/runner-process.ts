@@ -40,10 +40,10 @@ export function runnerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
 }
 
-/** Starts `node <bin> args...` in the repo's root. */
-export function startRunner(bin: string, args: string[], env: NodeJS.ProcessEnv): RunnerProcess {
+/** Starts `node <bin> args...` in `cwd` (default the repo's root). */
+export function startRunner(bin: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): RunnerProcess {
   const child = spawn(process.execPath, [bin, ...args], {
-    cwd: ROOT,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
