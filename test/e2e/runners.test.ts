@@ -15,6 +15,7 @@ import {
   allocateOnce,
   eventually,
   leasesIn,
+  listenerPids,
   RUNNER_BIN,
   type RunnerProcess,
   readReport,
@@ -195,13 +196,44 @@ describe('berth/playwright on examples/playwright', () => {
       });
       const { code } = await r.exit;
       expect(code, r.output()).toBe(0);
-      expect(r.output()).toMatch(/2 passed/);
+      expect(r.output()).toMatch(/3 passed/);
       expect(r.output()).toMatch(/server assigned port \d+ .*14300/);
       expect(leasesIn(home)).toEqual([]);
     } finally {
       for (const s of strangers) if (s) await close(s);
     }
   }, 180_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`a run killed with ${signal} leaves no server process and, after the next allocation, no lease`, async () => {
+      const { home } = workspace();
+      const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+        BERTH_HOME: home,
+        BERTH_EXAMPLE_LAUNCH: launch,
+        BERTH_EXAMPLE_HOLD_MS: '60000',
+      });
+      const pids: number[] = [];
+      await eventually(
+        `server and client to be up:\n${r.output()}`,
+        async () => {
+          const ports = leasesIn(home).map((l) => l.port);
+          if (ports.length < 2) return false;
+          pids.splice(0, pids.length, ...(await listenerPids(ports)));
+          return pids.length >= 2;
+        },
+        90_000,
+      );
+      // Let the watchdog see who serves (it looks once a second).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      r.child.kill(signal);
+      await r.exit;
+      await eventually('the servers to be gone', () => pids.every((pid) => !alive(pid)));
+      await eventually('every lease of the run to be gone', async () => {
+        await allocateOnce(home);
+        return leasesIn(home).length === 0;
+      });
+    }, 180_000);
+  }
 
   /** `berth up --env test` in `dir`, ready: its process and the ports of server and client. */
   async function upInTest(dir: string, home: string): Promise<{ up: RunnerProcess; ports: number[] }> {

@@ -7,6 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createFreshListeners } from '../../src/adapters/net/procnet.js';
+import { createHolderFinder } from '../../src/adapters/process/holders.js';
 import { openRegistry } from '../../src/adapters/registry/sqlite.js';
 import { getPort, releasePort } from '../../src/compose/get-port.js';
 import type { Lease } from '../../src/core/types.js';
@@ -120,4 +122,12 @@ export function alive(pid: number): boolean {
   } catch {
     return process.platform !== 'linux';
   }
+}
+
+/** The processes listening on `ports`. */
+export async function listenerPids(ports: readonly number[]): Promise<number[]> {
+  const listeners = await createFreshListeners().read();
+  const finder = createHolderFinder();
+  const found = await Promise.all(ports.map((port) => finder.find(port, listeners)));
+  return [...new Set(found.flatMap((f) => f.holders.map((h) => h.pid)))];
 }

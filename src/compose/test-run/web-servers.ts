@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { createProcessTable } from '../../adapters/process/table.js';
 import { findConfigFile, loadConfig } from '../../config/load.js';
 import { serviceUrl, shellQuote } from '../../core/endpoints.js';
 import type { Scope } from '../../core/registry.js';
@@ -22,13 +23,14 @@ import {
   runValues,
   runVariables,
 } from '../../core/test-run.js';
-import type { LeaseOwner, ResolvedConfig, RunCommand } from '../../core/types.js';
+import type { LeaseOwner, ResolvedConfig, RunCommand, StopSignal } from '../../core/types.js';
 import { BerthError, type BerthErrorCode, isBerthError } from '../../errors.js';
 import { createAdapters } from '../context.js';
 import { leaseViews, staleness } from '../lease-views.js';
 import { createManagerFor } from '../manager.js';
 import { serviceEnv } from '../stack/env.js';
 import { releaseRunIn } from './release.js';
+import { startWatchdog } from './watchdog.js';
 
 /** What the lease child is asked. */
 export interface WebServerRequest {
@@ -59,7 +61,7 @@ export interface PlannedServer {
   url: string | null;
   /** berth's variables for the command: PORT, every `<NAME>_PORT` / `<NAME>_URL`, the service's `env`. */
   env: Record<string, string>;
-  stopSignal: string;
+  stopSignal: StopSignal;
   stopTimeoutMs: number;
 }
 
@@ -284,4 +286,29 @@ export function releasePlanSync(
   } catch {
     // Exiting anyway: the leases' owner is this process, so the next allocation reclaims them.
   }
+}
+
+/**
+ * Starts the watchdog of a Playwright run that starts servers: if Playwright is
+ * killed outright, the watchdog stops the servers it started and releases the
+ * run's leases (src/compose/test-run/watchdog.ts). It ends by itself shortly after
+ * Playwright exits.
+ *
+ * @example
+ * guardWebServers(plan);
+ */
+export function guardWebServers(plan: WebServerPlan): void {
+  if (plan.servers.length === 0 || plan.reused !== null) return;
+  startWatchdog({
+    home: plan.home,
+    runner: createProcessTable().self(),
+    runId: plan.runId,
+    config: null,
+    scope: plan.scope,
+    servers: plan.servers.map((s) => ({
+      port: s.port,
+      stopSignal: s.stopSignal,
+      stopTimeoutMs: s.stopTimeoutMs,
+    })),
+  });
 }

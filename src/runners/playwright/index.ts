@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { berthHome } from '../../compose/context.js';
 import {
+  guardWebServers,
   leaseWebServersSync,
   type PlannedServer,
   releasePlanSync,
@@ -148,6 +149,8 @@ function leaseForThisProcess(options: BerthWebServersOptions): WebServerPlan {
   Object.assign(process.env, plan.env);
   // Playwright has stopped the servers by then; their leases, and the workers', go with this process.
   process.once('exit', () => releasePlanSync(plan));
+  // Killed outright, Playwright leaves its servers running: the watchdog stops them.
+  guardWebServers(plan);
   return plan;
 }
 
