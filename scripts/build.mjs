@@ -1,7 +1,7 @@
 // Builds dist/ with tsc and copies the static assets the package ships.
 // Runs on `npm install` (prepare) so a fresh clone has a working `npx berth`.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +92,21 @@ await build({
   outdir: join(root, 'dist'),
   outExtension: { '.js': '.cjs' },
 });
+// Declarations for CommonJS consumers (the exports map's `require` types): TypeScript reads
+// a .d.ts under "type": "module" as ESM, which a CommonJS file cannot require. Each .d.ts is
+// copied to a .d.cts whose relative imports point at .cjs (so at the other .d.cts files).
+for (const file of readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' })) {
+  if (!file.endsWith('.d.ts') || file.startsWith('cli')) continue;
+  const text = readFileSync(join(root, 'dist', file), 'utf8');
+  const cjs = text
+    .replace(/(from\s+['"]\.{1,2}\/[^'"]*?)\.js(['"])/g, '$1.cjs$2')
+    // vitest is ESM only: its types are imported in ESM's resolution mode.
+    .replace(
+      /^((?:import|export) [^\n]*from\s+'vitest(?:\/node)?');/gm,
+      "$1 with { 'resolution-mode': 'import' };",
+    );
+  writeFileSync(join(root, 'dist', file.replace(/\.d\.ts$/, '.d.cts')), cjs);
+}
 await build({
   ...shared,
   entryPoints: [join(root, 'src/cli/main.ts')],

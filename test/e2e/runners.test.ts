@@ -4,7 +4,8 @@
  * registry of this test's own. The examples' tests bind the ports they are
  * given; what they bound comes back in BERTH_EXAMPLE_REPORT.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -300,4 +301,76 @@ describe('berth/playwright on examples/playwright', () => {
     up.child.kill('SIGTERM');
     expect((await up.exit).code).toBe(0);
   }, 180_000);
+});
+
+describe('the entries from ESM and CommonJS', () => {
+  const ENTRIES: Record<string, string[]> = {
+    'berth/vitest': ['berthSetup', 'setup', 'teardown', 'workerPort', 'workerPorts'],
+    'berth/vitest/setup': ['setup', 'teardown'],
+    'berth/jest': [
+      'berthPorts',
+      'createGlobalSetup',
+      'globalSetup',
+      'globalTeardown',
+      'workerPort',
+      'workerPorts',
+    ],
+    'berth/jest/setup': ['default'],
+    'berth/jest/teardown': ['default'],
+    'berth/playwright': ['berthWebServers', 'workerPort', 'workerPorts'],
+  };
+
+  it('each entry loads with import and with require, through the exports map', () => {
+    const script = `
+      const entries = ${JSON.stringify(Object.keys(ENTRIES))};
+      const out = {};
+      for (const e of entries) out[e] = { cjs: Object.keys(require(e)).sort() };
+      Promise.all(entries.map((e) => import(e))).then((mods) => {
+        mods.forEach((m, i) => (out[entries[i]].esm = Object.keys(m).sort()));
+        process.stdout.write(JSON.stringify(out));
+      });`;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }),
+    ) as Record<string, { cjs: string[]; esm: string[] }>;
+    for (const [entry, names] of Object.entries(ENTRIES)) {
+      expect(out[entry]!.esm, entry).toEqual(expect.arrayContaining(names));
+      expect(out[entry]!.cjs, entry).toEqual(expect.arrayContaining(names));
+    }
+  });
+
+  it('a CommonJS TypeScript project type-checks against the require types (.d.cts)', () => {
+    const dir = join(workspace().home, '..', 'cjs-consumer');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules/berth'));
+    writeFileSync(join(dir, 'package.json'), '{ "name": "cjs-consumer", "private": true }');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      [
+        "import { berthPorts, createGlobalSetup, workerPort } from 'berth/jest';",
+        "import { berthWebServers } from 'berth/playwright';",
+        "const port: Promise<number> = workerPort('api');",
+        'const api: number | undefined = berthPorts().ports.api;',
+        "const setup = createGlobalSetup({ services: ['api'] });",
+        'const command: string | undefined = berthWebServers({ cwd: __dirname }).webServer[0]?.command;',
+        'export = { port, api, setup, command };',
+      ].join('\n'),
+    );
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+  }, 60_000);
 });
