@@ -83,8 +83,8 @@ async function endRun(run: TestRun): Promise<void> {
   }
 }
 
-/** Runs of this module's `setup`, ended by its `teardown`. */
-const runs: TestRun[] = [];
+/** The teardowns of this module's `setup` runs, called by its `teardown`. */
+const teardowns: (() => Promise<void>)[] = [];
 
 /**
  * vitest's `globalSetup` `setup`: {@link berthSetup} with the defaults.
@@ -94,10 +94,7 @@ const runs: TestRun[] = [];
  * export default defineConfig({ test: { globalSetup: ['berth/vitest/setup'] } });
  */
 export async function setup(project: SetupProject): Promise<void> {
-  const run = await startTestRun({ runner: 'vitest', cwd: project.config.root });
-  runs.push(run);
-  Object.assign(process.env, run.env);
-  project.provide('berth', { ...run.values, runId: run.runId });
+  teardowns.push(await berthSetup(project));
 }
 
 /**
@@ -108,7 +105,7 @@ export async function setup(project: SetupProject): Promise<void> {
  * // vitest.config.ts: globalSetup: ['berth/vitest/setup'] calls it after the run
  */
 export async function teardown(): Promise<void> {
-  await Promise.all(runs.splice(0).map(endRun));
+  await Promise.all(teardowns.splice(0).map((end) => end()));
 }
 
 const worker = (): WorkerRef => ({ runner: 'vitest', worker: process.env.VITEST_POOL_ID ?? null });
