@@ -1,7 +1,7 @@
 // Builds dist/ with tsc and copies the static assets the package ships.
 // Runs on `npm install` (prepare) so a fresh clone has a working `npx berth`.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,17 +53,60 @@ const shared = {
 // `berth` and `berth/get-port` share one chunk of the getPort code, so a process that
 // imports both has one set of leases per registry (and one exit hook); berth/get-port
 // loads none of the rest (config loader, yaml, jiti, HTTP).
+// The test runners' entries (berth/vitest, berth/jest, berth/playwright and their setup
+// modules), and the watchdog process a test run starts: `dist/runners/...`, as in src/.
+const runnerEntries = [
+  'runners/vitest/index',
+  'runners/vitest/setup',
+  'runners/jest/index',
+  'runners/jest/setup',
+  'runners/jest/teardown',
+  'runners/playwright/index',
+  'runners/playwright/lease',
+];
 await build({
   ...shared,
   entryPoints: [
     { in: join(root, 'src/index.ts'), out: 'index' },
     { in: join(root, 'src/get-port/index.ts'), out: 'get-port/index' },
+    ...runnerEntries.map((entry) => ({ in: join(root, `src/${entry}.ts`), out: entry })),
+    { in: join(root, 'src/runners/watchdog.ts'), out: 'runners/watchdog' },
   ],
   outdir: join(root, 'dist'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   allowOverwrite: true,
 });
+// CommonJS builds of the runners' entries, for `require('berth/jest')` and Jest's
+// CommonJS config files: Jest loads globalSetup with require, and most Jest projects are
+// CommonJS. esbuild splits no CommonJS output, so each entry is a bundle of its own (the
+// Jest setup and teardown share their runs through a global, see src/runners/jest).
+// `import.meta.url` (createRequire for better-sqlite3 and the watchdog's path, jiti)
+// becomes the bundle's own file URL; better-sqlite3 stays external and finds its addon.
+await build({
+  ...shared,
+  format: 'cjs',
+  banner: { js: "const __berthImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__berthImportMetaUrl' },
+  entryPoints: runnerEntries.map((entry) => ({ in: join(root, `src/${entry}.ts`), out: entry })),
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.cjs' },
+});
+// Declarations for CommonJS consumers (the exports map's `require` types): TypeScript reads
+// a .d.ts under "type": "module" as ESM, which a CommonJS file cannot require. Each .d.ts is
+// copied to a .d.cts whose relative imports point at .cjs (so at the other .d.cts files).
+for (const file of readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' })) {
+  if (!file.endsWith('.d.ts') || file.startsWith('cli')) continue;
+  const text = readFileSync(join(root, 'dist', file), 'utf8');
+  const cjs = text
+    .replace(/(from\s+['"]\.{1,2}\/[^'"]*?)\.js(['"])/g, '$1.cjs$2')
+    // vitest is ESM only: its types are imported in ESM's resolution mode.
+    .replace(
+      /^((?:import|export) [^\n]*from\s+'vitest(?:\/node)?');/gm,
+      "$1 with { 'resolution-mode': 'import' };",
+    );
+  writeFileSync(join(root, 'dist', file.replace(/\.d\.ts$/, '.d.cts')), cjs);
+}
 await build({
   ...shared,
   entryPoints: [join(root, 'src/cli/main.ts')],

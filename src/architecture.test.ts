@@ -23,6 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['compose', 'config', 'core', 'errors', 'http'],
   // get-port's `host` option probes one address, which the Probe interface does not offer.
   'get-port': ['adapters', 'compose', 'core', 'errors'],
+  // berth/vitest, berth/jest, berth/playwright: the runners' conventions over compose's test run.
+  runners: ['compose', 'core', 'errors'],
 };
 
 /** Node's modules that are pure computation; every other built-in does I/O (or reads the clock or randomness). */

@@ -31,7 +31,9 @@ export type BerthErrorCode =
   /** A name matched several projects; the caller must say which. */
   | 'E_AMBIGUOUS'
   /** The operation is refused (permissions, another user's process, security checks). */
-  | 'E_REFUSED';
+  | 'E_REFUSED'
+  /** A service berth started for a test run exited or failed before it was ready. */
+  | 'E_SERVICE_FAILED';
 
 /** Options for {@link BerthError}. */
 export interface BerthErrorOptions {

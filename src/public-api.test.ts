@@ -150,6 +150,7 @@ describe('public API (src/index.ts)', () => {
       | 'E_NOT_FOUND'
       | 'E_AMBIGUOUS'
       | 'E_REFUSED'
+      | 'E_SERVICE_FAILED'
     >();
     expectTypeOf<LeaseState>().toEqualTypeOf<
       { state: 'reserved' } | { state: 'bound' } | { state: 'stale'; reason: 'owner-dead' | 'expired' }

@@ -104,6 +104,11 @@ export interface RegistryTx extends RegistryReader {
   remove(id: number, reason: RemovalReason): void;
   /** Removes every lease of `owner`, writing history; returns them. */
   removeOwnedBy(owner: LeaseOwner, reason: RemovalReason): Lease[];
+  /**
+   * Deletes the scope's history rows (the sticky ports of its services): for scopes
+   * that never come back, such as one test run's (src/core/test-run.ts).
+   */
+  forgetHistory(scope: Scope): void;
   /** Leases whose expiry is at or before `now`. */
   expired(now: number): Lease[];
   /** Appends to the event log (trimmed to the newest rows by the adapter). */

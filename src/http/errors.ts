@@ -32,6 +32,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   E_PROBE: 500,
   E_TIMEOUT: 504,
   E_REFUSED: 403,
+  E_SERVICE_FAILED: 502,
   E_CONTENT_TYPE: 415,
   E_TOO_LARGE: 413,
   E_METHOD: 405,

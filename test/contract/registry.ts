@@ -76,6 +76,21 @@ export function registryContract(name: string, open: OpenRegistry): void {
       expect(r.history({ dir: '/w/shop', environment: 'development' }).get('server')).toBe(4000);
     });
 
+    it('forgets the history of one scope only (a test run that never comes back)', async () => {
+      const r = await registryIn();
+      const run = { dir: '/w/shop', environment: 'test.run-3f9a2c01' };
+      await r.transaction((tx) => {
+        tx.insert(lease());
+        tx.insert(lease({ port: 4001, environment: run.environment }));
+      });
+      await r.transaction((tx) => {
+        for (const l of tx.allLeases()) tx.remove(l.id, 'released');
+        tx.forgetHistory(run);
+      });
+      expect(r.history(run).size).toBe(0);
+      expect(r.history({ dir: '/w/shop', environment: 'development' }).get('server')).toBe(4000);
+    });
+
     it('refuses a second owner of a port and a second lease of a service', async () => {
       const r = await registryIn();
       await r.transaction((tx) => tx.insert(lease()));

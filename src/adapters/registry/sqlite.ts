@@ -302,6 +302,7 @@ class SqliteRegistry implements Registry {
           `INSERT INTO history (dir, environment, service, project, port, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (dir, environment, service) DO UPDATE SET port = excluded.port, project = excluded.project, updated_at = excluded.updated_at`,
         ),
+      forget: () => db.prepare('DELETE FROM history WHERE dir = ? AND environment = ?'),
       expired: () =>
         db.prepare(
           `SELECT ${LEASE_COLUMNS} FROM leases WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY id`,
@@ -595,6 +596,9 @@ class SqliteRegistry implements Registry {
         );
         for (const lease of leases) this.removeLease(lease);
         return leases;
+      },
+      forgetHistory: (scope: Scope) => {
+        stmt.forget.run(scope.dir, scope.environment);
       },
       expired: (now) => validRows(stmt.expired.all(now) as LeaseRow[], rowToLease),
       recordEvent: (event: NewRegistryEvent) => {

@@ -11,7 +11,7 @@
  * reads or writes a checkout's leases records it here) must not have moved.
  */
 import { randomBytes } from 'node:crypto';
-import type { NewLease, NewRegistryEvent, RegistryTx, RemovalReason } from '../../../core/registry.js';
+import type { NewLease, NewRegistryEvent, RegistryTx, RemovalReason, Scope } from '../../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../../core/types.js';
 import { BerthError } from '../../../errors.js';
 import type { KeySpace } from './keys.js';
@@ -211,6 +211,12 @@ export class BatchWriter {
         const leases = m.leasesOwnedBy(owner.pid).filter((l) => (l.owner?.startTime ?? '') === start);
         for (const lease of leases) this.removeLease(m.lease(lease.id));
         return leases;
+      },
+      forgetHistory: (scope: Scope) => {
+        this.touchScope(scope.dir, scope.environment, true);
+        for (const [service] of m.history(scope)) {
+          this.set(this.keys.history(scope.dir, scope.environment, service), null);
+        }
       },
       expired: (now) => m.expired(now),
       recordEvent: (event: NewRegistryEvent) => {

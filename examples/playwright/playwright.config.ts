@@ -1,0 +1,17 @@
+import { defineConfig } from '@playwright/test';
+import { berthWebServers } from 'berth/playwright';
+
+// Leases ports for server and client (berth.config.json, its `test` environment): each
+// webServer gets its port, PORT, SERVER_URL, CLIENT_URL, ...; the page opens the client.
+const berth = berthWebServers({ cwd: import.meta.dirname, baseURL: 'client' });
+
+export default defineConfig({
+  testDir: 'tests',
+  reporter: 'list',
+  webServer: berth.webServer,
+  use: {
+    baseURL: berth.baseURL,
+    // berth's own e2e test passes the browser of its dashboard test (test/support/browser.ts).
+    launchOptions: JSON.parse(process.env.BERTH_EXAMPLE_LAUNCH ?? '{}'),
+  },
+});

@@ -1,0 +1,7 @@
+/**
+ * The lease child of `berth/playwright` (src/compose/test-run/web-servers.ts):
+ * Playwright's config is synchronous, so `berthWebServers()` runs this and waits.
+ */
+import { answerLeaseRequest } from '../../compose/test-run/web-servers.js';
+
+void answerLeaseRequest();

@@ -1,0 +1,376 @@
+/**
+ * The test runners' entries end to end: vitest, Jest and Playwright each run on
+ * their example (examples/<runner>) from the repo's own node_modules, with a
+ * registry of this test's own. The examples' tests bind the ports they are
+ * given; what they bound comes back in BERTH_EXAMPLE_REPORT.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, close, listen, ROOT } from '../helpers.js';
+import { findBrowser, launchOptions, thisHost } from '../support/browser.js';
+import {
+  alive,
+  allocateOnce,
+  eventually,
+  leasesIn,
+  listenerPids,
+  RUNNER_BIN,
+  type RunnerProcess,
+  readReport,
+  runnerEnv,
+  startRunner,
+} from '../support/runner-process.js';
+
+const roots: string[] = [];
+const runners: RunnerProcess[] = [];
+
+afterEach(async () => {
+  for (const r of runners.splice(0)) {
+    if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    await r.exit;
+  }
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+/** A temp registry and report file for one test. */
+function workspace(): { home: string; report: string } {
+  const root = mkdtempSync(join(tmpdir(), 'berth-runners-'));
+  roots.push(root);
+  return { home: join(root, 'home'), report: join(root, 'report.jsonl') };
+}
+
+function run(bin: string, args: string[], env: Record<string, string>): RunnerProcess {
+  const r = startRunner(bin, args, runnerEnv(env));
+  runners.push(r);
+  return r;
+}
+
+/**
+ * No port bound by two processes at the same time (a port a finished worker gave
+ * back may serve another later); returns the number of distinct ports.
+ */
+function checkReport(report: string): { ports: number; lines: number } {
+  const lines = readReport(report).filter((l) => !l.test.startsWith('api of run'));
+  const overlapping = lines.flatMap((a) =>
+    lines
+      .filter((b) => b.port === a.port && b.pid !== a.pid && b.since <= a.until && a.since <= b.until)
+      .map((b) => `${a.port}: ${a.test} (pid ${a.pid}) and ${b.test} (pid ${b.pid})`),
+  );
+  expect(overlapping, 'ports bound by two processes at once').toEqual([]);
+  // `workerPort()` is one port for a worker's whole life, across its test files.
+  const perWorker = new Map<number, Set<number>>();
+  for (const { port, pid, test } of lines) {
+    if (test.endsWith('/port')) perWorker.set(pid, (perWorker.get(pid) ?? new Set()).add(port));
+  }
+  expect(
+    [...perWorker.values()].filter((ports) => ports.size > 1),
+    'workers with two default ports',
+  ).toEqual([]);
+  return { ports: new Set(lines.map((l) => l.port)).size, lines: lines.length };
+}
+
+const VITEST_EXAMPLE = ['run', '--root', 'examples/vitest'];
+
+describe('berth/vitest on examples/vitest', () => {
+  it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
+    const { home, report } = workspace();
+    const r = run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_REPORT: report });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/Tests\s+14 passed/);
+    expect(checkReport(report).ports).toBeGreaterThanOrEqual(3);
+    // The teardown released the run's leases, the workers' included (they were killed, not exited).
+    expect(leasesIn(home)).toEqual([]);
+  }, 120_000);
+
+  it('four vitest processes at once on one project: 0 EADDRINUSE, 0 ports shared, every lease gone after', async () => {
+    const { home, report } = workspace();
+    const all = [1, 2, 3, 4].map(() =>
+      run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_REPORT: report }),
+    );
+    const exits = await Promise.all(all.map((r) => r.exit));
+    for (const [i, { code }] of exits.entries()) expect(code, all[i]!.output()).toBe(0);
+    for (const r of all) expect(r.output()).not.toContain('EADDRINUSE');
+    const { ports } = checkReport(report);
+    // Each run has 3 workers with 3 ports each at most; 4 runs bound at least 4 * 3 distinct ports.
+    expect(ports).toBeGreaterThanOrEqual(12);
+    const apis = readReport(report).filter((l) => l.test.startsWith('api of run'));
+    expect(new Set(apis.map((l) => l.port)).size).toBe(4);
+    expect(leasesIn(home)).toEqual([]);
+  }, 180_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(
+      `a run killed with ${signal} leaves no server process and, after the next allocation, no lease`,
+      () =>
+        interrupted(signal, (home) =>
+          run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_HOLD_MS: '60000' }),
+        ),
+      120_000,
+    );
+  }
+});
+
+/**
+ * Starts a run that holds (the example's hold test), waits until its api is up,
+ * kills the runner with `signal`, then expects the api process gone and, after one
+ * allocation, no lease at all.
+ */
+async function interrupted(signal: NodeJS.Signals, start: (home: string) => RunnerProcess): Promise<void> {
+  const { home } = workspace();
+  const r = start(home);
+  let apiPid = 0;
+  await eventually(
+    `the api of the run to be up:\n${r.output()}`,
+    async () => {
+      const api = leasesIn(home).find((l) => l.service === 'api');
+      if (!api?.owner || api.owner.pid === r.child.pid) return false;
+      const ok = await fetch(`http://127.0.0.1:${api.port}/health`).then(
+        (res) => res.ok,
+        () => false,
+      );
+      if (ok) apiPid = api.owner.pid;
+      return ok;
+    },
+    60_000,
+  );
+  expect(alive(apiPid)).toBe(true);
+  r.child.kill(signal);
+  await r.exit;
+  await eventually('the api process to be gone', () => !alive(apiPid));
+  await eventually('every lease of the run to be gone', async () => {
+    await allocateOnce(home);
+    return leasesIn(home).length === 0;
+  });
+}
+
+const JEST_EXAMPLE = ['--config', 'examples/jest/jest.config.cjs'];
+
+describe('berth/jest on examples/jest (CommonJS)', () => {
+  it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
+    const { home, report } = workspace();
+    const r = run(RUNNER_BIN.jest, [...JEST_EXAMPLE, '--maxWorkers', '3'], {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_REPORT: report,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/Tests:\s+14 passed, 14 total/);
+    expect(checkReport(report).ports).toBeGreaterThanOrEqual(3);
+    expect(leasesIn(home)).toEqual([]);
+  }, 120_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(
+      `a run killed with ${signal} leaves no server process and, after the next allocation, no lease`,
+      () =>
+        interrupted(signal, (home) =>
+          run(RUNNER_BIN.jest, [...JEST_EXAMPLE, '--testMatch', '**/test/hold.slow.cjs'], {
+            BERTH_HOME: home,
+          }),
+        ),
+      120_000,
+    );
+  }
+});
+
+const PLAYWRIGHT_EXAMPLE = ['test', '--config', 'examples/playwright/playwright.config.ts'];
+
+describe('berth/playwright on examples/playwright', () => {
+  /** The dashboard test's browser (test/support/browser.ts), handed to the example's config. */
+  let launch = '';
+  beforeAll(async () => {
+    launch = JSON.stringify(await launchOptions(findBrowser(thisHost())));
+  }, 120_000);
+
+  it('starts server and client on leased ports while their preferred ports are held by a stranger', async () => {
+    const { home } = workspace();
+    // A stranger on the preferred ports (when one of them is busy already, someone else is the stranger).
+    const strangers = await Promise.all([14300, 14301].map((port) => listen(port).catch(() => null)));
+    try {
+      const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+        BERTH_HOME: home,
+        BERTH_EXAMPLE_LAUNCH: launch,
+      });
+      const { code } = await r.exit;
+      expect(code, r.output()).toBe(0);
+      expect(r.output()).toMatch(/3 passed/);
+      expect(r.output()).toMatch(/server assigned port \d+ .*14300/);
+      expect(leasesIn(home)).toEqual([]);
+    } finally {
+      for (const s of strangers) if (s) await close(s);
+    }
+  }, 180_000);
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`a run killed with ${signal} leaves no server process and, after the next allocation, no lease`, async () => {
+      const { home } = workspace();
+      const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+        BERTH_HOME: home,
+        BERTH_EXAMPLE_LAUNCH: launch,
+        BERTH_EXAMPLE_HOLD_MS: '60000',
+      });
+      const pids: number[] = [];
+      await eventually(
+        `server and client to be up:\n${r.output()}`,
+        async () => {
+          const ports = leasesIn(home).map((l) => l.port);
+          if (ports.length < 2) return false;
+          pids.splice(0, pids.length, ...(await listenerPids(ports)));
+          return pids.length >= 2;
+        },
+        90_000,
+      );
+      // Let the watchdog see who serves (it looks once a second).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      r.child.kill(signal);
+      await r.exit;
+      await eventually('the servers to be gone', () => pids.every((pid) => !alive(pid)));
+      await eventually('every lease of the run to be gone', async () => {
+        await allocateOnce(home);
+        return leasesIn(home).length === 0;
+      });
+    }, 180_000);
+  }
+
+  /** `berth up --env test` in `dir`, ready: its process and the ports of server and client. */
+  async function upInTest(dir: string, home: string): Promise<{ up: RunnerProcess; ports: number[] }> {
+    const up = startRunner(CLI, ['up', '--env', 'test'], { ...runnerEnv({ BERTH_HOME: home }) }, dir);
+    runners.push(up);
+    await eventually(
+      `berth up in ${dir} to be ready:\n${up.output()}`,
+      () => /every service is ready/.test(up.output()),
+      60_000,
+    );
+    const ports = leasesIn(home)
+      .filter((l) => l.dir === dir)
+      .map((l) => l.port)
+      .sort();
+    return { up, ports };
+  }
+
+  it('reuses the servers this checkout already runs (berth up --env test), and leaves them running', async () => {
+    const { home } = workspace();
+    const dir = join(ROOT, 'examples/playwright');
+    const { up, ports } = await upInTest(dir, home);
+    const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_LAUNCH: launch,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).toMatch(/berth: reusing the servers this checkout runs in environment test/);
+    expect(r.output()).not.toMatch(/assigned port/);
+    // Still berth up's: Playwright stopped nothing it did not start.
+    expect(up.child.exitCode).toBe(null);
+    expect(
+      leasesIn(home)
+        .map((l) => l.port)
+        .sort(),
+    ).toEqual(ports);
+    up.child.kill('SIGTERM');
+    expect((await up.exit).code).toBe(0);
+  }, 180_000);
+
+  it("never reuses another checkout's servers on the preferred ports: it starts its own", async () => {
+    const { home } = workspace();
+    const other = join(roots.at(-1)!, 'other-checkout');
+    cpSync(join(ROOT, 'examples/playwright'), other, {
+      recursive: true,
+      filter: (f) => !f.includes('test-results'),
+    });
+    const { up, ports } = await upInTest(other, home);
+    const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
+      BERTH_HOME: home,
+      BERTH_EXAMPLE_LAUNCH: launch,
+    });
+    const { code } = await r.exit;
+    expect(code, r.output()).toBe(0);
+    expect(r.output()).not.toMatch(/reusing/);
+    const assigned = [...r.output().matchAll(/(?:server|client) assigned port (\d+)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(assigned).toHaveLength(2);
+    for (const port of assigned) expect(ports).not.toContain(port);
+    // The other checkout's stack is untouched, and this run left no lease.
+    expect(up.child.exitCode).toBe(null);
+    expect(leasesIn(home).every((l) => l.dir === other)).toBe(true);
+    up.child.kill('SIGTERM');
+    expect((await up.exit).code).toBe(0);
+  }, 180_000);
+});
+
+describe('the entries from ESM and CommonJS', () => {
+  const ENTRIES: Record<string, string[]> = {
+    'berth/vitest': ['berthSetup', 'setup', 'teardown', 'workerPort', 'workerPorts'],
+    'berth/vitest/setup': ['setup', 'teardown'],
+    'berth/jest': [
+      'berthPorts',
+      'createGlobalSetup',
+      'globalSetup',
+      'globalTeardown',
+      'workerPort',
+      'workerPorts',
+    ],
+    'berth/jest/setup': ['default'],
+    'berth/jest/teardown': ['default'],
+    'berth/playwright': ['berthWebServers', 'workerPort', 'workerPorts'],
+  };
+
+  it('each entry loads with import and with require, through the exports map', () => {
+    const script = `
+      const entries = ${JSON.stringify(Object.keys(ENTRIES))};
+      const out = {};
+      for (const e of entries) out[e] = { cjs: Object.keys(require(e)).sort() };
+      Promise.all(entries.map((e) => import(e))).then((mods) => {
+        mods.forEach((m, i) => (out[entries[i]].esm = Object.keys(m).sort()));
+        process.stdout.write(JSON.stringify(out));
+      });`;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }),
+    ) as Record<string, { cjs: string[]; esm: string[] }>;
+    for (const [entry, names] of Object.entries(ENTRIES)) {
+      expect(out[entry]!.esm, entry).toEqual(expect.arrayContaining(names));
+      expect(out[entry]!.cjs, entry).toEqual(expect.arrayContaining(names));
+    }
+  });
+
+  it('a CommonJS TypeScript project type-checks against the require types (.d.cts)', () => {
+    const dir = join(workspace().home, '..', 'cjs-consumer');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules/berth'));
+    writeFileSync(join(dir, 'package.json'), '{ "name": "cjs-consumer", "private": true }');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      [
+        "import { berthPorts, createGlobalSetup, workerPort } from 'berth/jest';",
+        "import { berthWebServers } from 'berth/playwright';",
+        "const port: Promise<number> = workerPort('api');",
+        'const api: number | undefined = berthPorts().ports.api;',
+        "const setup = createGlobalSetup({ services: ['api'] });",
+        'const command: string | undefined = berthWebServers({ cwd: __dirname }).webServer[0]?.command;',
+        'export = { port, api, setup, command };',
+      ].join('\n'),
+    );
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+  }, 60_000);
+});
