@@ -13,7 +13,7 @@
  * real bind.
  */
 
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { createKernelFacts } from '../adapters/net/kernel.js';
 import { berthHome } from '../adapters/registry/home.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
@@ -439,9 +439,15 @@ function defaultHome(): string {
 
 /** The contexts of this process, by registry folder. */
 const contexts = new Map<string, GetPortContext>();
+/** The context the last call asked for, by the folder as given (`undefined`: the default). */
+let lastContext: { home: string | undefined; context: GetPortContext } | undefined;
 
 /** The context for `home`, created on first use (the first also installs the exit hook). */
 export function getPortContext(home?: string): GetPortContext {
+  // A call that names its folder as the last one did skips resolving the path (~5 us a
+  // call); not a relative one, which may mean another folder after a chdir.
+  const last = lastContext;
+  if (last && last.home === home && (home === undefined || isAbsolute(home))) return last.context;
   // By resolved folder: `getPort()` and `berth/get-port` in one process share one registry connection.
   const key = home === undefined ? defaultHome() : resolve(home);
   let context = contexts.get(key);
@@ -451,6 +457,7 @@ export function getPortContext(home?: string): GetPortContext {
     if (contexts.size === 0) process.once('exit', releaseOnExit);
     contexts.set(key, context);
   }
+  lastContext = { home, context };
   return context;
 }
 
@@ -468,6 +475,7 @@ function releaseOnExit(): void {
 export async function closeGetPort(): Promise<void> {
   const all = [...contexts.values()];
   contexts.clear();
+  lastContext = undefined;
   defaultHomeFolder = undefined;
   process.removeListener('exit', releaseOnExit);
   for (const context of all) {

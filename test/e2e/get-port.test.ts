@@ -226,6 +226,36 @@ describe('getPort across processes', () => {
     await expect(getPort({ port: 70000 })).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(getPort({ range: [5000, 4000] })).rejects.toMatchObject({ code: 'E_USAGE' });
   });
+
+  it('a relative home names the folder it means at each call, also after a chdir', async () => {
+    const [a, b] = [home(), home()];
+    const cwd = process.cwd();
+    try {
+      process.chdir(a);
+      const first = await getPort({ home: 'state' });
+      process.chdir(b);
+      const second = await getPort({ home: 'state' });
+      const inA = openRegistry({ home: join(a, 'state') });
+      const inB = openRegistry({ home: join(b, 'state') });
+      try {
+        // Zero-config calls lease a few pool ports ahead: each registry holds its own call's port only.
+        const [portsA, portsB] = [inA, inB].map((r) => r.allLeases().map((l) => l.port));
+        expect(portsA).toContain(first);
+        expect(portsA).not.toContain(second);
+        expect(portsB).toContain(second);
+        expect(portsB).not.toContain(first);
+      } finally {
+        inA.close();
+        inB.close();
+      }
+      process.chdir(a);
+      expect(await releasePort(first, { home: 'state' })).toBe(true);
+      process.chdir(b);
+      expect(await releasePort(second, { home: 'state' })).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 });
 
 describe('createPortManager', () => {

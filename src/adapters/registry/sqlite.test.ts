@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,13 @@ import { waitFor } from '../../../test/helpers.js';
 import type { Registry } from '../../core/registry.js';
 import { isBerthError } from '../../errors.js';
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
-import { LOCK_QUEUE_DIR, openRegistry, REGISTRY_FILE } from './sqlite.js';
+import {
+  CHECKPOINT_FORCE_BYTES,
+  CHECKPOINT_WAL_BYTES,
+  LOCK_QUEUE_DIR,
+  openRegistry,
+  REGISTRY_FILE,
+} from './sqlite.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const homes: string[] = [];
@@ -42,6 +48,43 @@ registryContract('sqlite', async (options) => {
     ...(options?.beforeBatch ? { beforeBatch: options.beforeBatch } : {}),
   });
   return registry;
+});
+
+describe('WAL checkpoints', () => {
+  /** Leases and releases a port `rounds` times; `between` runs after each pair. Returns the largest WAL seen. */
+  async function churn(home: string, rounds: number, between: () => Promise<void> | void): Promise<number> {
+    const r = registryIn(home);
+    const wal = join(home, `${REGISTRY_FILE}-wal`);
+    let largest = 0;
+    for (let i = 0; i < rounds; i++) {
+      const leased = await r.transaction((tx) => tx.insert(lease({ port: 20000 + (i % 5000), kind: 'adhoc' })));
+      await r.transaction((tx) => tx.remove(leased.id, 'released'));
+      largest = Math.max(largest, existsSync(wal) ? statSync(wal).size : 0);
+      await between();
+    }
+    expect(r.allLeases()).toEqual([]);
+    return largest;
+  }
+
+  it('checkpoint on an idle turn of the event loop, after the fsync on the thread pool: the WAL stays near its limit', async () => {
+    const home = tempHome();
+    // Enough writes for several checkpoints (a round writes a few KiB).
+    const largest = await churn(home, 1500, () => new Promise<void>((resolve) => setImmediate(resolve)));
+    expect(largest).toBeGreaterThanOrEqual(CHECKPOINT_WAL_BYTES);
+    // The forced checkpoint (past CHECKPOINT_FORCE_BYTES) was never needed.
+    expect(largest).toBeLessThan(CHECKPOINT_FORCE_BYTES);
+    const db = new Database(join(home, REGISTRY_FILE), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('a caller that never yields to the event loop still keeps the WAL bounded (checkpoint after the commit)', async () => {
+    const home = tempHome();
+    const largest = await churn(home, 1500, () => {});
+    expect(largest).toBeGreaterThanOrEqual(CHECKPOINT_FORCE_BYTES);
+    // Checked every few batches: a little past the bound, never far.
+    expect(largest).toBeLessThan(CHECKPOINT_FORCE_BYTES + 256 * 1024);
+  });
 });
 
 describe('migrations', () => {
