@@ -24,6 +24,7 @@ import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type Adapters, createAdapters } from './context.js';
+import { endOfSlice, startSlice } from './slices.js';
 import { TxSnapshot } from './snapshot.js';
 
 /** Options of {@link getPort}; the shape follows get-port's. */
@@ -118,6 +119,7 @@ export class GetPortContext {
       request.exclude.size === 0 &&
       request.label === DEFAULT_LABEL;
     const busy = new Set<number>();
+    startSlice();
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
       const listening = await this.listeningFacts();
       const policy = this.policy();
@@ -128,6 +130,8 @@ export class GetPortContext {
               this.lease(tx, request, policy, 1, listening, busy),
             ),
           )[0]!;
+      // A burst's answers come back at once: their probes run in slices (see slices.ts).
+      await endOfSlice();
       if ((await this.adapters.probe.check(port)) === 'free') return port;
       // The registry thought it free, so something not leased through berth listens there.
       busy.add(port);
@@ -214,6 +218,7 @@ export class GetPortContext {
     check?: (port: number) => Promise<ProbeResult>,
   ): Promise<number | null> {
     const busy = new Set<number>();
+    startSlice();
     for (;;) {
       // The kernel's table lists listeners on every address: only for the all-address probe.
       const listening = check ? null : await this.listeningFacts();
@@ -229,6 +234,7 @@ export class GetPortContext {
       });
       if (!leased) return null;
       const [port] = this.hold([leased]) as [number];
+      await endOfSlice();
       let result: ProbeResult;
       try {
         result = check ? await check(port) : await this.adapters.probe.check(port);
@@ -280,8 +286,14 @@ export class GetPortContext {
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     } finally {
       this.refilling = false;
-      if (this.waiters.length > 0) void this.refill();
+      if (this.waiters.length > 0) void this.refillAfterSlice();
     }
+  }
+
+  /** The next refill of a burst, once the event loop had its turn if this slice is used up. */
+  private async refillAfterSlice(): Promise<void> {
+    await endOfSlice();
+    void this.refill();
   }
 
   /** Records committed leases as held by this process; returns their ports. */
