@@ -57,7 +57,9 @@ describe('WAL checkpoints', () => {
     const wal = join(home, `${REGISTRY_FILE}-wal`);
     let largest = 0;
     for (let i = 0; i < rounds; i++) {
-      const leased = await r.transaction((tx) => tx.insert(lease({ port: 20000 + (i % 5000), kind: 'adhoc' })));
+      const leased = await r.transaction((tx) =>
+        tx.insert(lease({ port: 20000 + (i % 5000), kind: 'adhoc' })),
+      );
       await r.transaction((tx) => tx.remove(leased.id, 'released'));
       largest = Math.max(largest, existsSync(wal) ? statSync(wal).size : 0);
       await between();
