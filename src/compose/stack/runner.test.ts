@@ -351,8 +351,34 @@ describe('berth up on a fake machine', () => {
     await t.child('node api.js');
     t.stack.stop();
     await t.stack.done;
-    // berth did not start the cache, so it neither signals it nor releases its lease.
-    expect(t.pm.leases().map((l) => l.service)).toEqual(['cache']);
+    // berth did not start the cache, so it does not signal it; it leased its port, so it gives it back.
+    expect(t.machine.groupSignals.some((s) => s.startsWith('901:'))).toBe(false);
+    expect(t.pm.leases()).toEqual([]);
+  });
+
+  it('keeps the lease of a service without a command that was leased before berth up', async () => {
+    const machine = new FakeMachine();
+    const config = {
+      enableHealthChecks: false,
+      services: {
+        cache: { preferred: [6379], requires: ['tcp' as const] },
+        api: { preferred: [3000], command: 'node api.js' },
+      },
+    };
+    const pm = await managerOn(machine, config);
+    await pm.assign('cache');
+    const stack = await startStack(pm, {
+      services: [],
+      emit: () => {},
+      env: {},
+      sleep: machineSleep(machine),
+      pollMs: 5,
+    });
+    await until('api starts', () => machine.children.length > 0);
+    stack.stop();
+    await stack.done;
+    // A `berth assign` made before berth up is the user's: it outlives the stack.
+    expect(pm.leases().map((l) => l.service)).toEqual(['cache']);
   });
 
   it('starts only the named services and what they need', async () => {

@@ -54,6 +54,8 @@ export interface RunnerContext {
   self: LeaseOwner;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   pollMs: number;
+  /** Services without a command that this `berth up` leased (none was leased before it): released at the end too. */
+  leasedForRun: readonly string[];
 }
 
 const groupOf = (p: SpawnedProcess): ProcessGroupRef => ({
@@ -455,7 +457,8 @@ export class StackRunner {
     this.finishing = true;
     const served = this.ctx.graph.units.filter((u) => u.kind === 'process').flatMap((u) => u.serves);
     try {
-      await this.ctx.pm.release(...served);
+      // What berth up found leased (a `berth assign` made earlier) stays leased.
+      await this.ctx.pm.release(...new Set([...served, ...this.ctx.leasedForRun]));
     } finally {
       this.ctx.recorder.clear();
       this.resolveDone({ code: this.failure === null ? 0 : 1, failed: this.failure });

@@ -89,6 +89,7 @@ export async function startStack(pm: PortManager, options: StackOptions): Promis
   }
   if (status.state === 'stale') adapters.runs.clear(project.scope);
 
+  const leasedBefore = new Set(pm.leases().map((l) => l.service));
   const result = await pm.assignAll();
   options.emit({ type: 'assigned', decisions: result.decisions });
   const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
@@ -106,6 +107,9 @@ export async function startStack(pm: PortManager, options: StackOptions): Promis
     self,
     sleep: options.sleep ?? defaultSleep,
     pollMs: options.pollMs ?? READY_POLL_MS,
+    leasedForRun: Object.keys(result.services).filter(
+      (name) => !leasedBefore.has(name) && !served.includes(name),
+    ),
   });
   runner.begin();
   return {
