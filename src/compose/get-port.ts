@@ -24,7 +24,7 @@ import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type Adapters, createAdapters } from './context.js';
-import { endOfSlice, startSlice } from './slices.js';
+import { callEnded, callStarted, endOfSlice } from './slices.js';
 import { TxSnapshot } from './snapshot.js';
 
 /** Options of {@link getPort}; the shape follows get-port's. */
@@ -112,6 +112,15 @@ export class GetPortContext {
 
   /** Leases a port (see {@link getPort}). */
   async getPort(options: GetPortOptions = {}): Promise<number> {
+    callStarted();
+    try {
+      return await this.leasePort(options);
+    } finally {
+      callEnded();
+    }
+  }
+
+  private async leasePort(options: GetPortOptions): Promise<number> {
     const request = toRequest(options);
     const zeroConfig =
       request.preferred.length === 0 &&
@@ -119,7 +128,6 @@ export class GetPortContext {
       request.exclude.size === 0 &&
       request.label === DEFAULT_LABEL;
     const busy = new Set<number>();
-    startSlice();
     for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
       const listening = await this.listeningFacts();
       const policy = this.policy();
@@ -217,8 +225,19 @@ export class GetPortContext {
     candidates: readonly number[],
     check?: (port: number) => Promise<ProbeResult>,
   ): Promise<number | null> {
+    callStarted();
+    try {
+      return await this.leaseFirstFreeNow(candidates, check);
+    } finally {
+      callEnded();
+    }
+  }
+
+  private async leaseFirstFreeNow(
+    candidates: readonly number[],
+    check?: (port: number) => Promise<ProbeResult>,
+  ): Promise<number | null> {
     const busy = new Set<number>();
-    startSlice();
     for (;;) {
       // The kernel's table lists listeners on every address: only for the all-address probe.
       const listening = check ? null : await this.listeningFacts();

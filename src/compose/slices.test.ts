@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeGetPort, getPort } from './get-port.js';
-import { endOfSlice, SLICE_MS, startSlice } from './slices.js';
+import { callEnded, callStarted, endOfSlice, SLICE_MS } from './slices.js';
 
 const homes: string[] = [];
 afterEach(async () => {
@@ -19,26 +19,40 @@ function busyFor(ms: number): void {
 }
 
 describe('time slices', () => {
-  it('a call within its slice goes on at once: work queued on the event loop waits', async () => {
-    let ran = false;
-    setImmediate(() => {
-      ran = true;
-    });
-    startSlice();
-    await endOfSlice();
-    expect(ran).toBe(false);
+  it('a lone call never waits, even past its slice: what ran before it is not its work', async () => {
+    callStarted();
+    try {
+      busyFor(SLICE_MS + 1);
+      let ran = false;
+      setImmediate(() => {
+        ran = true;
+      });
+      await endOfSlice();
+      expect(ran).toBe(false);
+    } finally {
+      callEnded();
+    }
     await new Promise((resolve) => setImmediate(resolve));
   });
 
-  it('a call past its slice lets the event loop turn first', async () => {
-    startSlice();
-    busyFor(SLICE_MS + 1);
-    let ran = false;
-    setImmediate(() => {
-      ran = true;
-    });
-    await endOfSlice();
-    expect(ran).toBe(true);
+  it('a call of a burst goes on at once within its slice, and lets the event loop turn past it', async () => {
+    callStarted();
+    callStarted();
+    try {
+      await endOfSlice(); // the slice begins
+      let ran = false;
+      setImmediate(() => {
+        ran = true;
+      });
+      await endOfSlice();
+      expect(ran).toBe(false);
+      busyFor(SLICE_MS + 1);
+      await endOfSlice();
+      expect(ran).toBe(true);
+    } finally {
+      callEnded();
+      callEnded();
+    }
   });
 
   it('500 getPort() calls at once answer over many turns of the event loop, not in one block', async () => {
