@@ -8,6 +8,7 @@ import { DEFAULT_POOL, POOL_WELL_KNOWN_PORTS } from '../../core/policy.js';
 import { isRunId, RUN_ID_VARIABLE, type TestRunner, workerLabel } from '../../core/test-run.js';
 import { BerthError } from '../../errors.js';
 import { type GetPortContext, getPortContext } from '../get-port.js';
+import { shown } from './options.js';
 
 /**
  * Most ports one `workerPorts(n)` call may ask for. Worker ports come from the
@@ -142,16 +143,4 @@ export async function leaseWorkerPorts(ref: WorkerRef, count: unknown): Promise<
     }),
   );
   throw failed.reason;
-}
-
-/** A value as the caller wrote it: strings quoted, so `'2'` does not read as `2`. */
-function shown(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
