@@ -214,7 +214,8 @@ export function workerPort(name?: string): Promise<number> {
 }
 
 /**
- * `count` ports leased for this Playwright worker, the same ones on every call.
+ * `count` ports leased for this Playwright worker, the same ones on every call. `count` is a whole number from 0 to 256;
+ * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
  * const [a, b] = await workerPorts(2);

@@ -132,7 +132,8 @@ export function workerPort(name?: string): Promise<number> {
 }
 
 /**
- * `count` ports leased for this vitest worker, the same ones on every call.
+ * `count` ports leased for this vitest worker, the same ones on every call. `count` is a whole number from 0 to 256;
+ * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
  * import { workerPorts } from 'berth/vitest';
