@@ -32,6 +32,11 @@ export interface LoadConfigOptions {
   file?: string;
   /** Environment whose overrides apply (`--env`). */
   environment: string;
+  /**
+   * The option that named `file`, for the fix in a message: the test runners'
+   * helpers pass `configFile`; default the CLI's `--config`.
+   */
+  fileOption?: string;
 }
 
 function isFile(path: string): boolean {
@@ -180,13 +185,17 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<LoadedConfig>
   let file: string;
   if (opts.file !== undefined) {
     const given = resolve(cwd, opts.file);
+    const fix =
+      opts.fileOption === undefined
+        ? { missing: 'Check the --config path.', notFile: 'Pass a config file to --config.' }
+        : {
+            missing: `Check the ${opts.fileOption} option: a path relative to ${cwd}, or absolute.`,
+            notFile: `Pass a config file in the ${opts.fileOption} option.`,
+          };
     if (!existsSync(given)) {
-      throw configError(
-        `config file ${opts.file} not found (resolved to ${given}). Check the --config path.`,
-      );
+      throw configError(`config file ${opts.file} not found (resolved to ${given}). ${fix.missing}`);
     }
-    if (!isFile(given))
-      throw configError(`config path ${given} is not a file. Pass a config file to --config.`);
+    if (!isFile(given)) throw configError(`config path ${given} is not a file. ${fix.notFile}`);
     file = canonical(given);
   } else {
     const found = findConfigFile(cwd);

@@ -5,7 +5,7 @@
  * given; what they bound comes back in BERTH_EXAMPLE_REPORT.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -337,6 +337,55 @@ describe('the entries from ESM and CommonJS', () => {
       expect(out[entry]!.cjs, entry).toEqual(expect.arrayContaining(names));
     }
   });
+
+  it("berthWebServers with an unknown service: the lease child's E_UNKNOWN_SERVICE, naming the option, without a stack", () => {
+    const { home } = workspace();
+    const script = `
+      const { berthWebServers } = require('berth/playwright');
+      try {
+        berthWebServers({ cwd: ${JSON.stringify(join(ROOT, 'examples/playwright'))}, home: ${JSON.stringify(home)}, services: ['nope'] });
+      } catch (error) {
+        process.stdout.write(JSON.stringify({ name: error.name, code: error.code, message: error.message, stack: error.stack }));
+      }`;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' }),
+    ) as { name: string; code: string; message: string; stack: string };
+    expect(out.code).toBe('E_UNKNOWN_SERVICE');
+    expect(out.message).toMatch(
+      /^option services names an unknown service "nope"\. The services of \S+ are /,
+    );
+    expect(out.stack).toBe(`BerthError: ${out.message}`);
+    expect(leasesIn(home)).toEqual([]);
+  });
+
+  it("the README's vitest setup file type-checks under strict", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = readme.match(/```ts\n(\/\/ test\/global-setup\.ts\n[\s\S]*?)```/)?.[1];
+    expect(block, 'the setup file in the README').toBeDefined();
+    const dir = join(workspace().home, '..', 'esm-consumer');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules/berth'));
+    symlinkSync(join(ROOT, 'node_modules/vitest'), join(dir, 'node_modules/vitest'));
+    writeFileSync(join(dir, 'package.json'), '{ "name": "esm-consumer", "private": true, "type": "module" }');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['global-setup.ts'],
+      }),
+    );
+    writeFileSync(join(dir, 'global-setup.ts'), block!);
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+  }, 60_000);
 
   it('a CommonJS TypeScript project type-checks against the require types (.d.cts)', () => {
     const dir = join(workspace().home, '..', 'cjs-consumer');

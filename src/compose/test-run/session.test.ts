@@ -112,6 +112,57 @@ describe('startTestRun', () => {
   });
 });
 
+describe('startTestRun, the services and configFile options', () => {
+  it('an unknown name in services: E_UNKNOWN_SERVICE naming the option and the known services, nothing left', async () => {
+    const [api] = await reserveBlock(1);
+    const { dir, home } = project({ services: { api: { preferred: [api], command: ['node', 'serve.js'] } } });
+    const error = await startTestRun({
+      runner: 'vitest',
+      cwd: dir,
+      home,
+      log: quiet,
+      services: ['apii'],
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
+    expect(error?.message).toBe(
+      'option services names an unknown service "apii". Did you mean "api"? The services of shop are api: pass some of those in services.',
+    );
+    expect(leasesIn(home)).toEqual([]);
+  });
+
+  it('a name in services without a config: E_UNKNOWN_SERVICE saying no config was found', async () => {
+    const { dir, home } = project(null);
+    const error = await startTestRun({ runner: 'jest', cwd: dir, home, log: quiet, services: ['api'] }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
+    expect(error?.message).toContain('no berth config was found in');
+  });
+
+  it('a configFile that is not there: the message names the configFile option, not a CLI flag', async () => {
+    const { dir, home } = project(null);
+    const error = await startTestRun({
+      runner: 'vitest',
+      cwd: dir,
+      home,
+      log: quiet,
+      configFile: 'nope.json',
+    }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(isBerthError(error, 'E_CONFIG')).toBe(true);
+    expect(error?.message).toBe(
+      `config file nope.json not found (resolved to ${join(dir, 'nope.json')}). Check the configFile option: a path relative to ${dir}, or absolute.`,
+    );
+    expect(leasesIn(home)).toEqual([]);
+  });
+});
+
 describe('the watchdog', () => {
   it('once the runner is gone, stops what the run started and releases its leases', async () => {
     const [api] = await reserveBlock(1);

@@ -27,6 +27,7 @@ import { createManagerFor, type PortManager } from '../manager.js';
 import type { StackEvent } from '../stack/events.js';
 import { type RunningStack, startStack } from '../stack/start.js';
 import { onInterrupt } from './interrupt.js';
+import { checkServiceOption } from './options.js';
 import { releaseRunIn } from './release.js';
 import { startWatchdog } from './watchdog.js';
 
@@ -90,13 +91,17 @@ export async function startTestRun(options: TestRunOptions): Promise<TestRun> {
   const home = resolve(options.home ?? berthHome());
   const log = options.log ?? stderrLog;
   const cwd = resolve(options.cwd);
-  const file = options.configFile ? resolve(cwd, options.configFile) : findConfigFile(cwd);
+  const file = options.configFile ?? findConfigFile(cwd);
+  if (file === null) {
+    checkServiceOption(null, 'services', options.services ?? [], cwd);
+    return withoutConfig(runId, createAdapters({ home }));
+  }
   const adapters = createAdapters({ home });
-  if (file === null) return withoutConfig(runId, adapters);
   let pm: PortManager;
   try {
     const environment = options.environment ?? 'test';
-    const { config } = await loadConfig({ cwd, environment, file });
+    const { config } = await loadConfig({ cwd, environment, file, fileOption: 'configFile' });
+    checkServiceOption(config, 'services', options.services ?? [], cwd);
     pm = createManagerFor({ ...config, environment: runEnvironment(environment, runId) }, adapters);
   } catch (error) {
     adapters.registry.close();

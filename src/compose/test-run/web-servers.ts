@@ -24,11 +24,12 @@ import {
   runVariables,
 } from '../../core/test-run.js';
 import type { LeaseOwner, ResolvedConfig, RunCommand, StopSignal } from '../../core/types.js';
-import { BerthError, type BerthErrorCode, isBerthError } from '../../errors.js';
+import { BerthError, type BerthErrorCode, isBerthError, unexpectedMessage } from '../../errors.js';
 import { createAdapters } from '../context.js';
 import { leaseViews, staleness } from '../lease-views.js';
 import { createManagerFor } from '../manager.js';
 import { serviceEnv } from '../stack/env.js';
+import { checkBaseUrlOption, checkServiceOption } from './options.js';
 import { releaseRunIn } from './release.js';
 import { startWatchdog } from './watchdog.js';
 
@@ -41,6 +42,8 @@ export interface WebServerRequest {
   environment: string;
   /** Services to start (what they depend on comes along); `null`: every service with a command. */
   services: readonly string[] | null;
+  /** The service whose URL is Playwright's `baseURL`, when the caller names one: checked against the config. */
+  baseURL?: string;
   /** Environments of this checkout whose running stack may be reused. */
   reuse: readonly string[];
   /** Playwright's main process: owner of the run's leases. */
@@ -90,7 +93,7 @@ export interface WebServerPlan {
  */
 export async function planWebServers(request: WebServerRequest): Promise<WebServerPlan> {
   const cwd = resolve(request.cwd);
-  const file = request.configFile ? resolve(cwd, request.configFile) : findConfigFile(cwd);
+  const file = request.configFile ?? findConfigFile(cwd);
   const empty: WebServerPlan = {
     runId: request.runId,
     home: request.home,
@@ -101,8 +104,20 @@ export async function planWebServers(request: WebServerRequest): Promise<WebServ
     env: { [RUN_ID_VARIABLE]: request.runId },
     notes: [],
   };
-  if (file === null) return empty;
-  const { config } = await loadConfig({ cwd, environment: request.environment, file });
+  if (file === null) {
+    checkServiceOption(null, 'services', request.services ?? [], cwd);
+    if (request.baseURL !== undefined) checkBaseUrlOption(null, request.baseURL, cwd);
+    return empty;
+  }
+  const { config } = await loadConfig({
+    cwd,
+    environment: request.environment,
+    file,
+    fileOption: 'configFile',
+  });
+  // Before stackGraph, which takes its names as known.
+  checkServiceOption(config, 'services', request.services ?? [], cwd);
+  if (request.baseURL !== undefined) checkBaseUrlOption(config, request.baseURL, cwd);
   const anyCommand = config.services.some((s) => s.run.command !== null);
   const started =
     request.services === null && !anyCommand
@@ -256,7 +271,7 @@ export async function answerLeaseRequest(): Promise<void> {
   } catch (error) {
     const body = isBerthError(error)
       ? { code: error.code, message: error.message, data: error.data }
-      : { code: 'E_USAGE', message: String((error as Error)?.message ?? error), data: {} };
+      : { code: 'E_USAGE', message: unexpectedMessage(error), data: {} };
     process.stdout.write(JSON.stringify({ error: body }));
     process.exitCode = 1;
   }

@@ -21,9 +21,11 @@
  * const { urls } = berthPorts();
  * server.listen(await workerPort());
  */
+import { checkOptions, SETUP_OPTIONS } from '../../compose/test-run/options.js';
 import { startTestRun, type TestRun, type TestRunOptions } from '../../compose/test-run/session.js';
 import { leaseWorkerPort, leaseWorkerPorts, type WorkerRef } from '../../compose/test-run/worker.js';
 import { type RunValues, readRunValues } from '../../core/test-run.js';
+import { atEntry, atEntrySync } from '../boundary.js';
 
 export type { RunValues } from '../../core/test-run.js';
 
@@ -62,13 +64,16 @@ function pending(): TestRun[] {
 export function createGlobalSetup(
   options: BerthJestOptions = {},
 ): (globalConfig: JestConfigLike, projectConfig?: JestConfigLike) => Promise<void> {
-  return async (globalConfig, projectConfig) => {
-    const cwd = options.cwd ?? projectConfig?.rootDir ?? globalConfig.rootDir;
-    const run = await startTestRun({ ...options, runner: 'jest', cwd });
-    pending().push(run);
-    // Set before Jest starts its workers, which inherit the environment.
-    Object.assign(process.env, run.env);
-  };
+  // Checked at once, so a setup file with a wrong option fails as Jest loads it.
+  atEntrySync(() => checkOptions('createGlobalSetup', options, SETUP_OPTIONS));
+  return (globalConfig, projectConfig) =>
+    atEntry(async () => {
+      const cwd = options.cwd ?? projectConfig?.rootDir ?? globalConfig.rootDir;
+      const run = await startTestRun({ ...options, runner: 'jest', cwd });
+      pending().push(run);
+      // Set before Jest starts its workers, which inherit the environment.
+      Object.assign(process.env, run.env);
+    });
 }
 
 /**
@@ -88,8 +93,11 @@ export const globalSetup = createGlobalSetup();
  * // jest.config.js
  * module.exports = { globalSetup: 'berth/jest/setup', globalTeardown: 'berth/jest/teardown' };
  */
-export async function globalTeardown(): Promise<void> {
-  const runs = pending().splice(0);
+export function globalTeardown(): Promise<void> {
+  return atEntry(() => endRuns(pending().splice(0)));
+}
+
+async function endRuns(runs: readonly TestRun[]): Promise<void> {
   await Promise.all(
     runs.map(async (run) => {
       try {
@@ -131,7 +139,8 @@ export function workerPort(name?: string): Promise<number> {
 }
 
 /**
- * `count` ports leased for this Jest worker, the same ones on every call.
+ * `count` ports leased for this Jest worker, the same ones on every call. `count` is a whole number from 0 to 256;
+ * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
  * const [http, grpc] = await workerPorts(2);

@@ -23,6 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { berthHome } from '../../compose/context.js';
+import { checkOptions, WEB_SERVER_OPTIONS } from '../../compose/test-run/options.js';
 import {
   guardWebServers,
   leaseWebServersSync,
@@ -32,6 +33,7 @@ import {
 } from '../../compose/test-run/web-servers.js';
 import { leaseWorkerPort, leaseWorkerPorts, type WorkerRef } from '../../compose/test-run/worker.js';
 import type { RunValues } from '../../core/test-run.js';
+import { atEntrySync } from '../boundary.js';
 
 export type { RunValues } from '../../core/test-run.js';
 
@@ -52,7 +54,10 @@ export interface BerthWebServersOptions {
   env?: Record<string, string>;
   /** Milliseconds Playwright waits for each server; default 60000. */
   timeout?: number;
-  /** The service whose URL is `baseURL`; default the first server (the last started is often the front end: name it). */
+  /**
+   * The service whose URL is `baseURL`: a service of the config with an http(s) URL. Default the
+   * first server with one (the last started is often the front end: name it).
+   */
   baseURL?: string;
   /**
    * Environments of this checkout whose running stack (`berth up --env NAME`) is
@@ -86,7 +91,7 @@ export interface BerthWebServer {
 export interface BerthPlaywright extends RunValues {
   /** Playwright's `webServer`, in dependency order (Playwright starts them in turn). */
   webServer: BerthWebServer[];
-  /** The URL of the `baseURL` service; `undefined` without servers. */
+  /** The URL of the `baseURL` service; `undefined` without an HTTP server. */
   baseURL: string | undefined;
   runId: string;
   /** The environment whose running stack is reused, or `null` when the run starts its own. */
@@ -108,8 +113,11 @@ let current: WebServerPlan | undefined;
  * export default defineConfig({ webServer: berth.webServer, use: { baseURL: berth.baseURL } });
  */
 export function berthWebServers(options: BerthWebServersOptions = {}): BerthPlaywright {
-  current ??= inherited() ?? leaseForThisProcess(options);
-  return toConfig(current, options);
+  return atEntrySync(() => {
+    checkOptions('berthWebServers', options, WEB_SERVER_OPTIONS);
+    current ??= inherited() ?? leaseForThisProcess(options);
+    return toConfig(current, options);
+  });
 }
 
 /** The plan the main process passed down, if this is one of its workers. */
@@ -130,6 +138,7 @@ function leaseForThisProcess(options: BerthWebServersOptions): WebServerPlan {
     ...(options.configFile ? { configFile: options.configFile } : {}),
     environment,
     services: options.services ?? null,
+    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
     reuse: options.reuse === false ? [] : (options.reuse ?? [environment]),
     runner: { pid: process.pid, startTime: null },
     runId: randomBytes(4).toString('hex'),
@@ -156,7 +165,8 @@ function leaseForThisProcess(options: BerthWebServersOptions): WebServerPlan {
 
 function toConfig(plan: WebServerPlan, options: BerthWebServersOptions): BerthPlaywright {
   const webServer = plan.servers.map((s) => toWebServer(s, plan, options));
-  const base = options.baseURL ?? plan.servers[0]?.name;
+  const base =
+    options.baseURL ?? plan.servers.find((s) => /^https?:/.test(plan.values.urls[s.name] ?? ''))?.name;
   return {
     webServer,
     baseURL: base === undefined ? undefined : plan.values.urls[base],
@@ -204,7 +214,8 @@ export function workerPort(name?: string): Promise<number> {
 }
 
 /**
- * `count` ports leased for this Playwright worker, the same ones on every call.
+ * `count` ports leased for this Playwright worker, the same ones on every call. `count` is a whole number from 0 to 256;
+ * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
  * const [a, b] = await workerPorts(2);

@@ -20,9 +20,11 @@
  * server.listen(await workerPort());
  */
 import type { TestProject } from 'vitest/node';
+import { checkOptions, SETUP_OPTIONS } from '../../compose/test-run/options.js';
 import { startTestRun, type TestRun, type TestRunOptions } from '../../compose/test-run/session.js';
 import { leaseWorkerPort, leaseWorkerPorts, type WorkerRef } from '../../compose/test-run/worker.js';
 import type { RunValues } from '../../core/test-run.js';
+import { atEntry } from '../boundary.js';
 
 // Loads vitest's types for the augmentation below (type-only: nothing of vitest is imported at run time).
 export type { ProvidedContext } from 'vitest';
@@ -68,10 +70,13 @@ export async function berthSetup(
   project: SetupProject,
   options: BerthVitestOptions = {},
 ): Promise<() => Promise<void>> {
-  const run = await startTestRun({ ...options, runner: 'vitest', cwd: options.cwd ?? project.config.root });
-  Object.assign(process.env, run.env);
-  project.provide('berth', { ...run.values, runId: run.runId });
-  return () => endRun(run);
+  return atEntry(async () => {
+    checkOptions('berthSetup', options, SETUP_OPTIONS);
+    const run = await startTestRun({ ...options, runner: 'vitest', cwd: options.cwd ?? project.config.root });
+    Object.assign(process.env, run.env);
+    project.provide('berth', { ...run.values, runId: run.runId });
+    return () => atEntry(() => endRun(run));
+  });
 }
 
 async function endRun(run: TestRun): Promise<void> {
@@ -104,8 +109,10 @@ export async function setup(project: SetupProject): Promise<void> {
  * @example
  * // vitest.config.ts: globalSetup: ['berth/vitest/setup'] calls it after the run
  */
-export async function teardown(): Promise<void> {
-  await Promise.all(teardowns.splice(0).map((end) => end()));
+export function teardown(): Promise<void> {
+  return atEntry(async () => {
+    await Promise.all(teardowns.splice(0).map((end) => end()));
+  });
 }
 
 const worker = (): WorkerRef => ({ runner: 'vitest', worker: process.env.VITEST_POOL_ID ?? null });
@@ -125,7 +132,8 @@ export function workerPort(name?: string): Promise<number> {
 }
 
 /**
- * `count` ports leased for this vitest worker, the same ones on every call.
+ * `count` ports leased for this vitest worker, the same ones on every call. `count` is a whole number from 0 to 256;
+ * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
  * import { workerPorts } from 'berth/vitest';
