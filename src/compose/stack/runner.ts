@@ -457,7 +457,7 @@ export class StackRunner {
     this.finishing = true;
     const served = this.ctx.graph.units.filter((u) => u.kind === 'process').flatMap((u) => u.serves);
     try {
-      // What berth up found leased (a `berth assign` made earlier) stays leased.
+      // A service without a command that was leased before berth up (a `berth assign`) stays leased.
       await this.ctx.pm.release(...new Set([...served, ...this.ctx.leasedForRun]));
     } finally {
       this.ctx.recorder.clear();
