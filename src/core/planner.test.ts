@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBerthError } from '../errors.js';
 import { type Occupancy, type PlanInput, planPorts } from './planner.js';
-import { basePolicy } from './policy.js';
+import { basePolicy, DEFAULT_POOL } from './policy.js';
 import { leaseOnly } from './stack.js';
 import type { Lease, ServiceSpec } from './types.js';
 
@@ -218,6 +218,18 @@ describe('planPorts: each step', () => {
     const plan = planPorts(input({ services, busy: [5000] }));
     expect(portsOf(plan).x).toBe(20001);
     expect(strategyOf(plan, 'x')).toBe('emergency');
+  });
+
+  it('a service that names no port gets the pool by its rules: never a well-known port of the pool', () => {
+    const services = [svc('api', { preferred: [], range: { ...DEFAULT_POOL } })];
+    const plan = planPorts(input({ services }));
+    expect(portsOf(plan).api).toBe(20001);
+    expect(strategyOf(plan, 'api')).toBe('range_scan');
+  });
+
+  it('a range the user declares is theirs, well-known ports included', () => {
+    const services = [svc('mongo', { preferred: [], range: { min: 27017, max: 27019 } })];
+    expect(portsOf(planPorts(input({ services }))).mongo).toBe(27017);
   });
 
   it('refuses browser-blocked ports for http services but not for tcp services', () => {

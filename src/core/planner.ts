@@ -15,7 +15,15 @@ import {
   unknownServiceError,
 } from './decisions.js';
 import { inheritanceRoot, PRIORITY_RANK, planningOrder } from './order.js';
-import { type Chooser, ephemeralWarning, type PortPolicy, poolOrder, rangeOrder, refusal } from './policy.js';
+import {
+  type Chooser,
+  DEFAULT_POOL,
+  ephemeralWarning,
+  type PortPolicy,
+  poolOrder,
+  rangeOrder,
+  refusal,
+} from './policy.js';
 import type {
   Assignment,
   ConflictStrategy,
@@ -198,9 +206,12 @@ class Planning {
    */
   private rangeScan(spec: ServiceSpec, attempt: Attempt): boolean {
     if (!spec.range) return false;
+    // A service that names no port scans the pool: that is berth's pick, by the pool's rules.
+    const chooser: Chooser =
+      spec.range.min === DEFAULT_POOL.min && spec.range.max === DEFAULT_POOL.max ? 'berth' : 'user';
     for (const port of rangeOrder(spec.range, this.input.policy)) {
       if (spec.preferred.includes(port)) continue;
-      const v = this.judge(spec, port, false);
+      const v = this.judge(spec, port, false, chooser);
       if (v.ok) return this.take(spec, port, 'range_scan', attempt, v);
       attempt.skip(port, v.reason, v.obstacle);
     }
