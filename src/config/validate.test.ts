@@ -183,6 +183,50 @@ const cases: Case[] = [
     [{ path: 'services.server.conflicts[0]', message: '"clinet" is not a service. Did you mean "client"?' }],
   ],
   [
+    'conflict with a missing service when it is the only service',
+    { services: { api: { conflicts: ['xx'] } } },
+    [
+      {
+        path: 'services.api.conflicts[0]',
+        message:
+          '"xx" is not a service, and api is the only service: remove the entry, or declare xx under services.',
+      },
+    ],
+  ],
+  [
+    'inheritFrom a missing service when it is the only service',
+    { services: { api: { inheritFrom: 'xx' } } },
+    [
+      {
+        path: 'services.api.inheritFrom',
+        message:
+          '"xx" is not a service, and api is the only service: remove inheritFrom, or declare xx under services.',
+      },
+    ],
+  ],
+  [
+    'inheritFrom itself when it is the only service',
+    { services: { api: { inheritFrom: 'api' } } },
+    [
+      {
+        path: 'services.api.inheritFrom',
+        message: 'api cannot inherit from itself, and it is the only service: remove inheritFrom',
+      },
+    ],
+  ],
+  [
+    'override of a missing service when services declares none',
+    { services: {}, environments: { test: { services: { api: { preferred: [3000] } } } } },
+    [
+      { path: 'services', message: 'is empty; declare at least 1 entry' },
+      {
+        path: 'environments.test.services.api',
+        message:
+          'overrides "api", which is not a service, and services declares none. Declare it under services first',
+      },
+    ],
+  ],
+  [
     'conflict with itself',
     broken((c) => (c.services.server.conflicts = ['server'])),
     [
@@ -545,6 +589,17 @@ const cases: Case[] = [
     'dependsOn a missing service',
     broken((c) => (c.services.client.dependsOn = ['sever'])),
     [{ path: 'services.client.dependsOn[0]', message: '"sever" is not a service. Did you mean "server"?' }],
+  ],
+  [
+    'dependsOn a missing service when it is the only service',
+    { services: { api: { command: 'node api.js', dependsOn: ['xx'] } } },
+    [
+      {
+        path: 'services.api.dependsOn[0]',
+        message:
+          '"xx" is not a service, and api is the only service: remove the entry, or declare xx under services.',
+      },
+    ],
   ],
   [
     'dependsOn itself',
