@@ -520,6 +520,94 @@ const cases: Case[] = [
     [{ path: 'healthCheckTimeout', message: '0 is out of range; use a value from 1 to 600000' }],
   ],
   [
+    'healthCheckTimeout as a duration in seconds',
+    broken((c) => (c.healthCheckTimeout = '5s')),
+    [{ path: 'healthCheckTimeout', message: 'must be a whole number, not "5s"; write 5000 (milliseconds)' }],
+  ],
+  [
+    'healthCheckTimeout as a quoted number of milliseconds',
+    broken((c) => (c.healthCheckTimeout = '5000')),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not "5000"; write 5000 without quotes',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a word',
+    broken((c) => (c.healthCheckTimeout = 'fast')),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not "fast"; write a duration in milliseconds, e.g. 5000',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a boolean',
+    broken((c) => (c.healthCheckTimeout = true)),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not true; write a duration in milliseconds, e.g. 5000',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a duration in an environment override',
+    broken((c) => (c.environments = { ci: { healthCheckTimeout: '1.5 s' } })),
+    [
+      {
+        path: 'environments.ci.healthCheckTimeout',
+        message: 'must be a whole number, not "1.5 s"; write 1500 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'stopTimeout as a duration in minutes',
+    broken((c) => Object.assign(c.services.server, { command: 'node server.js', stopTimeout: '2m' })),
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message: 'must be a whole number, not "2m"; write 120000 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'stopTimeout as a duration above its maximum',
+    broken((c) => Object.assign(c.services.server, { command: 'node server.js', stopTimeout: '20m' })),
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message:
+          'must be a whole number, not "20m", which is 1200000 milliseconds, above the maximum of 600000; write at most 600000',
+      },
+    ],
+  ],
+  [
+    'health intervalMs with a unit',
+    broken((c) => (c.services.server.health = { intervalMs: '500ms' })),
+    [
+      {
+        path: 'services.server.health.intervalMs',
+        message: 'must be a whole number, not "500ms"; write 500 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'ready timeoutMs as a duration in seconds',
+    broken((c) =>
+      Object.assign(c.services.server, { command: 'node server.js', ready: { timeoutMs: '30s' } }),
+    ),
+    [
+      {
+        path: 'services.server.ready.timeoutMs',
+        message: 'must be a whole number, not "30s"; write 30000 (milliseconds)',
+      },
+    ],
+  ],
+  [
     'maxRetries above 100',
     broken((c) => (c.maxRetries = 101)),
     [{ path: 'maxRetries', message: '101 is out of range; use a value from 0 to 100' }],
@@ -709,7 +797,12 @@ const cases: Case[] = [
   [
     'stopTimeout as seconds text',
     broken((c) => (c.services.server.stopTimeout = '10s')),
-    [{ path: 'services.server.stopTimeout', message: 'must be a whole number, not "10s"' }],
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message: 'must be a whole number, not "10s"; write 10000 (milliseconds)',
+      },
+    ],
   ],
   [
     'stopTimeout too long',
