@@ -68,6 +68,21 @@ function millisecondsHint(value: unknown, schema: JsonSchema): string {
   return `; write a duration in milliseconds, e.g. ${example}`;
 }
 
+/** `14000-14100`, `14000..14100`: two ports as text, which is what YAML makes of `range: 14000-14100`. */
+const RANGE_TEXT = /^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$/;
+
+/** `{ "min": 3000, "max": 3999 }`: the object of `keys` with `values`, as the hints write it. */
+function objectOf(keys: readonly string[], values: readonly unknown[]): string {
+  return `{ ${keys.map((k, i) => `"${k}": ${JSON.stringify(values[i])}`).join(', ')} }`;
+}
+
+/** For an object of two required keys (a range) given as `A-B` or `A..B`: the object it should have been. */
+function rangeTextHint(value: unknown, schema?: JsonSchema): string {
+  const keys = schema?.required ?? [];
+  const match = typeof value === 'string' && keys.length === 2 ? RANGE_TEXT.exec(value) : null;
+  return match === null ? '' : `; write ${objectOf(keys, [Number(match[1]), Number(match[2])])}`;
+}
+
 /** A hint for the usual ways a value ends up with the wrong type. */
 function typeHint(value: unknown, type: JsonType, schema?: JsonSchema): string {
   if (type === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) {
@@ -82,10 +97,11 @@ function typeHint(value: unknown, type: JsonType, schema?: JsonSchema): string {
     const keys = schema?.required ?? [];
     if (keys.length > 0 && keys.length === value.length) {
       // [3000, 3999] for a range: show the object it should have been.
-      return `; write { ${keys.map((k, i) => `"${k}": ${JSON.stringify(value[i])}`).join(', ')} }`;
+      return `; write ${objectOf(keys, value)}`;
     }
     return '; write { "name": value } pairs instead of a list';
   }
+  if (type === 'object') return rangeTextHint(value, schema);
   if (type === 'boolean' && (value === 'true' || value === 'false')) return `; write ${value} without quotes`;
   return '';
 }
@@ -159,7 +175,10 @@ class Walker {
       return;
     }
     const names = resolved.map((b) => (b.type === undefined ? 'a value' : TYPE_NAMES[b.type]));
-    const hint = integer !== undefined ? typeHint(value, 'integer') : '';
+    const object = resolved.find((b) => b.type === 'object');
+    const hint =
+      (integer !== undefined ? typeHint(value, 'integer') : '') ||
+      (object !== undefined ? rangeTextHint(value, object) : '');
     this.report(path, `must be ${names.join(' or ')}, not ${describeValue(value)}${hint}`);
   }
 

@@ -608,6 +608,59 @@ const cases: Case[] = [
     ],
   ],
   [
+    'range as a YAML-style string A-B',
+    broken((c) => (c.services.server.range = '14000-14100')),
+    [
+      {
+        path: 'services.server.range',
+        message: 'must be an object, not "14000-14100"; write { "min": 14000, "max": 14100 }',
+      },
+    ],
+  ],
+  [
+    'range as a string A..B',
+    broken((c) => (c.services.server.range = '14000..14100')),
+    [
+      {
+        path: 'services.server.range',
+        message: 'must be an object, not "14000..14100"; write { "min": 14000, "max": 14100 }',
+      },
+    ],
+  ],
+  [
+    'exclude range as a string',
+    broken((c) => (c.exclude = [8080, '9000 - 9010'])),
+    [
+      {
+        path: 'exclude[1]',
+        message: 'must be a whole number or an object, not "9000 - 9010"; write { "min": 9000, "max": 9010 }',
+      },
+    ],
+  ],
+  [
+    'durations and a range string, all reported at once',
+    broken((c) => {
+      c.healthCheckTimeout = '5s';
+      c.services.client.range = '4000-4100';
+      c.services.client.health = { intervalMs: '2s', timeoutMs: 'soon' };
+    }),
+    [
+      {
+        path: 'services.client.range',
+        message: 'must be an object, not "4000-4100"; write { "min": 4000, "max": 4100 }',
+      },
+      {
+        path: 'services.client.health.intervalMs',
+        message: 'must be a whole number, not "2s"; write 2000 (milliseconds)',
+      },
+      {
+        path: 'services.client.health.timeoutMs',
+        message: 'must be a whole number, not "soon"; write a duration in milliseconds, e.g. 5000',
+      },
+      { path: 'healthCheckTimeout', message: 'must be a whole number, not "5s"; write 5000 (milliseconds)' },
+    ],
+  ],
+  [
     'maxRetries above 100',
     broken((c) => (c.maxRetries = 101)),
     [{ path: 'maxRetries', message: '101 is out of range; use a value from 0 to 100' }],
