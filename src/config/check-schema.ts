@@ -31,12 +31,65 @@ function hasType(value: unknown, type: JsonType): boolean {
   }
 }
 
+/** `5s`, `500ms`, `2 m`, `1.5 seconds`: a number and a unit of time. */
+const DURATION =
+  /^\s*(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\s*$/i;
+
+/** The milliseconds a duration like `5s` stands for, or `null` when it is none (or not a whole number of them). */
+function durationMs(text: string): number | null {
+  const match = DURATION.exec(text);
+  if (match === null) return null;
+  const unit = match[2]!.toLowerCase();
+  const factor =
+    unit === 'ms' || unit.startsWith('milli')
+      ? 1
+      : unit.startsWith('s')
+        ? 1000
+        : unit.startsWith('m')
+          ? 60_000
+          : 3_600_000;
+  const ms = Number(match[1]) * factor;
+  // 1.1 * 1000 is 1100.0000000000002: round what is a whole number but for the float.
+  return Math.abs(ms - Math.round(ms)) < 1e-6 ? Math.round(ms) : null;
+}
+
+/** For a milliseconds field: the value converted when it is a duration with a unit, else what to write. */
+function millisecondsHint(value: unknown, schema: JsonSchema): string {
+  const ms = typeof value === 'string' ? durationMs(value) : null;
+  const { minimum, maximum } = schema;
+  if (ms !== null && maximum !== undefined && ms > maximum) {
+    return `, which is ${ms} milliseconds, above the maximum of ${maximum}; write at most ${maximum}`;
+  }
+  if (ms !== null && minimum !== undefined && ms < minimum) {
+    return `, which is ${ms} milliseconds, below the minimum of ${minimum}; write at least ${minimum}`;
+  }
+  if (ms !== null) return `; write ${ms} (milliseconds)`;
+  const example = typeof schema.default === 'number' ? schema.default : 5000;
+  return `; write a duration in milliseconds, e.g. ${example}`;
+}
+
+/** `14000-14100`, `14000..14100`: two ports as text, which is what YAML makes of `range: 14000-14100`. */
+const RANGE_TEXT = /^\s*(\d+)\s*(?:-|\.\.)\s*(\d+)\s*$/;
+
+/** `{ "min": 3000, "max": 3999 }`: the object of `keys` with `values`, as the hints write it. */
+function objectOf(keys: readonly string[], values: readonly unknown[]): string {
+  return `{ ${keys.map((k, i) => `"${k}": ${JSON.stringify(values[i])}`).join(', ')} }`;
+}
+
+/** For an object of two required keys (a range) given as `A-B` or `A..B`: the object it should have been. */
+function rangeTextHint(value: unknown, schema?: JsonSchema): string {
+  const keys = schema?.required ?? [];
+  const match = typeof value === 'string' && keys.length === 2 ? RANGE_TEXT.exec(value) : null;
+  return match === null ? '' : `; write ${objectOf(keys, [Number(match[1]), Number(match[2])])}`;
+}
+
 /** A hint for the usual ways a value ends up with the wrong type. */
 function typeHint(value: unknown, type: JsonType, schema?: JsonSchema): string {
   if (type === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) {
     return `; write ${value.trim()} without quotes`;
   }
   if (type === 'integer' && typeof value === 'number') return ''; // a fraction: the message says it all
+  if (type === 'integer' && schema?.unit === 'milliseconds') return millisecondsHint(value, schema);
   if (type === 'array' && !Array.isArray(value) && (typeof value !== 'object' || value === null)) {
     return `; write [${JSON.stringify(value)}]`;
   }
@@ -44,10 +97,11 @@ function typeHint(value: unknown, type: JsonType, schema?: JsonSchema): string {
     const keys = schema?.required ?? [];
     if (keys.length > 0 && keys.length === value.length) {
       // [3000, 3999] for a range: show the object it should have been.
-      return `; write { ${keys.map((k, i) => `"${k}": ${JSON.stringify(value[i])}`).join(', ')} }`;
+      return `; write ${objectOf(keys, value)}`;
     }
     return '; write { "name": value } pairs instead of a list';
   }
+  if (type === 'object') return rangeTextHint(value, schema);
   if (type === 'boolean' && (value === 'true' || value === 'false')) return `; write ${value} without quotes`;
   return '';
 }
@@ -121,7 +175,10 @@ class Walker {
       return;
     }
     const names = resolved.map((b) => (b.type === undefined ? 'a value' : TYPE_NAMES[b.type]));
-    const hint = integer !== undefined ? typeHint(value, 'integer') : '';
+    const object = resolved.find((b) => b.type === 'object');
+    const hint =
+      (integer !== undefined ? typeHint(value, 'integer') : '') ||
+      (object !== undefined ? rangeTextHint(value, object) : '');
     this.report(path, `must be ${names.join(' or ')}, not ${describeValue(value)}${hint}`);
   }
 

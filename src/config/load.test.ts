@@ -173,6 +173,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('says what to write for the YAML a person types: a duration with a unit, a range as A-B, a lone service', async () => {
+    write(
+      'berth.config.yaml',
+      'healthCheckTimeout: 5s\nservices:\n  api:\n    range: 14000-14100\n    conflicts: [xx]\n',
+    );
+    const error = await configError(loadConfig({ cwd: root, environment: 'development' }));
+    expect(error.details).toEqual([
+      'healthCheckTimeout: must be a whole number, not "5s"; write 5000 (milliseconds)',
+      'services.api.range: must be an object, not "14000-14100"; write { "min": 14000, "max": 14100 }',
+      'services.api.conflicts[0]: "xx" is not a service, and api is the only service: remove the entry, or declare xx under services.',
+    ]);
+  });
+
   it('reports an empty YAML file as a config that is not an object', async () => {
     write('berth.config.yml', '# nothing yet\n');
     const error = await configError(loadConfig({ cwd: root, environment: 'development' }));

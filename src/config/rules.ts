@@ -10,7 +10,7 @@ import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { effectiveRequires, envVarOf } from './resolve.js';
 import { checkRunRules } from './run-rules.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, notAService } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */
 export const RESERVED_SERVICE_NAMES: ReadonlySet<string> = new Set(['environment', 'urls']);
@@ -29,14 +29,16 @@ type Push = (path: string, message: string) => void;
 function checkInheritance(s: DraftService, byName: ReadonlyMap<string, DraftService>, err: Push): void {
   if (s.inheritFrom === null) return;
   const path = keyPath(s.path, 'inheritFrom');
+  const others = [...byName.keys()].filter((n) => n !== s.name);
   if (s.inheritFrom === s.name) {
-    err(path, `${s.name} cannot inherit from itself; remove inheritFrom or name another service`);
-  } else if (!byName.has(s.inheritFrom)) {
-    const names = [...byName.keys()].filter((n) => n !== s.name);
     err(
       path,
-      `"${s.inheritFrom}" is not a service.${didYouMean(s.inheritFrom, names) || ` Services: ${names.join(', ')}.`}`,
+      others.length === 0
+        ? `${s.name} cannot inherit from itself, and it is the only service: remove inheritFrom`
+        : `${s.name} cannot inherit from itself; remove inheritFrom or name another service`,
     );
+  } else if (!byName.has(s.inheritFrom)) {
+    err(path, notAService(s.inheritFrom, s.name, others, 'remove inheritFrom'));
   }
   for (const key of ['preferred', 'range'] as const) {
     const declared = key === 'preferred' ? s.preferred.length > 0 : s.range !== null;
@@ -84,8 +86,8 @@ function checkConflicts(
       continue;
     }
     if (!byName.has(name)) {
-      const names = [...byName.keys()].filter((n) => n !== s.name);
-      err(path, `"${name}" is not a service.${didYouMean(name, names) || ` Services: ${names.join(', ')}.`}`);
+      const others = [...byName.keys()].filter((n) => n !== s.name);
+      err(path, notAService(name, s.name, others, 'remove the entry'));
       continue;
     }
     const pair = [s.name, name].sort().join('\0');
@@ -261,7 +263,10 @@ export function checkOverrideTargets(raw: Record<string, unknown>): ConfigProble
       if (names.includes(name)) continue;
       problems.push({
         path: keyPath(keyPath(keyPath('environments', env), 'services'), name),
-        message: `overrides "${name}", which is not a service.${didYouMean(name, names) || ` Services: ${names.join(', ')}.`} Declare it under services first`,
+        message:
+          names.length === 0
+            ? `overrides "${name}", which is not a service, and services declares none. Declare it under services first`
+            : `overrides "${name}", which is not a service.${didYouMean(name, names) || ` Services: ${names.join(', ')}.`} Declare it under services first`,
       });
     }
   }

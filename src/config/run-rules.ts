@@ -8,7 +8,7 @@ import { urlVariable } from '../core/endpoints.js';
 import type { Draft, DraftService } from './normalize.js';
 import { type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { envVarOf } from './resolve.js';
-import { didYouMean } from './suggest.js';
+import { notAService } from './suggest.js';
 
 type Push = (path: string, message: string) => void;
 
@@ -18,8 +18,8 @@ function checkDependsOn(s: DraftService, byName: ReadonlyMap<string, DraftServic
     if (name === s.name) {
       err(path, `${s.name} cannot depend on itself; remove it from dependsOn`);
     } else if (!byName.has(name)) {
-      const names = [...byName.keys()].filter((n) => n !== s.name);
-      err(path, `"${name}" is not a service.${didYouMean(name, names) || ` Services: ${names.join(', ')}.`}`);
+      const others = [...byName.keys()].filter((n) => n !== s.name);
+      err(path, notAService(name, s.name, others, 'remove the entry'));
     }
   }
 }

@@ -90,6 +90,21 @@ describe('config schema', () => {
     expect(missing).toEqual([]);
   });
 
+  it('marks every milliseconds field, so a duration like "5s" gets converted in the message', () => {
+    const unmarked: string[] = [];
+    const visit = (schema: JsonSchema, path: string) => {
+      for (const [key, child] of Object.entries(schema.properties ?? {})) {
+        if (/^Milliseconds\b/.test(child.description ?? '') && child.unit !== 'milliseconds') {
+          unmarked.push(`${path}.${key}`);
+        }
+        visit(child, `${path}.${key}`);
+      }
+    };
+    visit(CONFIG_JSON_SCHEMA, '');
+    for (const [name, def] of Object.entries(defs)) visit(def, `$defs.${name}`);
+    expect(unmarked).toEqual([]);
+  });
+
   it('has the same keys as the UserConfig types, at every level', () => {
     expect(Object.keys(full).sort()).toEqual(keys(CONFIG_JSON_SCHEMA));
     expect(Object.keys(service).sort()).toEqual(keys(defs.service));

@@ -31,6 +31,12 @@ export interface JsonSchema {
   minLength?: number;
   pattern?: string;
   patternErrorMessage?: string;
+  /**
+   * berth's own annotation (editors ignore keywords they do not know): the
+   * integer is a duration in milliseconds, so the walker's message for a
+   * string like "5s" says what to write instead (5000).
+   */
+  unit?: 'milliseconds';
   /** VS Code's keyword for a value of the wrong type; the walker uses it instead of its own message. */
   errorMessage?: string;
   enum?: readonly (string | number | boolean)[];
@@ -108,6 +114,7 @@ const runKeys: Record<string, JsonSchema> = {
   stopTimeout: {
     type: 'integer',
     description: 'Milliseconds to wait after `stopSignal` before SIGKILL.',
+    unit: 'milliseconds',
     minimum: 0,
     maximum: 600_000,
     default: DEFAULT_STOP_TIMEOUT_MS,
@@ -224,6 +231,7 @@ const health: JsonSchema = {
     intervalMs: {
       type: 'integer',
       description: 'Milliseconds between checks.',
+      unit: 'milliseconds',
       minimum: 100,
       maximum: 3_600_000,
       default: 1000,
@@ -231,6 +239,7 @@ const health: JsonSchema = {
     timeoutMs: {
       type: 'integer',
       description: 'Milliseconds one check may take. Default: the top-level `healthCheckTimeout`.',
+      unit: 'milliseconds',
       minimum: 1,
       maximum: 600_000,
     },
@@ -249,6 +258,7 @@ const overridable: Record<string, JsonSchema> = {
   healthCheckTimeout: {
     type: 'integer',
     description: 'Milliseconds a health check or a probe may take.',
+    unit: 'milliseconds',
     minimum: 1,
     maximum: 600_000,
     default: 5000,

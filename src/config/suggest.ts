@@ -70,3 +70,20 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   const match = closest(word, candidates);
   return match === null ? '' : ` Did you mean "${match}"?`;
 }
+
+/**
+ * The message for `name`, which `owner` names but is not a service: the close
+ * name when there is one, else the other services, else (no other service to
+ * name) that `owner` is the only one, and the two fixes. `removal` says how to
+ * drop the reference: `remove the entry`, `remove inheritFrom`.
+ *
+ * @example
+ * notAService('xx', 'api', [], 'remove the entry')
+ * // '"xx" is not a service, and api is the only service: remove the entry, or declare xx under services.'
+ */
+export function notAService(name: string, owner: string, others: readonly string[], removal: string): string {
+  if (others.length === 0) {
+    return `"${name}" is not a service, and ${owner} is the only service: ${removal}, or declare ${name} under services.`;
+  }
+  return `"${name}" is not a service.${didYouMean(name, others) || ` Services: ${others.join(', ')}.`}`;
+}

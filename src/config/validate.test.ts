@@ -183,6 +183,50 @@ const cases: Case[] = [
     [{ path: 'services.server.conflicts[0]', message: '"clinet" is not a service. Did you mean "client"?' }],
   ],
   [
+    'conflict with a missing service when it is the only service',
+    { services: { api: { conflicts: ['xx'] } } },
+    [
+      {
+        path: 'services.api.conflicts[0]',
+        message:
+          '"xx" is not a service, and api is the only service: remove the entry, or declare xx under services.',
+      },
+    ],
+  ],
+  [
+    'inheritFrom a missing service when it is the only service',
+    { services: { api: { inheritFrom: 'xx' } } },
+    [
+      {
+        path: 'services.api.inheritFrom',
+        message:
+          '"xx" is not a service, and api is the only service: remove inheritFrom, or declare xx under services.',
+      },
+    ],
+  ],
+  [
+    'inheritFrom itself when it is the only service',
+    { services: { api: { inheritFrom: 'api' } } },
+    [
+      {
+        path: 'services.api.inheritFrom',
+        message: 'api cannot inherit from itself, and it is the only service: remove inheritFrom',
+      },
+    ],
+  ],
+  [
+    'override of a missing service when services declares none',
+    { services: {}, environments: { test: { services: { api: { preferred: [3000] } } } } },
+    [
+      { path: 'services', message: 'is empty; declare at least 1 entry' },
+      {
+        path: 'environments.test.services.api',
+        message:
+          'overrides "api", which is not a service, and services declares none. Declare it under services first',
+      },
+    ],
+  ],
+  [
     'conflict with itself',
     broken((c) => (c.services.server.conflicts = ['server'])),
     [
@@ -476,6 +520,147 @@ const cases: Case[] = [
     [{ path: 'healthCheckTimeout', message: '0 is out of range; use a value from 1 to 600000' }],
   ],
   [
+    'healthCheckTimeout as a duration in seconds',
+    broken((c) => (c.healthCheckTimeout = '5s')),
+    [{ path: 'healthCheckTimeout', message: 'must be a whole number, not "5s"; write 5000 (milliseconds)' }],
+  ],
+  [
+    'healthCheckTimeout as a quoted number of milliseconds',
+    broken((c) => (c.healthCheckTimeout = '5000')),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not "5000"; write 5000 without quotes',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a word',
+    broken((c) => (c.healthCheckTimeout = 'fast')),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not "fast"; write a duration in milliseconds, e.g. 5000',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a boolean',
+    broken((c) => (c.healthCheckTimeout = true)),
+    [
+      {
+        path: 'healthCheckTimeout',
+        message: 'must be a whole number, not true; write a duration in milliseconds, e.g. 5000',
+      },
+    ],
+  ],
+  [
+    'healthCheckTimeout as a duration in an environment override',
+    broken((c) => (c.environments = { ci: { healthCheckTimeout: '1.5 s' } })),
+    [
+      {
+        path: 'environments.ci.healthCheckTimeout',
+        message: 'must be a whole number, not "1.5 s"; write 1500 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'stopTimeout as a duration in minutes',
+    broken((c) => Object.assign(c.services.server, { command: 'node server.js', stopTimeout: '2m' })),
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message: 'must be a whole number, not "2m"; write 120000 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'stopTimeout as a duration above its maximum',
+    broken((c) => Object.assign(c.services.server, { command: 'node server.js', stopTimeout: '20m' })),
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message:
+          'must be a whole number, not "20m", which is 1200000 milliseconds, above the maximum of 600000; write at most 600000',
+      },
+    ],
+  ],
+  [
+    'health intervalMs with a unit',
+    broken((c) => (c.services.server.health = { intervalMs: '500ms' })),
+    [
+      {
+        path: 'services.server.health.intervalMs',
+        message: 'must be a whole number, not "500ms"; write 500 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'ready timeoutMs as a duration in seconds',
+    broken((c) =>
+      Object.assign(c.services.server, { command: 'node server.js', ready: { timeoutMs: '30s' } }),
+    ),
+    [
+      {
+        path: 'services.server.ready.timeoutMs',
+        message: 'must be a whole number, not "30s"; write 30000 (milliseconds)',
+      },
+    ],
+  ],
+  [
+    'range as a YAML-style string A-B',
+    broken((c) => (c.services.server.range = '14000-14100')),
+    [
+      {
+        path: 'services.server.range',
+        message: 'must be an object, not "14000-14100"; write { "min": 14000, "max": 14100 }',
+      },
+    ],
+  ],
+  [
+    'range as a string A..B',
+    broken((c) => (c.services.server.range = '14000..14100')),
+    [
+      {
+        path: 'services.server.range',
+        message: 'must be an object, not "14000..14100"; write { "min": 14000, "max": 14100 }',
+      },
+    ],
+  ],
+  [
+    'exclude range as a string',
+    broken((c) => (c.exclude = [8080, '9000 - 9010'])),
+    [
+      {
+        path: 'exclude[1]',
+        message: 'must be a whole number or an object, not "9000 - 9010"; write { "min": 9000, "max": 9010 }',
+      },
+    ],
+  ],
+  [
+    'durations and a range string, all reported at once',
+    broken((c) => {
+      c.healthCheckTimeout = '5s';
+      c.services.client.range = '4000-4100';
+      c.services.client.health = { intervalMs: '2s', timeoutMs: 'soon' };
+    }),
+    [
+      {
+        path: 'services.client.range',
+        message: 'must be an object, not "4000-4100"; write { "min": 4000, "max": 4100 }',
+      },
+      {
+        path: 'services.client.health.intervalMs',
+        message: 'must be a whole number, not "2s"; write 2000 (milliseconds)',
+      },
+      {
+        path: 'services.client.health.timeoutMs',
+        message: 'must be a whole number, not "soon"; write a duration in milliseconds, e.g. 5000',
+      },
+      { path: 'healthCheckTimeout', message: 'must be a whole number, not "5s"; write 5000 (milliseconds)' },
+    ],
+  ],
+  [
     'maxRetries above 100',
     broken((c) => (c.maxRetries = 101)),
     [{ path: 'maxRetries', message: '101 is out of range; use a value from 0 to 100' }],
@@ -545,6 +730,17 @@ const cases: Case[] = [
     'dependsOn a missing service',
     broken((c) => (c.services.client.dependsOn = ['sever'])),
     [{ path: 'services.client.dependsOn[0]', message: '"sever" is not a service. Did you mean "server"?' }],
+  ],
+  [
+    'dependsOn a missing service when it is the only service',
+    { services: { api: { command: 'node api.js', dependsOn: ['xx'] } } },
+    [
+      {
+        path: 'services.api.dependsOn[0]',
+        message:
+          '"xx" is not a service, and api is the only service: remove the entry, or declare xx under services.',
+      },
+    ],
   ],
   [
     'dependsOn itself',
@@ -654,7 +850,12 @@ const cases: Case[] = [
   [
     'stopTimeout as seconds text',
     broken((c) => (c.services.server.stopTimeout = '10s')),
-    [{ path: 'services.server.stopTimeout', message: 'must be a whole number, not "10s"' }],
+    [
+      {
+        path: 'services.server.stopTimeout',
+        message: 'must be a whole number, not "10s"; write 10000 (milliseconds)',
+      },
+    ],
   ],
   [
     'stopTimeout too long',

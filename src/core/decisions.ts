@@ -117,17 +117,20 @@ export function noPortError(
 
 /**
  * The one `E_UNKNOWN_SERVICE`: a name the project's config does not declare,
- * with the names it does.
+ * with the names it does (or, when it declares none, only the fix).
  *
  * @example
  * unknownServiceError('nope', ['server', 'client'], 'shop').message
  * // 'unknown service "nope" in shop. Known services: server, client. Declare it under services.nope, or use one of those.'
  */
 export function unknownServiceError(name: string, known: readonly string[], project?: string): BerthError {
-  const list = known.length ? known.join(', ') : 'none';
+  const fix =
+    known.length > 0
+      ? `Known services: ${known.join(', ')}. Declare it under services.${name}, or use one of those.`
+      : `No service is declared: declare it under services.${name}.`;
   return new BerthError(
     'E_UNKNOWN_SERVICE',
-    `unknown service "${name}"${project ? ` in ${project}` : ''}. Known services: ${list}. Declare it under services.${name}, or use one of those.`,
+    `unknown service "${name}"${project ? ` in ${project}` : ''}. ${fix}`,
     { data: { service: name, known: [...known] } },
   );
 }

@@ -268,6 +268,14 @@ describe('planPorts: each step', () => {
     const error = thrown(() => planPorts(input({ targets: ['nope'] })));
     expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
   });
+
+  it('an unknown target when no service is declared says to declare it, without an empty list', () => {
+    const error = thrown(() => planPorts(input({ services: [], targets: ['api'] })));
+    expect(isBerthError(error, 'E_UNKNOWN_SERVICE')).toBe(true);
+    expect((error as Error).message).toBe(
+      'unknown service "api". No service is declared: declare it under services.api.',
+    );
+  });
 });
 
 describe('planPorts: inheritance', () => {
