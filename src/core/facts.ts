@@ -181,6 +181,8 @@ export interface HealthChecker {
 export interface UserNames {
   /** The login name of `uid`, or the uid as text when no name is known. */
   nameOf(uid: number): string;
+  /** The uid berth runs as (0: root), or `null` where there are no uids (Windows). */
+  selfUid(): number | null;
 }
 
 /** How a spawned process ended: its exit code, or the signal that ended it. */

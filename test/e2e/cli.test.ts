@@ -346,6 +346,42 @@ describe('berth run', () => {
     expect(after.find((l: { service: string }) => l.service === 'server')).toBeUndefined();
   });
 
+  it('releases the leases it made for the other services at the end, and keeps those leased before it', async () => {
+    fresh();
+    const cli = { ...box.env, CLI: join(process.cwd(), 'dist/cli/main.js') };
+    const script =
+      'console.log(JSON.stringify({pid:process.pid,ppid:process.ppid,ls:JSON.parse(require("child_process").execFileSync(process.execPath,[process.env.CLI,"ls","--json"]).toString())}))';
+    const services = (ls: { service: string }[]) => ls.map((l) => l.service).sort();
+
+    // No lease before: every service is leased for the run (the command's own to the command,
+    // the others to berth run itself, so a killed berth run leaves them stale), and none is left after.
+    const first = await berth(['run', 'redis', '--quiet', '--', process.execPath, '-e', script], {
+      cwd: box.dir,
+      env: cli,
+    });
+    expect(first.code).toBe(0);
+    const during = JSON.parse(first.stdout) as {
+      pid: number;
+      ppid: number;
+      ls: { service: string; pid: number }[];
+    };
+    expect(services(during.ls)).toEqual(['client', 'database', 'monitoring', 'redis', 'server', 'websocket']);
+    expect(during.ls.find((l) => l.service === 'redis')!.pid).toBe(during.pid);
+    expect(JSON.parse((await run(['ls', '--json'])).stdout)).toEqual([]);
+    expect(during.ls.find((l) => l.service === 'database')!.pid).toBe(during.ppid);
+
+    // Leases from before the run stay as they were; the command's own service is released, as always.
+    expect((await run(['assign', 'database', 'redis'])).code).toBe(0);
+    const second = await berth(['run', 'redis', '--quiet', '--', process.execPath, '-e', script], {
+      cwd: box.dir,
+      env: cli,
+    });
+    expect(second.code).toBe(0);
+    const after = JSON.parse((await run(['ls', '--json'])).stdout);
+    expect(after).toMatchObject([{ service: 'database', port: block[6], state: 'reserved', pid: null }]);
+    expect(after).toHaveLength(1);
+  });
+
   it('retries on another port when a racer takes the port before the command binds it', async () => {
     fresh();
     const marker = join(box.dir, 'first-run-done');

@@ -381,6 +381,30 @@ describe('berth down', () => {
     expect(up.err).toContain('svc | berth: stopped');
   });
 
+  it('--json against a running berth up lists the services it stopped', async () => {
+    const ports = await reserveBlock(2);
+    const box = project(
+      {
+        services: {
+          db: { preferred: [ports[0]], command: ['node', 'svc.js'] },
+          api: { preferred: [ports[1]], command: 'node svc.js', dependsOn: ['db'] },
+        },
+      },
+      { 'svc.js': HTTP_SERVICE },
+    );
+    const up = startUp(box.dir, box.env);
+    await up.line(/every service is ready/);
+    const down = await berth(['down', '--json'], { cwd: box.dir, env: box.env });
+    expect(down.code).toBe(0);
+    const json = JSON.parse(down.stdout);
+    expect({ ...json, services: [...json.services].sort() }).toEqual({
+      state: 'stopped',
+      runner: up.child.pid,
+      services: ['api', 'db'],
+    });
+    expect(await up.exit).toBe(0);
+  });
+
   it('after berth up was SIGKILLed: berth check reports the orphans, berth down stops them and leaves nothing', async () => {
     const ports = await reserveBlock(2);
     const box = project(

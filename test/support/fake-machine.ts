@@ -6,6 +6,7 @@
 import type { Adapters } from '../../src/compose/context.js';
 import type {
   HealthCheckResult,
+  HiddenListener,
   KernelFacts,
   Listener,
   PortHolder,
@@ -34,6 +35,10 @@ export class FakeMachine {
   readonly processes = new Map<number, FakeProcess>([[SELF_PID, { pid: SELF_PID, command: 'vitest' }]]);
   /** Listening sockets, and who holds each port. */
   readonly listening = new Map<number, FakeProcess>();
+  /** Listening sockets whose process the holder finder cannot see (another user's, another pid namespace). */
+  readonly hidden = new Map<number, HiddenListener[]>();
+  /** The uid berth runs as (1000 is ada; 0 is root). */
+  uid: number | null = 1000;
   /** Ports whose next bind probes say busy, with how many more times. */
   readonly busyOnBind = new Map<number, number>();
   /** Every port the bind probe was asked about, in order. */
@@ -109,7 +114,11 @@ export class FakeMachine {
       holders: {
         find: async (port) => {
           const holder = this.listening.get(port);
-          return { port, holders: holder ? [this.holder(holder)] : [], hidden: [] };
+          return {
+            port,
+            holders: holder ? [this.holder(holder)] : [],
+            hidden: [...(this.hidden.get(port) ?? [])],
+          };
         },
       },
       tree: { parentOf: (pid) => (this.processes.has(pid) ? (this.processes.get(pid)!.ppid ?? 1) : null) },
@@ -118,7 +127,10 @@ export class FakeMachine {
         check: async (_spec: HealthSpec, port: number) =>
           this.health.get(port) ?? { status: 'not-running', reason: 'connection refused', latencyMs: 0 },
       },
-      users: { nameOf: (uid) => (uid === 1000 ? 'ada' : String(uid)) },
+      users: {
+        nameOf: (uid) => (uid === 1000 ? 'ada' : uid === 0 ? 'root' : String(uid)),
+        selfUid: () => this.uid,
+      },
       spawner: {
         spawn: async (request) => {
           const pid = this.nextPid++;

@@ -151,5 +151,6 @@ export function createUserNames(): UserNames {
         return String(uid);
       }
     },
+    selfUid: () => process.getuid?.() ?? null,
   };
 }

@@ -35,7 +35,7 @@ const down: Command = async (argv, io) => {
         JSON.stringify({
           state: result.state,
           runner: result.state === 'none' ? null : result.runner.pid,
-          services: result.state === 'stopped-orphans' ? result.services : [],
+          services: result.state === 'stopped' || result.state === 'stopped-orphans' ? result.services : [],
         }),
       );
       return 0;
@@ -43,7 +43,9 @@ const down: Command = async (argv, io) => {
     const where = `${pm.config.dir} (environment ${pm.config.environment})`;
     if (result.state === 'none') io.out(`nothing runs for ${where}`);
     else if (result.state === 'stopped')
-      io.out(`berth up (pid ${result.runner.pid}) stopped the stack of ${where}`);
+      io.out(
+        `berth up (pid ${result.runner.pid}) stopped the stack of ${where}${result.services.length > 0 ? `: ${result.services.join(', ')}` : ''}`,
+      );
     else if (result.state === 'cleared') {
       io.out(`berth up (pid ${result.runner.pid}) is gone and left nothing running; its records are cleared`);
     } else {

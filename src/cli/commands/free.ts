@@ -8,6 +8,7 @@
  */
 import { createMachineAdapters } from '../../compose/context.js';
 import { freePort, type StopAttempt } from '../../compose/free-port.js';
+import { hiddenFreeNote, hiddenHolders } from '../../compose/who.js';
 import type { PortHolder, StopOutcome } from '../../core/facts.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
@@ -84,7 +85,8 @@ const free: Command = async (argv, io) => {
   const graceMs = values.grace === undefined ? FREE_GRACE_MS : parseDuration(values.grace, '--grace');
   const force = values.force === true;
 
-  const report = await freePort(createMachineAdapters(), port, { force, graceMs });
+  const adapters = createMachineAdapters();
+  const report = await freePort(adapters, port, { force, graceMs });
   const { before, after, failed, stillHeld } = report;
   const results = report.attempts.map((a) => freeResult(a, port, graceMs, force));
 
@@ -94,7 +96,11 @@ const free: Command = async (argv, io) => {
         {
           port,
           processes: results,
-          hidden: before.hidden.map((h) => ({ address: h.address, uid: h.uid, reason: h.reason })),
+          hidden: hiddenHolders(adapters, before.hidden).map((h) => ({
+            address: h.address,
+            uid: h.uid,
+            reason: h.kind === 'other-user' ? 'other-user' : 'unknown',
+          })),
           free: !stillHeld,
         },
         null,
@@ -106,15 +112,8 @@ const free: Command = async (argv, io) => {
   } else {
     for (const r of results)
       io.out(r.outcome === 'refused' || r.outcome === 'survived' ? io.paint.red(r.message) : r.message);
-    const also = results.length > 0 ? ' also' : '';
-    for (const h of before.hidden) {
-      io.out(
-        io.paint.red(
-          h.reason === 'other-user'
-            ? `port ${port} is${also} held on ${h.address} by another user's process (uid ${h.uid ?? '?'}); berth only stops your own processes. Ask its owner, or stop it with the rights to do so.`
-            : `port ${port} is${also} held on ${h.address} by a process berth cannot see (another pid namespace?); stop it where it runs.`,
-        ),
-      );
+    for (const h of hiddenHolders(adapters, before.hidden)) {
+      io.out(io.paint.red(hiddenFreeNote(h, port, results.length > 0)));
     }
     if (!stillHeld) io.out(`port ${port} is free`);
     else if (!failed && before.hidden.length === 0) {

@@ -2,13 +2,13 @@
  * `berth run <service> -- <command...>`: assigns the project's services, runs
  * the command with PORT and every `berth env` variable, ties the service's
  * lease to the child (so it is reclaimed if everything dies), forwards
- * SIGINT/SIGTERM/SIGHUP, exits with the child's code and releases the lease.
+ * SIGINT/SIGTERM/SIGHUP, exits with the child's code and releases the leases
+ * it made (src/compose/run-leases.ts).
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { checkServiceNames } from '../../compose/project.js';
+import { runLeases } from '../../compose/run-leases.js';
 import { envVars } from '../../core/endpoints.js';
-import { inheritanceRoot } from '../../core/order.js';
 import { BerthError } from '../../errors.js';
 import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
@@ -18,7 +18,8 @@ const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
 
 Assigns ports, then runs the command (no shell) with PORT set to the service's
 port and every variable of \`berth env\`. The lease belongs to the command while
-it runs and is released when it exits; berth exits with the command's code.
+it runs and is released when it exits, as are the leases berth made for the
+other services (a lease they had before stays); berth exits with the command's code.
 When the command fails because another process took the port between berth's
 check and the command's bind, berth retries on another port (maxRetries times).`;
 
@@ -50,14 +51,9 @@ const run: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
-    checkServiceNames(pm.config, [service]);
-    const byName = new Map(pm.config.services.map((s) => [s.name, s]));
-    const root = inheritanceRoot(service, byName);
-    const tied = pm.config.services
-      .filter((s) => inheritanceRoot(s.name, byName) === root)
-      .map((s) => s.name);
+    const leases = runLeases(pm, service);
     for (let attempt = 0; ; attempt++) {
-      const result = await pm.assignAll();
+      const result = await leases.assign();
       if (!values.quiet) for (const d of result.decisions) io.err(d.message);
       const ports = new Map(Object.entries(result.services).map(([name, s]) => [name, s.port]));
       const port = ports.get(service)!;
@@ -70,16 +66,16 @@ const run: Command = async (argv, io) => {
       let lost: boolean;
       let signalled: boolean;
       try {
-        ({ code, signalled } = await runChild(command as [string, ...string[]], env, async (pid) => {
-          const owner = pm.adapters.processes.owner(pid);
-          if (owner) await pm.setOwner(tied, owner);
-        }));
+        ({ code, signalled } = await runChild(command as [string, ...string[]], env, (pid) =>
+          leases.tie(pid),
+        ));
         // A failed start while another process holds the port: it was taken between our
         // bind probe and the command's own bind. The child is gone, so the holder is not it.
         // A child stopped by a signal we forwarded is not a lost race: never restart it.
         lost = !signalled && code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
       } finally {
-        await pm.release(root);
+        // The command's lease, and those leased only to give it the other services' variables.
+        await leases.release();
       }
       if (!lost || attempt >= pm.config.maxRetries) return code;
       io.err(

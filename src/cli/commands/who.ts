@@ -5,8 +5,15 @@
  */
 import { openAdapters } from '../../compose/context.js';
 import type { LeaseView } from '../../compose/lease-views.js';
-import { type PortReport, userNameOf, whoIsOn } from '../../compose/who.js';
-import type { HiddenListener, PortHolders } from '../../core/facts.js';
+import {
+  type HiddenHolder,
+  hiddenHolders,
+  hiddenWhoNote,
+  type PortReport,
+  userNameOf,
+  whoIsOn,
+} from '../../compose/who.js';
+import type { PortHolders } from '../../core/facts.js';
 import type { Lease } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
@@ -17,7 +24,8 @@ const HELP = `Usage: berth who <port> [--json]
 
 Shows which process listens on the port (pid, user, command line, since when,
 address) and whether berth leased the port, to which project and service.
-A socket of another user's process is reported as such, never as free.
+A socket of another user's process is reported as such, never as free; one
+berth cannot see the process of (another PID namespace, e.g. a container) too.
 Exits 1 when nothing listens on the port.`;
 
 /** The JSON of `berth who --json`. */
@@ -36,14 +44,6 @@ export function whoJson(
   };
 }
 
-/** Why berth cannot show a hidden listener's process, and what to do. */
-function hiddenNote(h: HiddenListener, user: string | null): string {
-  if (h.reason === 'other-user') {
-    return `a process of ${user ? `user ${user}` : 'another user'}; berth cannot see which (try \`sudo berth who\`)`;
-  }
-  return 'a process berth cannot see (another pid namespace, e.g. a container, or it just exited)';
-}
-
 function describeLease(lease: LeaseView, sharers: readonly Lease[]): string {
   const state = lease.state === 'stale' ? `stale (${lease.reason})` : lease.state;
   const whom =
@@ -55,12 +55,7 @@ function describeLease(lease: LeaseView, sharers: readonly Lease[]): string {
   return `leased by berth to ${whom}${shared.length ? `, shared by ${shared.join(', ')}` : ''}${owner}; ${state}`;
 }
 
-function print(
-  report: PortReport,
-  io: CommandIO,
-  now: number,
-  userOf: (uid: number | null) => string | null,
-) {
+function print(report: PortReport, hidden: readonly HiddenHolder[], io: CommandIO, now: number) {
   const { found, leases, lease } = report;
   const rows = [
     ...found.holders.map((h) => [
@@ -72,10 +67,7 @@ function print(
         : `${new Date(h.startedAt).toISOString()} (${formatAge(now - h.startedAt)} ago)`,
       h.command ?? '?',
     ]),
-    ...found.hidden.map((h) => {
-      const user = userOf(h.uid);
-      return ['?', user ?? '?', h.address, '?', io.paint.yellow(hiddenNote(h, user))];
-    }),
+    ...hidden.map((h) => ['?', h.user ?? '?', h.address, '?', io.paint.yellow(hiddenWhoNote(h, found.port))]),
   ];
   if (rows.length === 0) io.out(`nothing listens on port ${found.port}`);
   else io.out(table(['PID', 'USER', 'ADDRESS', 'SINCE', 'COMMAND'], rows, { right: [0] }));
@@ -97,7 +89,7 @@ const who: Command = async (argv, io) => {
     const report = await whoIsOn(adapters, port);
     const userOf = (uid: number | null) => userNameOf(adapters, uid);
     if (values.json) io.out(JSON.stringify(whoJson(report.found, report.lease, userOf), null, 2));
-    else print(report, io, adapters.now(), userOf);
+    else print(report, hiddenHolders(adapters, report.found.hidden), io, adapters.now());
     const { found } = report;
     return found.holders.length + found.hidden.length > 0 ? 0 : 1;
   } finally {

@@ -22,8 +22,8 @@ export const DOWN_MARGIN_MS = 5_000;
 /** What `berth down` did. */
 export type DownResult =
   | { state: 'none' }
-  /** The running `berth up` stopped its stack. */
-  | { state: 'stopped'; runner: LeaseOwner }
+  /** The running `berth up` stopped its stack; `services` are the units whose processes it ran then. */
+  | { state: 'stopped'; runner: LeaseOwner; services: string[] }
   /** What a killed `berth up` left was stopped here. */
   | { state: 'stopped-orphans'; runner: LeaseOwner; services: string[] }
   /** Only rows of a dead `berth up` were left; they are gone now. */
@@ -56,6 +56,8 @@ export async function downStack(pm: PortManager, options: DownOptions): Promise<
   if (status.state === 'running') {
     const { runner } = status;
     const units = status.runs.filter((r) => r.service === r.unit);
+    // What it runs now, read before it stops: its rows are gone once it has.
+    const services = units.filter(isRunning).map((r) => r.unit);
     const graceMs = units.reduce((sum, r) => sum + r.stopTimeoutMs, DOWN_MARGIN_MS);
     const outcome = await adapters.stopper.stop(runner.pid, {
       force: false,
@@ -72,11 +74,16 @@ export async function downStack(pm: PortManager, options: DownOptions): Promise<
     }
     if (after.state !== 'orphaned') {
       if (after.state === 'stale') adapters.runs.clear(project.scope);
-      return { state: 'stopped', runner };
+      return { state: 'stopped', runner, services };
     }
     return stopOrphans(pm, after.runner, after.orphans, after.runs, options);
   }
   return stopOrphans(pm, status.runner, status.orphans, status.runs, options);
+}
+
+/** A unit whose process runs (or is being started, stopped or restarted): not a watched service, not one that ended. */
+function isRunning(row: ServiceRun): boolean {
+  return row.group !== null && row.phase !== 'exited' && row.phase !== 'stopped';
 }
 
 /**

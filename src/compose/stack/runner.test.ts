@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeChild } from '../../../test/support/fake-child.js';
 import { FakeMachine, SELF_PID } from '../../../test/support/fake-machine.js';
 import type { UserConfig } from '../../config/define.js';
+import type { RunPhase } from '../../core/stack.js';
 import { isBerthError } from '../../errors.js';
 import { createAdapters } from '../context.js';
 import { createPortManager, type PortManager } from '../manager.js';
@@ -419,23 +420,30 @@ describe('berth down on a fake machine', () => {
     const pm = await managerOn(machine, THREE_LEVELS);
     expect(await downStack(pm, { emit: () => {} })).toEqual({ state: 'none' });
     const runner = machine.spawn({ pid: 777, command: 'berth up' });
-    machine.runs.put({
-      project: 'x',
-      dir: pm.config.dir,
-      environment: pm.config.environment,
-      service: 'db',
-      unit: 'db',
-      phase: 'ready',
-      group: null,
-      restarts: 0,
-      exitCode: null,
-      runner: machine.owner(runner.pid),
-      stopSignal: 'SIGTERM',
-      stopTimeoutMs: 1000,
-      updatedAt: 1,
-    });
+    const row = (service: string, unit: string, phase: RunPhase, pid: number | null) =>
+      machine.runs.put({
+        project: 'x',
+        dir: pm.config.dir,
+        environment: pm.config.environment,
+        service,
+        unit,
+        phase,
+        group: pid === null ? null : { pid, pgid: pid, startTime: `t${pid}` },
+        restarts: 0,
+        exitCode: null,
+        runner: machine.owner(runner.pid),
+        stopSignal: 'SIGTERM',
+        stopTimeoutMs: 1000,
+        updatedAt: 1,
+      });
+    row('db', 'db', 'ready', 801);
+    row('api', 'api', 'ready', 802);
+    row('websocket', 'api', 'ready', 802); // served by api's process: not a unit of its own
+    row('cache', 'cache', 'ready', null); // watched, not run by berth up
+    row('migrate', 'migrate', 'exited', null); // a one-shot task that already ended
     const result = await downStack(pm, { emit: () => {} });
-    expect(result).toEqual({ state: 'stopped', runner: machine.owner(777) });
+    // berth down --json lists these: the services whose processes that berth up stopped.
+    expect(result).toEqual({ state: 'stopped', runner: machine.owner(777), services: ['db', 'api'] });
     expect(machine.stopped).toEqual([777]);
   });
 
