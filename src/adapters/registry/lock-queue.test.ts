@@ -3,8 +3,26 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLockQueue, type LockQueueOptions } from './lock-queue.js';
+
+/** When set, the next mkdirSync of this folder fails as a folder removed mid-mkdir does (ENOENT). */
+const vanish = { dir: '' };
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    mkdirSync: (...args: Parameters<typeof fs.mkdirSync>) => {
+      if (args[0] === vanish.dir) {
+        vanish.dir = '';
+        throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${args[0]}'`), {
+          code: 'ENOENT',
+        });
+      }
+      return fs.mkdirSync(...args);
+    },
+  };
+});
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -79,6 +97,21 @@ describe('the lock queue', () => {
     await Promise.all(waiters);
     expect(order).toEqual([0, 1, 2, 3, 4, 5]);
     expect(existsSync(dir)).toBe(false); // the folder goes with the last waiter
+  });
+
+  it('takes its ticket when the last waiter removes the folder in the middle of its mkdir', async () => {
+    // mkdir -p meets the folder (EEXIST), then finds it gone when it checks it is a folder:
+    // ENOENT from mkdir itself. Seen in CI with four processes asking at once.
+    const dir = queueDir();
+    const shared = sharedLock();
+    vanish.dir = dir;
+    const waiting = createLockQueue(shared.options(dir)).acquire();
+    await sleep(5);
+    expect(vanish.dir).toBe(''); // the failing mkdir happened
+    shared.unlock();
+    const leave = await waiting;
+    expect(shared.lock.held).toBe(true);
+    leave();
   });
 
   it('skips the ticket of a process that died while waiting', async () => {

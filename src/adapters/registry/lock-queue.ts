@@ -137,12 +137,13 @@ class TicketFolder {
 
   write(name: string): void {
     for (;;) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       try {
+        // The last waiter may remove the folder at any moment, even inside this mkdir
+        // (its EEXIST check then finds nothing: ENOENT), or before the open: make it again.
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         closeSync(openSync(join(this.dir, name), 'w', 0o600));
         break;
       } catch (error) {
-        // The last waiter removed the folder between our mkdir and open: make it again.
         if (errnoCode(error) !== 'ENOENT') throw error;
       }
     }
