@@ -1,29 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { serviceSpec } from '../../test/support/specs.js';
 import { isBerthError } from '../errors.js';
 import { type Occupancy, type PlanInput, planPorts } from './planner.js';
 import { basePolicy, DEFAULT_POOL } from './policy.js';
-import { leaseOnly } from './stack.js';
 import type { Lease, ServiceSpec } from './types.js';
 
 const DIR = '/work/shop';
 const ENV = 'development';
 
-function svc(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name,
-    preferred: [],
-    range: null,
-    priority: 'medium',
-    requires: ['http'],
-    conflicts: [],
-    inheritFrom: null,
-    envVar: `${name.toUpperCase()}_PORT`,
-    allowPrivileged: false,
-    health: null,
-    run: leaseOnly(DIR),
-    ...over,
-  };
-}
+const svc = (name: string, over: Partial<ServiceSpec> = {}): ServiceSpec => serviceSpec(name, over, {}, DIR);
 
 /** The seed's six services, normalised (conflicts symmetric). */
 const SEED: ServiceSpec[] = [

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { serviceSpec } from '../../test/support/specs.js';
 import { isBerthError } from '../errors.js';
 import {
   advance,
   allGone,
   allUp,
   backoffMs,
-  leaseOnly,
   nextToStart,
   nextToStop,
   PENDING,
@@ -16,24 +16,9 @@ import {
   type UnitState,
   whenExited,
 } from './stack.js';
-import type { RunSpec, ServiceSpec } from './types.js';
+import type { ServiceSpec } from './types.js';
 
-function svc(name: string, over: Partial<ServiceSpec> = {}, run: Partial<RunSpec> = {}): ServiceSpec {
-  return {
-    name,
-    preferred: [],
-    range: null,
-    priority: 'medium',
-    requires: ['http'],
-    conflicts: [],
-    inheritFrom: null,
-    envVar: `${name.toUpperCase()}_PORT`,
-    allowPrivileged: false,
-    health: null,
-    run: { ...leaseOnly('/w'), ...run },
-    ...over,
-  };
-}
+const svc = serviceSpec;
 
 const cmd = (line: string) => ({ command: { kind: 'shell' as const, line } });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseOnly } from './stack.js';
+import { serviceSpec } from '../../test/support/specs.js';
 import {
   isRunId,
   isRunLabel,
@@ -9,24 +9,8 @@ import {
   runVariables,
   workerLabel,
 } from './test-run.js';
-import type { ServiceSpec } from './types.js';
 
-function svc(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
-  return {
-    name,
-    preferred: [],
-    range: null,
-    priority: 'medium',
-    requires: ['http'],
-    conflicts: [],
-    inheritFrom: null,
-    envVar: `${name.toUpperCase()}_PORT`,
-    allowPrivileged: false,
-    health: null,
-    run: leaseOnly('/w'),
-    ...over,
-  };
-}
+const svc = serviceSpec;
 
 const services = [svc('api'), svc('db', { requires: ['tcp'], envVar: 'PGPORT' }), svc('idle')];
 const ports = new Map([
