@@ -362,54 +362,12 @@ describe('the entries from ESM and CommonJS', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const block = readme.match(/```ts\n(\/\/ test\/global-setup\.ts\n[\s\S]*?)```/)?.[1];
     expect(block, 'the setup file in the README').toBeDefined();
-    const dir = join(workspace().home, '..', 'esm-consumer');
-    mkdirSync(join(dir, 'node_modules'), { recursive: true });
-    symlinkSync(ROOT, join(dir, 'node_modules/berth'));
-    symlinkSync(join(ROOT, 'node_modules/vitest'), join(dir, 'node_modules/vitest'));
-    writeFileSync(join(dir, 'package.json'), '{ "name": "esm-consumer", "private": true, "type": "module" }');
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'node16',
-          moduleResolution: 'node16',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: ['node'],
-          typeRoots: [join(ROOT, 'node_modules/@types')],
-        },
-        files: ['global-setup.ts'],
-      }),
-    );
-    writeFileSync(join(dir, 'global-setup.ts'), block!);
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+    typeCheckConsumer('esm-consumer', { 'global-setup.ts': block! }, { type: 'module', links: ['vitest'] });
   }, 60_000);
 
   it('a CommonJS TypeScript project type-checks against the require types (.d.cts)', () => {
-    const dir = join(workspace().home, '..', 'cjs-consumer');
-    mkdirSync(join(dir, 'node_modules'), { recursive: true });
-    symlinkSync(ROOT, join(dir, 'node_modules/berth'));
-    writeFileSync(join(dir, 'package.json'), '{ "name": "cjs-consumer", "private": true }');
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'node16',
-          moduleResolution: 'node16',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: ['node'],
-          typeRoots: [join(ROOT, 'node_modules/@types')],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    writeFileSync(
-      join(dir, 'consumer.ts'),
-      [
+    typeCheckConsumer('cjs-consumer', {
+      'consumer.ts': [
         "import { berthPorts, createGlobalSetup, workerPort } from 'berth/jest';",
         "import { berthWebServers } from 'berth/playwright';",
         "const port: Promise<number> = workerPort('api');",
@@ -418,8 +376,44 @@ describe('the entries from ESM and CommonJS', () => {
         'const command: string | undefined = berthWebServers({ cwd: __dirname }).webServer[0]?.command;',
         'export = { port, api, setup, command };',
       ].join('\n'),
-    );
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+    });
   }, 60_000);
 });
+
+/**
+ * Type-checks `files` as a consumer project of berth would (`node16` resolution, strict),
+ * with berth (and the packages in `links`) linked into its node_modules; fails on any error.
+ */
+function typeCheckConsumer(
+  name: string,
+  files: Record<string, string>,
+  options: { type?: 'module'; links?: string[] } = {},
+): void {
+  const dir = join(workspace().home, '..', name);
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(ROOT, join(dir, 'node_modules/berth'));
+  for (const pkg of options.links ?? [])
+    symlinkSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name, private: true, ...(options.type ? { type: options.type } : {}) }),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'node16',
+        moduleResolution: 'node16',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules/@types')],
+      },
+      files: Object.keys(files),
+    }),
+  );
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  expect(() => execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })).not.toThrow();
+}
