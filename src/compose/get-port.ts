@@ -82,7 +82,7 @@ export const EXIT_RELEASE_MS = 50;
 const GIVE_BACK = { reclaim: false } as const;
 
 /** A getPort request after validation. */
-interface PortRequest {
+export interface PortRequest {
   preferred: number[];
   exclude: ReadonlySet<number>;
   range: PortRange | null;
@@ -113,16 +113,20 @@ export class GetPortContext {
 
   /** Leases a port (see {@link getPort}). */
   async getPort(options: GetPortOptions = {}): Promise<number> {
+    return this.getPortFor(toRequest(options));
+  }
+
+  /** {@link getPort} for options already read (the module's getPort reads them before it opens a registry). */
+  async getPortFor(request: PortRequest): Promise<number> {
     callStarted();
     try {
-      return await this.leasePort(options);
+      return await this.leasePort(request);
     } finally {
       callEnded();
     }
   }
 
-  private async leasePort(options: GetPortOptions): Promise<number> {
-    const request = toRequest(options);
+  private async leasePort(request: PortRequest): Promise<number> {
     const zeroConfig =
       request.preferred.length === 0 &&
       request.range === null &&
@@ -563,7 +567,9 @@ export async function closeGetPort(): Promise<void> {
  * server.listen(port);
  */
 export async function getPort(options: GetPortOptions = {}): Promise<number> {
-  return getPortContext(options.home).getPort(options);
+  // Bad options are E_USAGE whatever state the registry is in: read them before opening it.
+  const request = toRequest(options);
+  return getPortContext(options.home).getPortFor(request);
 }
 
 /**
