@@ -4,13 +4,13 @@
  */
 
 import { openAdapters } from '../compose/context.js';
-import { createManagerFor, type PortManager } from '../compose/manager.js';
+import { createManagerFor, environmentName, type PortManager } from '../compose/manager.js';
 import { loadConfig } from '../config/load.js';
 import type { ConfigProblem } from '../config/validate.js';
 
 /** The environment a command works in. */
 export function environmentOf(values: { env?: string | undefined }): string {
-  return values.env ?? process.env.BERTH_ENV ?? 'development';
+  return environmentName(values.env);
 }
 
 /**

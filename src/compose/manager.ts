@@ -9,7 +9,7 @@ import type { UserConfig } from '../config/define.js';
 import { loadConfig, resolveConfig } from '../config/load.js';
 import { type PortsData, portsData } from '../core/endpoints.js';
 import { leaseEvent } from '../core/registry.js';
-import type { Lease, LeaseOwner, ResolvedConfig } from '../core/types.js';
+import { DEFAULT_ENVIRONMENT, type Lease, type LeaseOwner, type ResolvedConfig } from '../core/types.js';
 import { type AssignOptions, type AssignResult, assignServices, type ServicePort } from './assign.js';
 import { type AdapterOptions, type Adapters, openAdapters } from './context.js';
 import { type LeaseView, leaseViews, staleness } from './lease-views.js';
@@ -53,6 +53,11 @@ export interface PortManager {
   close(): void;
 }
 
+/** The environment a call works in: the one it names, else `BERTH_ENV`, else {@link DEFAULT_ENVIRONMENT}. */
+export function environmentName(named?: string): string {
+  return named ?? process.env.BERTH_ENV ?? DEFAULT_ENVIRONMENT;
+}
+
 /**
  * Loads the config, opens the registry and returns a port manager.
  *
@@ -64,7 +69,7 @@ export interface PortManager {
  */
 export async function createPortManager(options: PortManagerOptions = {}): Promise<PortManager> {
   const cwd = options.cwd ?? process.cwd();
-  const environment = options.environment ?? process.env.BERTH_ENV ?? 'development';
+  const environment = environmentName(options.environment);
   const config = options.config
     ? resolveConfig(options.config, { cwd, environment }).config
     : (await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) }))
