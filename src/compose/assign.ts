@@ -96,9 +96,35 @@ async function readFacts(project: Project, names: readonly string[], retry: bool
   let listening: ReadonlySet<number> | null = null;
   if (retry || needsKernelFacts(project, names, leases)) {
     await kernel.refresh();
-    listening = kernel.listeningPorts();
+    listening = kernel.listeningPorts() ?? (await probeWanted(project, names));
   }
   return { listening, foreignHeld: await foreignHolders(project.adapters, leases) };
+}
+
+/** The ports `names` want by name: their preferred ports and the ports they had last time. */
+function wantedPorts(
+  project: Project,
+  names: readonly string[],
+  last: ReadonlyMap<string, number>,
+): number[] {
+  return project.config.services
+    .filter((s) => names.includes(s.name))
+    .flatMap((s) => [...s.preferred, last.get(s.name) ?? []].flat());
+}
+
+/**
+ * Without the kernel's table (macOS, Windows, no /proc): the ports the services want by
+ * name (preferred, last time's), each checked by a bind, so a stranger on one is planned
+ * around as the table would have it, instead of being leased and given back. Ports a
+ * range scan finds are confirmed by the bind after the transaction.
+ */
+async function probeWanted(project: Project, names: readonly string[]): Promise<ReadonlySet<number>> {
+  const { config, scope, adapters } = project;
+  const busy = new Set<number>();
+  for (const port of new Set(wantedPorts(project, names, adapters.registry.history(scope)))) {
+    if ((await adapters.probe.check(port, config.healthCheckTimeout)) === 'busy') busy.add(port);
+  }
+  return busy;
 }
 
 /**
@@ -129,9 +155,7 @@ function allocate(
   // The leases on the ports these services want by name (preferred, last time's) get their
   // owners fully checked: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.
   const last = tx.history(scope);
-  const wanted = config.services
-    .filter((s) => targets.includes(s.name))
-    .flatMap((s) => [...s.preferred, last.get(s.name) ?? []].flat());
+  const wanted = wantedPorts(project, targets, last);
   reclaimBlockers(
     tx,
     wanted.flatMap((p) => tx.leasesInRange(p, p)),
