@@ -3,7 +3,7 @@
  * berth's command line: the one error boundary. Commands are loaded lazily so
  * `berth get server` pays only for what it uses; this file alone sets the exit code.
  */
-import { closest } from '../config/suggest.js';
+import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 import { ownArguments } from './args.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';

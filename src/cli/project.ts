@@ -3,10 +3,7 @@
  * upward), environment (--env, $BERTH_ENV, `development`), and the registry.
  */
 
-import { openAdapters } from '../compose/context.js';
-import { createManagerFor, environmentName, type PortManager } from '../compose/manager.js';
-import { loadConfig } from '../config/load.js';
-import type { ConfigProblem } from '../config/validate.js';
+import { createPortManager, environmentName, type PortManager } from '../compose/manager.js';
 
 /** The environment a command works in. */
 export function environmentOf(values: { env?: string | undefined }): string {
@@ -14,20 +11,18 @@ export function environmentOf(values: { env?: string | undefined }): string {
 }
 
 /**
- * Loads the config and opens the registry.
+ * Loads the config (warnings go to `warn`) and opens the registry it names.
  *
  * @example
  * const pm = await openProject({ env: 'test' }, (w) => console.error(w));
  */
-export async function openProject(
+export function openProject(
   values: { config?: string | undefined; env?: string | undefined },
   warn: (line: string) => void,
 ): Promise<PortManager> {
-  const { config, warnings } = await loadConfig({
-    cwd: process.cwd(),
-    environment: environmentOf(values),
-    ...(values.config ? { file: values.config } : {}),
+  return createPortManager({
+    environment: values.env,
+    ...(values.config ? { configFile: values.config } : {}),
+    onWarning: (w) => warn(`warning: ${w.path}: ${w.message}`),
   });
-  for (const w of warnings as ConfigProblem[]) warn(`warning: ${w.path}: ${w.message}`);
-  return createManagerFor(config, await openAdapters({ registry: config.registry }));
 }

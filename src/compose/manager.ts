@@ -7,6 +7,7 @@
  */
 import type { UserConfig } from '../config/define.js';
 import { loadConfig, resolveConfig } from '../config/load.js';
+import type { ConfigProblem } from '../config/problems.js';
 import { type PortsData, portsData } from '../core/endpoints.js';
 import { leaseEvent } from '../core/registry.js';
 import { DEFAULT_ENVIRONMENT, type Lease, type LeaseOwner, type ResolvedConfig } from '../core/types.js';
@@ -27,7 +28,9 @@ export interface PortManagerOptions extends AdapterOptions {
   /** Path of the config file; default: found from `cwd` upward. */
   configFile?: string;
   /** Environment; default `$BERTH_ENV` or `development`. */
-  environment?: string;
+  environment?: string | undefined;
+  /** Told each warning the config raises (a key that does nothing, a risky port); default: ignored. */
+  onWarning?: (warning: ConfigProblem) => void;
 }
 
 /** The library's main object. */
@@ -70,10 +73,10 @@ export function environmentName(named?: string): string {
 export async function createPortManager(options: PortManagerOptions = {}): Promise<PortManager> {
   const cwd = options.cwd ?? process.cwd();
   const environment = environmentName(options.environment);
-  const config = options.config
-    ? resolveConfig(options.config, { cwd, environment }).config
-    : (await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) }))
-        .config;
+  const { config, warnings } = options.config
+    ? resolveConfig(options.config, { cwd, environment })
+    : await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) });
+  for (const warning of warnings) options.onWarning?.(warning);
   // The config may name the registry (etcd); BERTH_REGISTRY wins over it.
   return createManagerFor(
     config,

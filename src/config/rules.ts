@@ -7,11 +7,11 @@ import { urlVariable } from '../core/endpoints.js';
 import { inheritanceChain } from '../core/order.js';
 import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '../core/policy.js';
 import { ETCD_SECRET_VARS, parseRegistryUrl, registryUrlHasCredentials } from '../core/registry-url.js';
+import { didYouMean, notAService } from '../core/suggest.js';
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { effectiveRequires, envVarOf } from './resolve.js';
 import { checkRunRules } from './run-rules.js';
-import { didYouMean, notAService } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */
 export const RESERVED_SERVICE_NAMES: ReadonlySet<string> = new Set(['environment', 'urls']);

@@ -24,6 +24,9 @@ export interface PortRange {
   max: number;
 }
 
+/** Default milliseconds between health checks. */
+export const HEALTH_INTERVAL_MS = 1000;
+
 /** A health check a service declares (issue: health and diagnostics). */
 export interface HealthSpec {
   type: 'tcp' | 'http';
