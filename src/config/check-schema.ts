@@ -146,6 +146,10 @@ class Walker {
       return;
     }
     if (schema.enum !== undefined && !schema.enum.includes(value as string)) {
+      if (schema.errorMessage !== undefined) {
+        this.report(path, schema.errorMessage);
+        return;
+      }
       const options = schema.enum.map(String);
       this.report(
         path,

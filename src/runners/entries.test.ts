@@ -66,9 +66,9 @@ describe('berthSetup (berth/vitest)', () => {
   it('rejects a bad option with E_USAGE naming it, before anything is leased', async () => {
     const { dir, home } = project({ services: { api: { preferred: [3000], command: 'exit 1' } } });
     for (const [options, message] of [
-      [{ readyTimeoutMs: -5 }, 'berthSetup: option readyTimeoutMs must be a whole number of milliseconds'],
-      [{ start: 'no' }, 'berthSetup: option start must be true or false, got "no".'],
-      [{ services: 'api' }, 'berthSetup: option services must be an array of service names, got "api".'],
+      [{ readyTimeoutMs: -5 }, 'berthSetup: option readyTimeoutMs -5 is out of range; use a value from 1'],
+      [{ start: 'no' }, 'berthSetup: option start must be true or false, got "no"; pass start: false'],
+      [{ services: 'api' }, 'berthSetup: option services must be an array of service names, got "api";'],
       [{ service: ['api'] }, 'berthSetup: unknown option "service". Did you mean "services"?'],
     ] as const) {
       const error = await caught(() => berthSetup(vitestProject(dir), { home, ...options } as never));
@@ -116,7 +116,7 @@ describe('berthWebServers (berth/playwright)', () => {
   it('rejects a bad option with E_USAGE naming it, without a stack', async () => {
     for (const [options, message] of [
       [{ env: 'x' }, 'berthWebServers: option env must be an object of variable names to string values'],
-      [{ timeout: -1 }, 'berthWebServers: option timeout must be a whole number of milliseconds'],
+      [{ timeout: -1 }, 'berthWebServers: option timeout -1 is out of range'],
       [{ readyTimeoutMs: 5 }, 'berthWebServers: unknown option "readyTimeoutMs".'],
     ] as const) {
       const error = await caught(() => berthWebServers(options as never));

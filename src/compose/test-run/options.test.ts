@@ -56,31 +56,41 @@ describe('checkOptions', () => {
   it.each([
     [
       { readyTimeoutMs: -5 },
-      'berthSetup: option readyTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got -5. Pass e.g. readyTimeoutMs: 120000, or leave it out for 60000.',
+      'berthSetup: option readyTimeoutMs -5 is out of range; use a value from 1 to 2147483647',
     ],
     [
       { readyTimeoutMs: 'soon' },
-      'option readyTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got "soon".',
+      'berthSetup: option readyTimeoutMs must be a whole number, not "soon"; write a duration in milliseconds, e.g. 60000',
     ],
-    [{ readyTimeoutMs: 2 ** 31 }, 'got 2147483648.'],
-    [{ start: 'no' }, 'berthSetup: option start must be true or false, got "no". Pass start: false to'],
+    [
+      { readyTimeoutMs: '5s' },
+      'option readyTimeoutMs must be a whole number, not "5s"; write 5000 (milliseconds)',
+    ],
+    [{ readyTimeoutMs: 2 ** 31 }, 'option readyTimeoutMs 2147483648 is out of range'],
+    [
+      { start: 'no' },
+      `berthSetup: option start must be true or false, got "no"; pass start: false to only lease the services' ports`,
+    ],
     [
       { services: 'api' },
-      `option services must be an array of service names, got "api". Pass e.g. services: ['api'].`,
+      `option services must be an array of service names, got "api"; pass e.g. services: ['api']`,
     ],
-    [{ services: ['api', ''] }, 'option services must be an array of service names, got ["api",""].'],
-    [{ verbose: 1 }, 'option verbose must be true or false, got 1.'],
-    [{ log: 'stderr' }, 'option log must be a function that takes a line, got "stderr".'],
+    [{ services: ['api', ''] }, `option services[1] "" is blank; pass service names, e.g. services: ['api']`],
+    [{ verbose: 1 }, 'option verbose must be true or false, got 1;'],
+    [
+      { log: 'stderr' },
+      'option log must be a function that takes a line, got "stderr"; pass e.g. log: (line) => console.log(line)',
+    ],
     [
       { configFile: '' },
-      'option configFile must be a non-empty string (a config file, relative to cwd), got "".',
+      `option configFile "" is blank; pass a config file, relative to cwd, e.g. configFile: 'berth.config.json'`,
     ],
-    [{ environment: '../x' }, 'option environment must be an environment name of the config'],
+    [{ environment: '../x' }, 'option environment "../x" is not an environment name'],
     [
       { service: ['api'] },
-      'berthSetup: unknown option "service". Did you mean "services"? Its options are cwd, configFile, environment, services, home, start, readyTimeoutMs, log, verbose.',
+      'berthSetup: unknown option "service". Did you mean "services"? Its options are cwd, configFile, environment, services, home, start, readyTimeoutMs, verbose, log.',
     ],
-    [{ timeout: 1000 }, 'berthSetup: unknown option "timeout".'],
+    [{ timeout: 1000 }, 'berthSetup: unknown option "timeout". Its options are'],
   ])('setup options %j: E_USAGE naming the option and the fix', (options, message) => {
     const error = thrown(() => checkOptions('berthSetup', options, SETUP_OPTIONS));
     expect(error.code).toBe('E_USAGE');
@@ -90,15 +100,19 @@ describe('checkOptions', () => {
   it.each([
     [
       { env: 'x' },
-      `berthWebServers: option env must be an object of variable names to string values, got "x". Pass e.g. env: { LOG_LEVEL: 'debug' }.`,
+      `berthWebServers: option env must be an object of variable names to string values, got "x"; pass e.g. env: { LOG_LEVEL: 'debug' }`,
     ],
     [
       { env: { PORT: 3000 } },
-      'option env must be an object of variable names to string values, got {"PORT":3000}.',
+      `option env.PORT must be a string, got 3000; pass e.g. env: { LOG_LEVEL: 'debug' }`,
     ],
-    [{ timeout: -1 }, 'option timeout must be a whole number of milliseconds from 1 to 2147483647, got -1.'],
-    [{ baseURL: '' }, 'option baseURL must be a non-empty string (the name of an HTTP service), got "".'],
-    [{ reuse: true }, 'option reuse must be false or an array of environment names, got true.'],
+    [{ timeout: -1 }, 'option timeout -1 is out of range; use a value from 1 to 2147483647'],
+    [{ baseURL: '' }, `option baseURL "" is blank; pass the name of an HTTP service, e.g. baseURL: 'client'`],
+    [
+      { reuse: true },
+      "option reuse must be false or an array of environment names, got true; pass e.g. reuse: ['test'], or reuse: false",
+    ],
+    [{ reuse: 'test' }, 'option reuse must be true or false or a list, not "test"'],
     [{ readyTimeoutMs: 100 }, 'berthWebServers: unknown option "readyTimeoutMs".'],
     [{ baseUrl: 'client' }, 'unknown option "baseUrl". Did you mean "baseURL"?'],
   ])('web server options %j: E_USAGE naming the option and the fix', (options, message) => {

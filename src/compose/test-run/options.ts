@@ -5,114 +5,131 @@
  * helper, the option and the fix, instead of being silently ignored or
  * misread (a string taken for a list of services, a timeout that fires at once).
  */
-import { ENVIRONMENT_NAME_PATTERN } from '../../config/schema.js';
+import { checkSchema } from '../../config/check-schema.js';
+import { describeValue } from '../../config/problems.js';
+import { ENVIRONMENT_NAME_PATTERN, type JsonSchema } from '../../config/schema.js';
 import { schemeOf } from '../../core/endpoints.js';
 import { didYouMean } from '../../core/suggest.js';
 import type { ResolvedConfig } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 
-/** What a wrong value must be instead, and how to fix it; `null` when the value is fine. */
-type OptionCheck = (value: unknown) => { must: string; fix: string } | null;
-
 /** setTimeout's ceiling: a longer delay fires after 1 ms instead. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-const ENVIRONMENT_NAME = new RegExp(ENVIRONMENT_NAME_PATTERN);
-
-const isText = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
-
-function text(what: string, example: string): OptionCheck {
-  return (value) =>
-    isText(value) ? null : { must: `a non-empty string (${what})`, fix: `Pass e.g. ${example}.` };
+/** A non-blank string; `what` and `example` make the message. */
+function text(what: string, example: string): JsonSchema {
+  return {
+    type: 'string',
+    pattern: '\\S',
+    errorMessage: `must be a non-empty string (${what}); pass e.g. ${example}`,
+    patternErrorMessage: `is blank; pass ${what}, e.g. ${example}`,
+  };
 }
 
-function flag(key: string, meaning: string): OptionCheck {
-  return (value) =>
-    typeof value === 'boolean' ? null : { must: 'true or false', fix: `Pass ${key}: false to ${meaning}.` };
+function flag(key: string, meaning: string): JsonSchema {
+  return { type: 'boolean', errorMessage: `must be true or false; pass ${key}: false to ${meaning}` };
 }
 
-function milliseconds(key: string, defaultMs: number): OptionCheck {
-  return (value) =>
-    typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_TIMER_MS
-      ? null
-      : {
-          must: `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-          fix: `Pass e.g. ${key}: 120000, or leave it out for ${defaultMs}.`,
-        };
+function milliseconds(key: string, defaultMs: number): JsonSchema {
+  return {
+    type: 'integer',
+    unit: 'milliseconds',
+    minimum: 1,
+    maximum: MAX_TIMER_MS,
+    default: defaultMs,
+    description: `${key}: leave it out for ${defaultMs}`,
+  };
 }
 
-const names =
-  (key: string, what: string, example: string): OptionCheck =>
-  (value) =>
-    Array.isArray(value) && value.every(isText)
-      ? null
-      : { must: `an array of ${what}`, fix: `Pass e.g. ${key}: ${example}.` };
-
-const environment: OptionCheck = (value) =>
-  typeof value === 'string' && ENVIRONMENT_NAME.test(value)
-    ? null
-    : {
-        must: 'an environment name of the config (letters, digits, ".", "_" or "-", starting with a letter or digit)',
-        fix: "Pass e.g. environment: 'test', or leave it out for test.",
-      };
+function names(key: string, what: string, example: string): JsonSchema {
+  return {
+    type: 'array',
+    items: { ...text(what, `${key}: ${example}`) },
+    errorMessage: `must be an array of ${what}; pass e.g. ${key}: ${example}`,
+  };
+}
 
 /** The options every helper takes: where the config is, which environment and services, which registry. */
-const COMMON_OPTIONS: Readonly<Record<string, OptionCheck>> = {
+const COMMON_OPTIONS: Readonly<Record<string, JsonSchema>> = {
   cwd: text('a folder', 'cwd: import.meta.dirname'),
   configFile: text('a config file, relative to cwd', "configFile: 'berth.config.json'"),
-  environment,
+  environment: {
+    type: 'string',
+    pattern: ENVIRONMENT_NAME_PATTERN,
+    errorMessage:
+      "must be an environment name of the config; pass e.g. environment: 'test', or leave it out for test",
+    patternErrorMessage:
+      'is not an environment name (letters, digits, ".", "_" or "-", starting with a letter or digit); pass e.g. environment: \'test\', or leave it out for test',
+  },
   services: names('services', 'service names', "['api']"),
   home: text('the registry folder', "home: '/tmp/berth-home'"),
 };
 
+/** A helper's options, checked by the config's own schema walker (src/config/check-schema.ts). */
+export interface HelperOptions {
+  helper: string;
+  schema: JsonSchema;
+  /** Options whose value must be a function (JSON Schema has no such type). */
+  functions: Readonly<Record<string, string>>;
+}
+
+function helperOptions(properties: Record<string, JsonSchema>, functions: Record<string, string> = {}) {
+  const all = { ...properties, ...Object.fromEntries(Object.keys(functions).map((k) => [k, {}])) };
+  return {
+    schema: { type: 'object', properties: all, additionalProperties: false } as JsonSchema,
+    functions,
+  };
+}
+
 /** The options of the vitest and Jest global setups (`TestRunOptions` without `runner`). */
-export const SETUP_OPTIONS: Readonly<Record<string, OptionCheck>> = {
-  ...COMMON_OPTIONS,
-  start: flag('start', "only lease the services' ports without starting them"),
-  readyTimeoutMs: milliseconds('readyTimeoutMs', 60_000),
-  log: (value) =>
-    typeof value === 'function'
-      ? null
-      : { must: 'a function that takes a line', fix: 'Pass e.g. log: (line) => console.log(line).' },
-  verbose: flag('verbose', "show only a failed service's last lines"),
-};
+export const SETUP_OPTIONS = helperOptions(
+  {
+    ...COMMON_OPTIONS,
+    start: flag('start', "only lease the services' ports without starting them"),
+    readyTimeoutMs: milliseconds('readyTimeoutMs', 60_000),
+    verbose: flag('verbose', "show only a failed service's last lines"),
+  },
+  { log: 'a function that takes a line; pass e.g. log: (line) => console.log(line)' },
+);
+
+const REUSE =
+  "must be false or an array of environment names; pass e.g. reuse: ['test'], or reuse: false to always start the servers";
 
 /** The options of `berthWebServers` (Playwright). */
-export const WEB_SERVER_OPTIONS: Readonly<Record<string, OptionCheck>> = {
+export const WEB_SERVER_OPTIONS = helperOptions({
   ...COMMON_OPTIONS,
-  env: (value) =>
-    value !== null &&
-    typeof value === 'object' &&
-    !Array.isArray(value) &&
-    Object.values(value).every((v) => typeof v === 'string')
-      ? null
-      : {
-          must: 'an object of variable names to string values',
-          fix: "Pass e.g. env: { LOG_LEVEL: 'debug' }.",
-        },
+  env: {
+    type: 'object',
+    additionalProperties: {
+      type: 'string',
+      errorMessage: "must be a string; pass e.g. env: { LOG_LEVEL: 'debug' }",
+    },
+    errorMessage:
+      "must be an object of variable names to string values; pass e.g. env: { LOG_LEVEL: 'debug' }",
+  },
   timeout: milliseconds('timeout', 60_000),
   baseURL: text('the name of an HTTP service', "baseURL: 'client'"),
-  reuse: (value) =>
-    value === false || (Array.isArray(value) && value.every(isText))
-      ? null
-      : {
-          must: 'false or an array of environment names',
-          fix: "Pass e.g. reuse: ['test'], or reuse: false to always start the servers.",
-        },
-};
+  reuse: {
+    oneOf: [
+      { type: 'boolean', enum: [false], errorMessage: REUSE },
+      { type: 'array', items: text('an environment name', "reuse: ['test']") },
+    ],
+  },
+});
 
 /**
  * Throws `E_USAGE` for the first option of `options` that `checks` does not
- * know or that has a wrong value (`undefined` counts as left out).
+ * know or that has a wrong value (`undefined` counts as left out), in the words
+ * the config's errors use.
  *
  * @example
  * checkOptions('berthSetup', { readyTimeoutMs: -5 }, SETUP_OPTIONS);
- * // throws: berthSetup: option readyTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got -5. ...
+ * // throws: berthSetup: option readyTimeoutMs: -5 is out of range; use a value from 1 to 2147483647
  */
 export function checkOptions(
   helper: string,
   options: unknown,
-  checks: Readonly<Record<string, OptionCheck>>,
+  checks: { schema: JsonSchema; functions: Readonly<Record<string, string>> },
 ): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -122,26 +139,38 @@ export function checkOptions(
       { data: { helper } },
     );
   }
-  const known = Object.keys(checks);
-  for (const [key, value] of Object.entries(options)) {
-    const check = checks[key];
-    if (check === undefined) {
-      throw new BerthError(
-        'E_USAGE',
-        `${helper}: unknown option "${key}".${didYouMean(key, known)} Its options are ${known.join(', ')}.`,
-        { data: { helper, option: key, known } },
-      );
-    }
-    if (value === undefined) continue;
-    const wrong = check(value);
-    if (wrong !== null) {
-      throw new BerthError(
-        'E_USAGE',
-        `${helper}: option ${key} must be ${wrong.must}, got ${shown(value)}. ${wrong.fix}`,
-        { data: { helper, option: key } },
-      );
-    }
-  }
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const [problem] = [
+    ...checkSchema(given, checks.schema),
+    ...Object.entries(checks.functions)
+      .filter(([key]) => key in given && typeof given[key] !== 'function')
+      .map(([key, must]) => ({ path: key, message: `must be ${must}` })),
+  ];
+  if (problem === undefined) return;
+  const option = problem.path.split(/[.[]/)[0]!;
+  const known = Object.keys(checks.schema.properties ?? {});
+  const message = problem.message.startsWith('unknown key')
+    ? `unknown option ${problem.message.slice('unknown key '.length)}${problem.message.includes('Known keys') ? '' : ` Its options are ${known.join(', ')}.`}`
+    : `option ${problem.path} ${withValue(problem.message, valueAt(given, problem.path))}`;
+  throw new BerthError('E_USAGE', `${helper}: ${message.replace('Known keys:', 'Its options are')}`, {
+    data: { helper, option, ...(message.startsWith('unknown') ? { known } : {}) },
+  });
+}
+
+/** The value at a problem's path (`services[1]`, `env.PORT`). */
+function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const part of path.match(/[^.[\]]+/g) ?? [])
+    node = (node as Record<string, unknown> | undefined)?.[part];
+  return node;
+}
+
+/** The message with the value the caller gave, before its fix, unless it already quotes it. */
+function withValue(message: string, value: unknown): string {
+  const given = shown(value);
+  if (message.includes(given) || message.includes(describeValue(value))) return message;
+  const fix = message.indexOf('; ');
+  return fix < 0 ? `${message}, got ${given}` : `${message.slice(0, fix)}, got ${given}${message.slice(fix)}`;
 }
 
 /**
