@@ -18,6 +18,7 @@ import type {
   ProcessTable,
   ProcessTree,
   Spawner,
+  TreeSockets,
   UserNames,
 } from './core/facts.js';
 import type { Registry } from './core/registry.js';
@@ -172,7 +173,16 @@ describe('public API (src/index.ts)', () => {
       command?: string | string[];
       cwd?: string;
       dependsOn?: string[];
-      ready?: HealthConfigShape;
+      ready?: {
+        type?: 'tcp' | 'http' | 'command' | 'output';
+        path?: string;
+        expectStatus?: number;
+        intervalMs?: number;
+        timeoutMs?: number;
+        command?: string | string[];
+        pattern?: string;
+      };
+      portArgs?: boolean | string[];
       restart?: 'no' | 'on-failure' | 'always';
       maxRestarts?: number;
       stopSignal?: StopSignalName;
@@ -224,7 +234,19 @@ describe('public API (src/index.ts)', () => {
         cwd: string;
         env: Readonly<Record<string, string>>;
         dependsOn: readonly string[];
-        ready: HealthSpecShape | null;
+        ready:
+          | HealthSpecShape
+          | {
+              type: 'command';
+              command:
+                | { kind: 'shell'; line: string }
+                | { kind: 'exec'; argv: readonly [string, ...string[]] };
+              intervalMs: number;
+              timeoutMs: number;
+            }
+          | { type: 'output'; pattern: string }
+          | null;
+        portArgs: boolean | readonly string[];
         restart: 'no' | 'on-failure' | 'always';
         maxRestarts: number | null;
         stopSignal: StopSignalName;
@@ -263,6 +285,7 @@ describe('public API (src/index.ts)', () => {
       freshListeners: FreshListeners;
       holders: HolderFinder;
       tree: ProcessTree;
+      treeSockets: TreeSockets;
       stopper: ProcessStopper;
       health: HealthChecker;
       users: UserNames;

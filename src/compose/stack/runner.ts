@@ -11,6 +11,7 @@
 
 import { serviceUrl } from '../../core/endpoints.js';
 import type { ProcessExit, ProcessGroupRef, SpawnedProcess } from '../../core/facts.js';
+import type { PortArgsPlan } from '../../core/port-args.js';
 import {
   advance,
   allGone,
@@ -24,11 +25,15 @@ import {
   type UnitState,
 } from '../../core/stack.js';
 import type { LeaseOwner, ServiceSpec } from '../../core/types.js';
+import { wrongPortFix } from '../../core/wrong-port.js';
 import type { PortManager } from '../manager.js';
+import { serviceCommand } from '../port-args.js';
+import { watchWrongPort } from '../wrong-port.js';
 import { serviceEnv } from './env.js';
 import type { StackEvent } from './events.js';
 import { attachLines } from './lines.js';
-import { portHolder, probeReadiness, waitUntilReady } from './readiness.js';
+import { portHolder, probeReadiness, type Readiness, waitUntilReady } from './readiness.js';
+import { commandCheck, OutputMatcher } from './ready-checks.js';
 import type { RunRecorder } from './record.js';
 import { decideExit, RestartTimers } from './restart.js';
 import { stopGroup } from './stop.js';
@@ -79,6 +84,10 @@ export class StackRunner {
   private readonly takenBy = new Map<string, string>();
   private readonly startedAt = new Map<string, number>();
   private readonly readyMs = new Map<string, number>();
+  /** What berth made of each unit's command at its last start (port arguments), for the wrong-port hint. */
+  private readonly plans = new Map<string, PortArgsPlan>();
+  /** Each unit's `output` check for its current start. */
+  private readonly matchers = new Map<string, OutputMatcher>();
   private readonly units: ReadonlyMap<string, StackUnit>;
   private readonly specs: ReadonlyMap<string, ServiceSpec>;
   private readonly timers: RestartTimers;
@@ -173,8 +182,23 @@ export class StackRunner {
       if (!(await this.lease(name))) return;
       if (this.stopping || (this.phase(name) !== 'pending' && this.phase(name) !== 'restarting')) return;
       const { adapters } = this.ctx.pm;
+      const plan = serviceCommand(spec, spec.run.command!, this.port(name), spec.run.cwd);
+      this.plans.set(name, plan);
+      if (plan.message !== null) {
+        this.ctx.emit({
+          type: 'port-args',
+          service: name,
+          tool: plan.tool?.name ?? null,
+          args: plan.args,
+          message: plan.message,
+        });
+      }
+      const ready = spec.run.ready;
+      // Matched afresh at each start: a line of the last run does not make this one ready.
+      const matcher = ready?.type === 'output' ? new OutputMatcher(ready.pattern) : null;
+      if (matcher) this.matchers.set(name, matcher);
       const proc = await adapters.spawner.spawn({
-        command: spec.run.command!,
+        command: plan.command,
         cwd: spec.run.cwd,
         env: serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name),
       });
@@ -186,7 +210,10 @@ export class StackRunner {
         this.procs.delete(name);
         return;
       }
-      attachLines(proc, (stream, line) => this.ctx.emit({ type: 'output', service: name, stream, line }));
+      attachLines(proc, (stream, line) => {
+        matcher?.push(line);
+        this.ctx.emit({ type: 'output', service: name, stream, line });
+      });
       const state = this.set(name, { type: 'start' });
       this.startedAt.set(name, adapters.now());
       this.ctx.emit({
@@ -194,7 +221,7 @@ export class StackRunner {
         service: name,
         port: this.port(name),
         pid: proc.pid,
-        command: commandText(spec.run.command!),
+        command: commandText(plan.command),
         restarts: state.restarts,
       });
       void proc.exited.then((exit) => this.guard(name, () => this.onExit(name, proc, exit)));
@@ -244,19 +271,47 @@ export class StackRunner {
     return true;
   }
 
-  /** Probes `name` until ready (or its port is taken); `ancestor` null for an external unit. */
+  /**
+   * Probes `name` until ready (or its port is taken); `ancestor` null for an
+   * external unit. While its tree has not bound the port, also watches for a
+   * process of the tree listening on another port.
+   */
   private watch(name: string, ancestor: number | null): void {
     const controller = new AbortController();
     this.watches.get(name)?.abort();
     this.watches.set(name, controller);
     const { adapters } = this.ctx.pm;
     const port = this.port(name);
-    const target = { port, check: this.specs.get(name)!.run.ready, ancestor };
+    const { probe, wake } = this.readinessProbe(name, ancestor, controller.signal);
+    const sleep = (ms: number, signal: AbortSignal) =>
+      wake === null ? this.ctx.sleep(ms, signal) : Promise.race([this.ctx.sleep(ms, signal), wake]);
+    const proc = this.procs.get(name);
+    if (ancestor !== null && proc !== undefined) {
+      this.guard(name, () =>
+        watchWrongPort(adapters, {
+          root: proc.pid,
+          port,
+          signal: controller.signal,
+          sleep: (ms, signal) => this.ctx.sleep(ms, signal),
+          now: adapters.now,
+          onFound: (l) =>
+            this.ctx.emit({
+              type: 'wrong-port',
+              service: name,
+              port,
+              pid: l.pid,
+              command: l.command,
+              listening: l.port,
+              fix: wrongPortFix(this.plans.get(name)!, name),
+            }),
+        }),
+      );
+    }
     this.guard(name, async () => {
-      const result = await waitUntilReady(() => probeReadiness(adapters, target), {
+      const result = await waitUntilReady(probe, {
         intervalMs: this.ctx.pollMs,
         signal: controller.signal,
-        sleep: (ms, signal) => this.ctx.sleep(ms, signal),
+        sleep,
         now: adapters.now,
         onSlow: (reason) => this.ctx.emit({ type: 'waiting', service: name, port, reason }),
       });
@@ -265,6 +320,7 @@ export class StackRunner {
         await this.moveOff(name, result.holder);
         return;
       }
+      controller.abort();
       this.set(name, { type: 'ready' });
       const ms = adapters.now() - (this.startedAt.get(name) ?? adapters.now());
       this.readyMs.set(name, ms);
@@ -273,6 +329,36 @@ export class StackRunner {
       this.summarise();
       this.schedule();
     });
+  }
+
+  /**
+   * How `name`'s readiness is probed: an `output` or `command` check alone
+   * decides (a listener outside the tree, docker's proxy, is then no
+   * stranger); otherwise the port must be bound by the tree, then the check
+   * passes. `wake` ends a wait early (a matching line).
+   */
+  private readinessProbe(
+    name: string,
+    ancestor: number | null,
+    signal: AbortSignal,
+  ): { probe: () => Promise<Readiness>; wake: Promise<void> | null } {
+    const { adapters } = this.ctx.pm;
+    const spec = this.specs.get(name)!;
+    const port = this.port(name);
+    const check = spec.run.ready;
+    if (check?.type === 'output') {
+      const matcher = this.matchers.get(name)!;
+      return { probe: async () => matcher.probe(), wake: matcher.matched };
+    }
+    if (check?.type === 'command') {
+      const env = serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name);
+      const sleep = (ms: number, s?: AbortSignal) => this.ctx.sleep(ms, s);
+      return {
+        probe: commandCheck(adapters, check, { cwd: spec.run.cwd, env, port, sleep, signal }),
+        wake: null,
+      };
+    }
+    return { probe: () => probeReadiness(adapters, { port, check, ancestor }), wake: null };
   }
 
   /** A stranger holds the port of a starting unit: stop it, and start it again on another port (not a restart). */
