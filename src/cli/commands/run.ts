@@ -7,8 +7,12 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { serviceCommand } from '../../compose/port-args.js';
 import { runLeases } from '../../compose/run-leases.js';
+import { defaultSleep } from '../../compose/stack/start.js';
+import { watchWrongPort } from '../../compose/wrong-port.js';
 import { envVars } from '../../core/endpoints.js';
+import { wrongPortFix, wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
 import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
@@ -21,7 +25,12 @@ port and every variable of \`berth env\`. The lease belongs to the command while
 it runs and is released when it exits, as are the leases berth made for the
 other services (a lease they had before stays); berth exits with the command's code.
 When the command fails because another process took the port between berth's
-check and the command's bind, berth retries on another port (maxRetries times).`;
+check and the command's bind, berth retries on another port (maxRetries times).
+
+A dev server that does not read PORT (vite, astro, ng serve, ...) gets its port
+flag, and its strict switch where it has one (berth says so in one line); the
+service's "portArgs" turns that off (false) or replaces it. A process of the
+command's tree that listens on another port than berth's is named at once.`;
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -62,18 +71,34 @@ const run: Command = async (argv, io) => {
         ...Object.fromEntries(envVars(pm.config.services, ports)),
         PORT: String(port),
       };
+      const spec = pm.config.services.find((s) => s.name === service)!;
+      const argv = command as [string, ...string[]];
+      const plan = serviceCommand(spec, { kind: 'exec', argv }, port, process.cwd());
+      if (plan.message !== null && !values.quiet) io.err(`berth: ${plan.message}`);
+      const watching = new AbortController();
       let code: number;
       let lost: boolean;
       let signalled: boolean;
       try {
-        ({ code, signalled } = await runChild(command as [string, ...string[]], env, (pid) =>
-          leases.tie(pid),
-        ));
+        const run = plan.command.kind === 'exec' ? plan.command.argv : argv;
+        ({ code, signalled } = await runChild(run, env, async (pid) => {
+          await leases.tie(pid);
+          void watchWrongPort(pm.adapters, {
+            root: pid,
+            port,
+            signal: watching.signal,
+            sleep: defaultSleep,
+            now: pm.adapters.now,
+            onFound: (l) =>
+              io.err(`berth: warning: ${service}: ${wrongPortLine(l, port, wrongPortFix(plan, service))}`),
+          });
+        }));
         // A failed start while another process holds the port: it was taken between our
         // bind probe and the command's own bind. The child is gone, so the holder is not it.
         // A child stopped by a signal we forwarded is not a lost race: never restart it.
         lost = !signalled && code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
       } finally {
+        watching.abort();
         // The command's lease, and those leased only to give it the other services' variables.
         await leases.release();
       }
@@ -89,7 +114,7 @@ const run: Command = async (argv, io) => {
 
 /** Runs the command once; `onSpawn` ties the lease to the child. Resolves with the exit code. */
 async function runChild(
-  [file, ...args]: [string, ...string[]],
+  [file, ...args]: readonly [string, ...string[]],
   env: NodeJS.ProcessEnv,
   onSpawn: (pid: number) => Promise<void>,
 ): Promise<{ code: number; signalled: boolean }> {
