@@ -15,25 +15,50 @@ export interface Up {
   /** Resolves with the first line (of either stream) matching `pattern`, seen or to come. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
   exit: Promise<number | null>;
+  /**
+   * Ctrl-C as a terminal sends it: SIGINT to the foreground process group
+   * (with `{ group: true }`, the CLI's own group and everything in it), else to the CLI.
+   */
+  interrupt(): void;
 }
 
-const running: ChildProcess[] = [];
+/** Options of {@link startUp}. */
+export interface StartOptions {
+  /** The command after `berth`; default `up`. */
+  command?: string;
+  /** Start it in a process group of its own, as a shell starts a job, so {@link Up.interrupt} reaches its children. */
+  group?: boolean;
+}
 
-/** SIGKILLs every CLI process started since the last call that still runs. */
+const running: { child: ChildProcess; group: boolean }[] = [];
+
+/** SIGKILLs every CLI process started since the last call that still runs (its group, when it has one). */
 export function killStarted(): void {
-  for (const child of running.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const { child, group } of running.splice(0)) {
+    try {
+      if (group) process.kill(-child.pid!, 'SIGKILL');
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
   }
 }
 
 /** Starts `berth up` (or, with `command`, another long-running command such as `run`). */
-export function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = [], command = 'up'): Up {
-  const child = spawn(process.execPath, [CLI, command, ...args], {
+export function startUp(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  options: StartOptions = {},
+): Up {
+  const group = options.group === true;
+  const child = spawn(process.execPath, [CLI, options.command ?? 'up', ...args], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
-  running.push(child);
+  running.push({ child, group });
   const out: string[] = [];
   const err: string[] = [];
   const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -54,6 +79,7 @@ export function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []
     out,
     err,
     exit,
+    interrupt: () => (group ? process.kill(-child.pid!, 'SIGINT') : child.kill('SIGINT')),
     line(pattern, timeoutMs = 20_000) {
       const seen = [...out, ...err].find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);

@@ -147,9 +147,9 @@ export class FakeMachine {
         },
       },
       groups: {
-        alive: (group) => this.children.some((c) => c.pgid === group.pgid && c.running),
+        alive: (group) => this.children.some((c) => c.pgid === group.pgid && c.groupAlive),
         signal: (group, signal) => {
-          const child = this.children.find((c) => c.pgid === group.pgid && c.running);
+          const child = this.children.find((c) => c.pgid === group.pgid && c.groupAlive);
           if (!child) return 'gone';
           this.groupSignals.push(`${group.pgid}:${signal}`);
           child.receive(signal);

@@ -58,6 +58,45 @@ describe('port arguments', () => {
   });
 });
 
+describe('a move and its process', () => {
+  const WEB = {
+    services: { web: { preferred: [4000], range: { min: 4000, max: 4009 }, command: 'node web.js' } },
+  };
+
+  /** web, slow to stop, is being moved off 4000, which a stranger took while it started. */
+  async function moving() {
+    const t = await stackOn(WEB);
+    const first = await t.child('node web.js');
+    first.stubborn = true;
+    t.machine.listen(4000, { pid: 777, command: 'nc -l 4000' });
+    await until('the move signals it', () => first.signals.includes('SIGTERM'));
+    return { t, first };
+  }
+
+  it('a process that exits of itself while a move stops it is no crash, and the moved start is kept', async () => {
+    const { t, first } = await moving();
+    // npm under a move: it exits 1 of itself while vite, left in its group, is slow to stop.
+    first.leftInGroup = true;
+    first.exit(1);
+    const second = await t.child('node web.js', 1);
+    t.machine.bind(second, 4001);
+    await until('web is ready on 4001', () => t.of('ready').some((e) => e.port === 4001));
+    expect(t.of('failed')).toEqual([]);
+    expect(t.of('exited')).toEqual([]);
+    expect(second.running).toBe(true);
+  });
+
+  it('a stop that comes while a move stops the process ends the stack, without a second start', async () => {
+    const { t, first } = await moving();
+    t.stack.stop();
+    first.exit(null, 'SIGTERM');
+    expect(await t.stack.done).toEqual({ code: 0, failed: null });
+    expect(t.machine.children).toHaveLength(1);
+    expect(t.of('stopped').map((e) => e.service)).toEqual(['web']);
+    expect(t.pm.leases()).toEqual([]);
+  });
+});
+
 describe('readiness beyond the port', () => {
   const withDb = (ready: Record<string, unknown>) => ({
     services: {

@@ -78,6 +78,8 @@ export class StackRunner {
   private readonly watches = new Map<string, AbortController>();
   private readonly launching = new Set<string>();
   private readonly moving = new Set<string>();
+  /** Processes a move stopped: their exit is not a crash. */
+  private readonly moved = new WeakSet<SpawnedProcess>();
   /** The stop of each signalled unit, done when its whole process group is gone. */
   private readonly stops = new Map<string, Promise<unknown>>();
   /** Units sent back to pending because a stranger took their port, with who took it. */
@@ -367,14 +369,24 @@ export class StackRunner {
     try {
       const proc = this.procs.get(name);
       if (proc) {
+        // Its exit is the move's to handle, not onExit's (it would count it as a crash).
+        this.moved.add(proc);
         await this.stopProcess(name, proc);
         this.procs.delete(name);
       }
-      if (this.stopping) return;
+      if (this.stopping) {
+        // The stack stopped meanwhile: the unit is gone, not moved.
+        if (this.phase(name) === 'stopping') {
+          this.set(name, { type: 'exit', code: null });
+          this.ctx.emit({ type: 'stopped', service: name, code: null, signal: null });
+        }
+        return;
+      }
       await this.ctx.pm.setOwner(this.units.get(name)!.serves, this.ctx.self);
       this.replan(name, holder);
     } finally {
       this.moving.delete(name);
+      if (this.stopping) this.continueStop();
     }
     this.schedule();
   }
@@ -411,7 +423,7 @@ export class StackRunner {
   }
 
   private async onExit(name: string, proc: SpawnedProcess, exit: ProcessExit): Promise<void> {
-    if (this.procs.get(name) !== proc) return;
+    if (this.procs.get(name) !== proc || this.moved.has(proc)) return;
     this.watches.get(name)?.abort();
     const { adapters } = this.ctx.pm;
     const spec = this.specs.get(name)!;
@@ -419,6 +431,8 @@ export class StackRunner {
     const phase = this.phase(name);
     // Whatever the leader left in its group goes with it, so nothing holds the port.
     if (phase !== 'stopping' && adapters.groups.alive(groupOf(proc))) await this.stopProcess(name, proc);
+    // A move that began meanwhile (a stranger on the port) handles this exit.
+    if (this.moved.has(proc)) return;
     this.procs.delete(name);
     if (this.moving.has(name)) return;
     if (phase === 'stopping') {
