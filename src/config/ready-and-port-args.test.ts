@@ -57,6 +57,25 @@ describe('ready: command', () => {
   });
 });
 
+describe('health is never a command or output check', () => {
+  it('says where such a check belongs', () => {
+    const where =
+      'Command and output checks go in "ready" (berth up\'s), not in "health", which the daemon runs for any project it reads.';
+    expect(problems({ health: { type: 'command', command: 'pg_isready' } })).toEqual([
+      `services.web.health.type: "command" is not one of tcp, http. ${where}`,
+      `services.web.health.command: unknown key "command". Known keys: type, path, expectStatus, intervalMs, timeoutMs. ${where}`,
+    ]);
+    expect(problems({ health: { pattern: 'ready' } })).toEqual([
+      expect.stringMatching(
+        /^services\.web\.health\.pattern: unknown key "pattern"\..* Command and output checks go in "ready"/,
+      ),
+    ]);
+    expect(problems({ health: { type: 'udp' } })).toEqual([
+      'services.web.health.type: "udp" is not one of tcp, http.',
+    ]);
+  });
+});
+
 describe('ready: output', () => {
   it('keeps the pattern', () => {
     expect(run({ ready: { pattern: 'ready to accept connections' } }).ready).toEqual({

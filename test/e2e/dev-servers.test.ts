@@ -153,6 +153,22 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
     expect(await up.exit).toBe(0);
   });
 
+  it('--json: what berth added is a port-args event, and the service is ready on that port', async () => {
+    const box = viteProject({ command: 'npx vite' });
+    const up = startUp(box.dir, box.env, ['--json']);
+    const event = JSON.parse(await up.line(/"type":"port-args"/)) as Record<string, unknown>;
+    const ready = JSON.parse(await up.line(/"type":"ready"/, 30_000)) as { port: number };
+    expect(event).toEqual({
+      type: 'port-args',
+      service: 'web',
+      tool: 'vite',
+      args: ['--port', String(ready.port), '--strictPort'],
+      message: `vite does not read PORT; running it with --port ${ready.port} --strictPort`,
+    });
+    up.child.kill('SIGINT');
+    expect(await up.exit).toBe(0);
+  });
+
   it('a command that names its own port is run as written, and the line says so', async () => {
     const [own] = await reserveBlock(1);
     const box = viteProject({ command: `npx vite --port ${own} --strictPort` });
