@@ -125,6 +125,12 @@ export interface HolderFinder {
 export interface ProcessTree {
   /** The parent pid, or `null` when unknown (the process is gone, or no /proc). */
   parentOf(pid: number): number | null;
+  /**
+   * Every process below `root` (children, grandchildren, ...; not `root`), from
+   * one scan of the process table; empty where the platform cannot tell. Optional
+   * for a tree of your own: without it, `berth run` cannot stop what a command left.
+   */
+  below?(root: number): number[];
 }
 
 /** A process of a tree that listens on a port. */

@@ -134,6 +134,22 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
     expect(await interruptLeavesNothing(run, port, tree.pids)).toBe(130);
   });
 
+  it('berth run web -- npm run dev, SIGTERM to berth alone (a kill, a process manager): vite, which sh leaves running, is stopped too', async () => {
+    const box = viteProject({});
+    const run = startUp(box.dir, box.env, ['web', '--', 'npm', 'run', 'dev'], { command: 'run' });
+    const port = await assignedPort(run, 'web');
+    await run.line(new RegExp(`Local: +http://localhost:${port}/`), 30_000);
+    const tree = await treeOf(run.child.pid!);
+    expect(tree.ports).toEqual([port]);
+    run.child.kill('SIGTERM');
+    await run.line(
+      /^berth: web: the command exited and left (a process|\d+ processes) running \(pid [\d, ]+\); berth stopped (it|them)$/,
+    );
+    await run.exit;
+    await eventually('the tree is gone', () => tree.pids.every((pid) => processes.owner(pid) === null));
+    expect(readListeners()?.some((l) => l.port === port)).toBe(false);
+  });
+
   it('portArgs false: Vite serves elsewhere and the warning names it within 3 s of its bind', async () => {
     const box = viteProject({ command: 'npx vite', portArgs: false });
     const up = startUp(box.dir, box.env);

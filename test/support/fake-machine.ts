@@ -121,7 +121,10 @@ export class FakeMachine {
           };
         },
       },
-      tree: { parentOf: (pid) => this.parentOf(pid) },
+      tree: {
+        parentOf: (pid) => this.parentOf(pid),
+        below: (root) => [...this.processes.keys()].filter((pid) => pid !== root && this.descends(pid, root)),
+      },
       treeSockets: {
         listening: async (root) =>
           [...this.listening]

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { descendants, treeListeners } from './tree-sockets.js';
+import { treeListeners } from './tree-sockets.js';
 
 /** Process groups this file started. */
 const groups: number[] = [];
@@ -14,22 +14,6 @@ afterEach(() => {
       // Already gone.
     }
   }
-});
-
-describe('descendants', () => {
-  it('walks the parent pids down from the root, grandchildren included, nothing beside it', () => {
-    const parents = new Map([
-      [10, 1],
-      [11, 10],
-      [12, 11],
-      [13, 10],
-      [20, 1],
-      [21, 20],
-    ]);
-    expect(descendants(10, [...parents.keys()], (pid) => parents.get(pid) ?? null).sort()).toEqual([
-      10, 11, 12, 13,
-    ]);
-  });
 });
 
 describe.runIf(process.platform === 'linux')('treeListeners on this machine', () => {

@@ -9,7 +9,7 @@ import { readListenersAsync } from '../net/procnet.js';
 import { isDenied, isGone } from './errno.js';
 import { processInfo } from './info.js';
 import { type FdTable, parseSocketLink, procFdTable } from './sockets.js';
-import { readProcStat } from './stat.js';
+import { descendants, readProcStat } from './stat.js';
 
 /** Where {@link treeListeners} reads; tests point it at a fake /proc. */
 export interface TreeSocketsSource {
@@ -29,37 +29,6 @@ const PROC: TreeSocketsSource = {
   listeners: readListenersAsync,
   commandOf: (pid) => processInfo(pid)?.command ?? null,
 };
-
-/**
- * `root` and every process below it, from one scan of the process table
- * (no `/proc/<pid>/task/<tid>/children` needed, which some kernels lack).
- *
- * @example
- * descendants(4242, procFdTable().pids(), (pid) => readProcStat(pid)?.ppid ?? null); // [4242, 4250, 4251]
- */
-export function descendants(
-  root: number,
-  pids: readonly number[],
-  parentOf: (pid: number) => number | null,
-): number[] {
-  const children = new Map<number, number[]>();
-  for (const pid of pids) {
-    const parent = parentOf(pid);
-    if (parent === null) continue;
-    const list = children.get(parent) ?? [];
-    list.push(pid);
-    children.set(parent, list);
-  }
-  const tree: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
-    if (tree.includes(pid)) continue;
-    tree.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return tree;
-}
 
 /**
  * The ports `root`'s tree listens on, one entry per process and port.
