@@ -185,6 +185,22 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
     expect(await up.exit).toBe(0);
   });
 
+  it('berth run with portArgs false: the warning names the process of its tree and the port it serves on', async () => {
+    const box = viteProject({ portArgs: false });
+    const run = startUp(box.dir, box.env, ['web', '--', 'npx', 'vite'], { command: 'run', group: true });
+    const port = await assignedPort(run, 'web');
+    const local = await run.line(/Local: +http:\/\/localhost:\d+\//, 30_000);
+    const vitePort = Number(/localhost:(\d+)/.exec(local)![1]);
+    expect(vitePort).not.toBe(port);
+    expect(await run.line(/^berth: warning: /, 5_000)).toMatch(
+      new RegExp(
+        `^berth: warning: web: pid \\d+ \\(.*vite.*\\) listens on port ${vitePort}, not on berth's port ${port}: services\\.web has "portArgs": false;`,
+      ),
+    );
+    run.interrupt();
+    await run.exit;
+  });
+
   it('a command that names its own port is run as written, and the line says so', async () => {
     const [own] = await reserveBlock(1);
     const box = viteProject({ command: `npx vite --port ${own} --strictPort` });
