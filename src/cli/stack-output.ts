@@ -7,6 +7,7 @@
  * is one JSON object per line on stdout.
  */
 import type { StackEvent, UpService } from '../compose/stack/start.js';
+import { wrongPortLine } from '../core/wrong-port.js';
 import type { CommandIO } from './io.js';
 import type { Paint } from './style.js';
 import { table } from './style.js';
@@ -54,6 +55,10 @@ function describe(event: StackEvent): string | null {
   switch (event.type) {
     case 'starting':
       return `berth: starting \`${event.command}\` on port ${event.port} (pid ${event.pid}${event.restarts > 0 ? `, restart ${event.restarts}` : ''})`;
+    case 'port-args':
+      return `berth: ${event.message}`;
+    case 'wrong-port':
+      return `berth: warning: ${wrongPortLine({ pid: event.pid, command: event.command, port: event.listening }, event.port, event.fix)}`;
     case 'watching':
       return `berth: waiting for something to listen on port ${event.port} (berth up does not start it: it has no command)`;
     case 'ready':

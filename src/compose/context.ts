@@ -25,6 +25,7 @@ import type {
   ProcessTable,
   ProcessTree,
   Spawner,
+  TreeSockets,
   UserNames,
 } from '../core/facts.js';
 import type { Registry } from '../core/registry.js';
@@ -57,6 +58,8 @@ export interface Adapters {
   holders: HolderFinder;
   /** Parent pids, to tell a lease owner's descendants from strangers. */
   tree: ProcessTree;
+  /** The ports a process tree listens on (a service on the wrong port). */
+  treeSockets: TreeSockets;
   /** Stops a process that holds a port (`berth free`). */
   stopper: ProcessStopper;
   /** Service health checks. */
@@ -109,6 +112,9 @@ const lazyStopper: ProcessStopper = {
   stop: async (pid, options) =>
     (await import('../adapters/process/signal.js')).createProcessStopper().stop(pid, options),
 };
+const lazyTreeSockets: TreeSockets = {
+  listening: async (root) => (await import('../adapters/process/tree-sockets.js')).treeListeners(root),
+};
 const lazySpawner: Spawner = {
   spawn: async (request) => (await import('../adapters/process/spawn.js')).spawnInGroup(request),
 };
@@ -140,6 +146,7 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
     freshListeners: given.freshListeners ?? createFreshListeners(),
     holders: given.holders ?? lazyHolders,
     tree: given.tree ?? createProcessTree(),
+    treeSockets: given.treeSockets ?? lazyTreeSockets,
     stopper: given.stopper ?? lazyStopper,
     health: given.health ?? lazyHealthChecker,
     users: given.users ?? createUserNames(),

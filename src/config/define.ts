@@ -26,6 +26,24 @@ export interface UserHealthConfig {
   timeoutMs?: number;
 }
 
+/** A `ready` check as written in a config: a health check's keys, or a command, or a line of output. */
+export interface UserReadyConfig {
+  /** `tcp`, `http`, `command` (ready when it exits 0) or `output` (ready at a line matching `pattern`). Default: from the keys given. */
+  type?: 'tcp' | 'http' | 'command' | 'output';
+  /** Path to GET for http checks, starting with `/`. Default `/`. */
+  path?: string;
+  /** Exact status the http check expects (100-599). Default: any status below 500. */
+  expectStatus?: number;
+  /** Milliseconds between checks (100-3600000). Default 1000. */
+  intervalMs?: number;
+  /** Milliseconds one check may take (1-600000); a command is killed after it. Default: the top-level `healthCheckTimeout`. */
+  timeoutMs?: number;
+  /** For a command check: a shell line (with the service's variables, `$PORT`), or a list run directly (`{port}` replaced). */
+  command?: string | string[];
+  /** For an output check: a regular expression matched against each line of the service's output, colour codes removed. */
+  pattern?: string;
+}
+
 /** One service as written in a config. */
 export interface UserServiceConfig {
   /** Ports to try in order, after the port the service had last time. Unique, 1-65535. */
@@ -54,8 +72,10 @@ export interface UserServiceConfig {
   cwd?: string;
   /** Services that must be ready before this one starts (`inheritFrom`'s target is one implicitly). */
   dependsOn?: string[];
-  /** How `berth up` tells the service is ready once its process binds the port. Default: `health`. */
-  ready?: UserHealthConfig;
+  /** How `berth up` tells the service is ready: a health check once its process binds the port, a command, or a line of output. Default: `health`. */
+  ready?: UserReadyConfig;
+  /** What berth adds to the command for the port: `false` nothing, a list those words (`{port}` replaced). Default: the known tool's flag. */
+  portArgs?: boolean | string[];
   /** Restart the command when it exits: `no` (default), `on-failure` or `always`, with back-off from 1 s to 30 s. */
   restart?: RestartPolicy;
   /** Restarts (not starts) allowed before `berth up` gives up. Default: no limit. */

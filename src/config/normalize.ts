@@ -54,6 +54,8 @@ export interface DraftRun {
   dependsOn: readonly { name: string; index: number }[];
   /** Declared readiness check: `undefined` when absent. */
   ready: Record<string, unknown> | undefined;
+  /** Declared `portArgs`: `true` (the table) when absent or invalid. */
+  portArgs: boolean | readonly string[];
   restart: RestartPolicy;
   maxRestarts: number | null;
   stopSignal: StopSignal;
@@ -190,6 +192,14 @@ function readCommand(value: unknown): RunCommand | null {
   return null;
 }
 
+function readPortArgs(value: unknown): boolean | readonly string[] {
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {
+    return value as string[];
+  }
+  return true;
+}
+
 function readEnv(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(asRecord(value) ?? {})) {
@@ -208,6 +218,7 @@ function draftRun(s: Record<string, unknown>): DraftRun {
       index,
     })),
     ready: asRecord(s.ready) ?? undefined,
+    portArgs: readPortArgs(s.portArgs),
     restart: pick<RestartPolicy>(s.restart, RESTART_POLICIES, 'no'),
     maxRestarts: intIn(s.maxRestarts, 0, 1_000_000, -1) === -1 ? null : (s.maxRestarts as number),
     stopSignal: pick<StopSignal>(s.stopSignal, STOP_SIGNALS, 'SIGTERM'),

@@ -10,6 +10,7 @@ import { DEFAULT_POOL } from '../core/policy.js';
 import type {
   HealthSpec,
   PortRange,
+  ReadySpec,
   Requirement,
   ResolvedConfig,
   RunSpec,
@@ -58,6 +59,37 @@ function checkSpec(
   };
 }
 
+/** The type of a declared `ready`: as written, else what its keys say (`command`, `pattern`), else a health check's. */
+export function readyType(declared: Record<string, unknown>): string | undefined {
+  if (typeof declared.type === 'string') return declared.type;
+  if (declared.command !== undefined) return 'command';
+  if (declared.pattern !== undefined) return 'output';
+  return undefined;
+}
+
+/** A declared `ready` (which the rules accepted) with its defaults filled in. */
+function readySpec(
+  declared: Record<string, unknown>,
+  requires: readonly Requirement[],
+  timeoutMs: number,
+): ReadySpec {
+  const type = readyType(declared);
+  if (type === 'output') return { type, pattern: String(declared.pattern) };
+  if (type === 'command') {
+    const { command } = declared;
+    return {
+      type,
+      command:
+        typeof command === 'string'
+          ? { kind: 'shell', line: command }
+          : { kind: 'exec', argv: command as [string, ...string[]] },
+      intervalMs: typeof declared.intervalMs === 'number' ? declared.intervalMs : HEALTH_INTERVAL_MS,
+      timeoutMs: typeof declared.timeoutMs === 'number' ? declared.timeoutMs : timeoutMs,
+    };
+  }
+  return checkSpec(declared, requires, timeoutMs);
+}
+
 function resolveHealth(
   service: DraftService,
   requires: readonly Requirement[],
@@ -83,7 +115,8 @@ function resolveRun(
     env: { ...run.env },
     dependsOn: run.dependsOn.map((d) => d.name),
     // A declared `ready` applies even with health checks off: it is how the stack starts, not monitoring.
-    ready: run.ready === undefined ? health : checkSpec(run.ready, requires, draft.healthCheckTimeout),
+    ready: run.ready === undefined ? health : readySpec(run.ready, requires, draft.healthCheckTimeout),
+    portArgs: run.portArgs,
     restart: run.restart,
     maxRestarts: run.maxRestarts,
     stopSignal: run.stopSignal,

@@ -8,7 +8,7 @@ import { urlVariable } from '../core/endpoints.js';
 import { notAService } from '../core/suggest.js';
 import type { Draft, DraftService } from './normalize.js';
 import { type ConfigProblem, indexPath, keyPath } from './problems.js';
-import { envVarOf } from './resolve.js';
+import { envVarOf, readyType } from './resolve.js';
 
 type Push = (path: string, message: string) => void;
 
@@ -84,18 +84,81 @@ function checkCycles(
   for (const s of services) visit(s.name);
 }
 
-/** A declared `ready` check: tcp checks take no path or status (as for `health`). */
+/** The keys of `ready` that each type of check reads. */
+const READY_KEYS: Record<string, readonly string[]> = {
+  tcp: ['type', 'intervalMs', 'timeoutMs'],
+  http: ['type', 'path', 'expectStatus', 'intervalMs', 'timeoutMs'],
+  command: ['type', 'command', 'intervalMs', 'timeoutMs'],
+  output: ['type', 'pattern'],
+};
+
+/** Which type a key belongs to, for the fix ("set type: ..."). */
+const KEY_TYPE: Record<string, string> = {
+  path: 'http',
+  expectStatus: 'http',
+  command: 'command',
+  pattern: 'output',
+};
+
+/**
+ * A declared `ready` check is consistent: each key belongs to its type (a tcp
+ * check takes no path, an output check no interval), a command check has a
+ * command, an output check a pattern that compiles and a command whose output
+ * it can read.
+ */
 function checkReady(s: DraftService, err: Push): void {
   const ready = s.run.ready;
-  if (ready === undefined || ready.type !== 'tcp') return;
-  for (const key of ['path', 'expectStatus']) {
-    if (key in ready) {
+  if (ready === undefined) return;
+  const path = keyPath(s.path, 'ready');
+  if (ready.command !== undefined && ready.pattern !== undefined && ready.type === undefined) {
+    err(path, 'has both command and pattern; keep one, or set type: "command" or "output"');
+    return;
+  }
+  const type = readyType(ready);
+  if (type === undefined || !(type in READY_KEYS)) return;
+  for (const key of Object.keys(ready)) {
+    if (READY_KEYS[type]!.includes(key)) continue;
+    const owner = KEY_TYPE[key];
+    err(
+      keyPath(path, key),
+      owner === undefined
+        ? `${key} does nothing for an ${type} check; remove it (an output check waits for its line, however long)`
+        : `${key} applies to ${owner} checks only; remove it or set type: "${owner}"`,
+    );
+  }
+  if (type === 'command' && ready.command === undefined) {
+    err(path, 'a command check needs "command", e.g. "pg_isready -h 127.0.0.1 -p $PORT"');
+  }
+  if (type === 'output') {
+    if (ready.pattern === undefined) {
+      err(path, 'an output check needs "pattern", e.g. "ready to accept connections"');
+    } else if (typeof ready.pattern === 'string') {
+      try {
+        new RegExp(ready.pattern);
+      } catch (error) {
+        err(
+          keyPath(path, 'pattern'),
+          `is not a regular expression (${(error as Error).message}); escape the special characters (\\. \\( \\[) or write plain text`,
+        );
+      }
+    }
+    if (s.run.command === null) {
       err(
-        keyPath(keyPath(s.path, 'ready'), key),
-        `${key} applies to http checks only; remove it or set type: "http"`,
+        path,
+        `an output check reads the service's own output, and ${s.name} has no command; use a command or tcp check, or give ${s.name} a command`,
       );
     }
   }
+}
+
+/** A `portArgs` list without `{port}` would add the words but never the port. */
+function checkPortArgs(s: DraftService, err: Push): void {
+  const args = s.run.portArgs;
+  if (typeof args === 'boolean' || args.some((a) => a.includes('{port}'))) return;
+  err(
+    keyPath(s.path, 'portArgs'),
+    `none of its words has {port}, so berth would add them without the port; write where the port goes, e.g. ["--port", "{port}"], or false to add nothing`,
+  );
 }
 
 /** `env` may not set what berth sets itself: PORT and every service's port and URL variables. */
@@ -159,6 +222,7 @@ export function checkRunRules(draft: Draft): { errors: ConfigProblem[]; warnings
   for (const s of draft.services) {
     checkDependsOn(s, byName, err);
     checkReady(s, err);
+    checkPortArgs(s, err);
     checkEnv(s, published, err);
     checkWithoutCommand(s, warn);
     checkRestarts(s, warn);

@@ -6,6 +6,7 @@ import {
   type UserEnvironmentConfig,
   type UserHealthConfig,
   type UserPortRange,
+  type UserReadyConfig,
   type UserServiceConfig,
 } from './define.js';
 import { CONFIG_JSON_SCHEMA, type JsonSchema } from './schema.js';
@@ -19,6 +20,8 @@ const health: Required<UserHealthConfig> = {
   intervalMs: 500,
   timeoutMs: 1000,
 };
+/** Every key of `ready` (not one consistent check: the keys test reads it only). */
+const ready: Required<UserReadyConfig> = { ...health, command: 'x', pattern: 'y' };
 const service: Required<UserServiceConfig> = {
   preferred: [4000],
   range,
@@ -31,7 +34,8 @@ const service: Required<UserServiceConfig> = {
   command: ['node', 'api.js'],
   cwd: 'api',
   dependsOn: ['base'],
-  ready: health,
+  ready: { type: 'command', command: ['pg_isready', '-p', '{port}'], intervalMs: 500, timeoutMs: 1000 },
+  portArgs: ['--port', '{port}'],
   restart: 'on-failure',
   maxRestarts: 3,
   stopSignal: 'SIGINT',
@@ -109,6 +113,7 @@ describe('config schema', () => {
     expect(Object.keys(full).sort()).toEqual(keys(CONFIG_JSON_SCHEMA));
     expect(Object.keys(service).sort()).toEqual(keys(defs.service));
     expect(Object.keys(health).sort()).toEqual(keys(defs.health));
+    expect(Object.keys(ready).sort()).toEqual(keys(defs.ready));
     expect(Object.keys(range).sort()).toEqual(keys(defs.range));
     expect(Object.keys(environment).sort()).toEqual(keys(environmentSchema));
   });

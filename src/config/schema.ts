@@ -88,9 +88,23 @@ const runKeys: Record<string, JsonSchema> = {
     uniqueItems: true,
   },
   ready: {
-    ...ref('health'),
+    ...ref('ready'),
     description:
-      'How `berth up` tells the service is ready, once a process it started binds the port. Default: the `health` check.',
+      'How `berth up` tells the service is ready: a tcp or http check once a process it started binds the port, or a `command` that exits 0, or a line of `output`. Default: the `health` check.',
+  },
+  portArgs: {
+    description:
+      "What berth adds to the command so the tool listens on berth's port. Default: the port flag (and strict switch) of a dev server berth knows (vite: --port N --strictPort). `false` adds nothing; a list is added instead, `{port}` replaced (in a string command the words are quoted for the shell).",
+    oneOf: [
+      { type: 'boolean', description: '`false`: add nothing; `true`: the default.' },
+      {
+        type: 'array',
+        description: 'The words to add, e.g. ["--listen", "127.0.0.1:{port}"].',
+        items: { type: 'string', description: 'One word; `{port}` is replaced by the port.' },
+        minItems: 1,
+      },
+    ],
+    examples: [false, ['--listen', '127.0.0.1:{port}']],
   },
   restart: {
     type: 'string',
@@ -247,6 +261,53 @@ const health: JsonSchema = {
   },
 };
 
+/** `ready`: a health check's keys, or a command to run, or a line of output to wait for. */
+const ready: JsonSchema = {
+  type: 'object',
+  description: 'A readiness check.',
+  additionalProperties: false,
+  properties: {
+    type: {
+      type: 'string',
+      description:
+        "tcp: a connection is accepted. http: a GET answers. command: the command exits 0. output: a line of the service's output matches `pattern`. Default: command when `command` is set, output when `pattern` is, http when `path` or `expectStatus` is, else derived from `requires`.",
+      enum: ['tcp', 'http', 'command', 'output'],
+    },
+    path: health.properties!.path!,
+    expectStatus: health.properties!.expectStatus!,
+    intervalMs: {
+      ...health.properties!.intervalMs!,
+      description: 'Milliseconds between checks (tcp, http, command).',
+    },
+    timeoutMs: {
+      ...health.properties!.timeoutMs!,
+      description:
+        'Milliseconds one check may take (a command is killed after it). Default: the top-level `healthCheckTimeout`.',
+    },
+    command: {
+      description:
+        "For a command check: a string runs in the platform's shell with the service's variables ($PORT), a list runs directly with `{port}` replaced.",
+      oneOf: [
+        { type: 'string', description: 'A command line for the shell.', minLength: 1 },
+        {
+          type: 'array',
+          description: 'The program and its arguments, run without a shell.',
+          items: { type: 'string', description: 'One argument; `{port}` is replaced by the port.' },
+          minItems: 1,
+        },
+      ],
+      examples: ['pg_isready -h 127.0.0.1 -p $PORT', ['redis-cli', '-p', '{port}', 'ping']],
+    },
+    pattern: {
+      type: 'string',
+      description:
+        "For an output check: a regular expression (JavaScript syntax) matched against each line of the service's stdout and stderr, colour codes removed; ready at the first match after each start.",
+      minLength: 1,
+      examples: ['ready to accept connections'],
+    },
+  },
+};
+
 /** Settings an environment may override, shared by the top level and `environments.<name>`. */
 const overridable: Record<string, JsonSchema> = {
   strategy: {
@@ -372,5 +433,6 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
     },
     service,
     health,
+    ready,
   },
 };

@@ -1090,6 +1090,7 @@ describe('validateConfig: berth up keys', () => {
       env: { NODE_ENV: 'test' },
       dependsOn: ['db'],
       ready: { type: 'http', path: '/', expectStatus: null, intervalMs: 1000, timeoutMs: 5000 },
+      portArgs: true,
       restart: 'on-failure',
       maxRestarts: 3,
       stopSignal: 'SIGINT',

@@ -37,6 +37,23 @@ function declaredEnvironments(raw: Record<string, unknown>): string[] {
   );
 }
 
+/** A `health` key that only `ready` has: `health.command`, `health.pattern`, `health.type` "command" or "output". */
+const READY_ONLY = /(^|\.)health\.(command|pattern|type)$/;
+
+/**
+ * A command or output check written in `health` gets the schema's error and
+ * where it belongs: `health` is also run by the daemon, for any project it
+ * reads, so it never runs a command or waits for a line.
+ */
+function pointToReady(problem: ConfigProblem): ConfigProblem {
+  if (!READY_ONLY.test(problem.path)) return problem;
+  if (problem.path.endsWith('.type') && !/^"(command|output)"/.test(problem.message)) return problem;
+  return {
+    ...problem,
+    message: `${problem.message} Command and output checks go in "ready" (berth up's), not in "health", which the daemon runs for any project it reads.`,
+  };
+}
+
 /**
  * Checks a raw config (parsed JSON/YAML, or the object a berth.config.ts
  * exports) and resolves it for `ctx.environment`.
@@ -50,7 +67,7 @@ function declaredEnvironments(raw: Record<string, unknown>): string[] {
  * if (errors.length > 0) console.error(formatProblems(errors).join('\n'));
  */
 export function validateConfig(raw: unknown, ctx: ValidateContext): ValidationResult {
-  const errors = checkSchema(raw, CONFIG_JSON_SCHEMA);
+  const errors = checkSchema(raw, CONFIG_JSON_SCHEMA).map(pointToReady);
   const warnings: ConfigProblem[] = [];
   const record = asRecord(raw);
   if (record === null) return { config: null, warnings, errors };

@@ -125,6 +125,31 @@ export interface HolderFinder {
 export interface ProcessTree {
   /** The parent pid, or `null` when unknown (the process is gone, or no /proc). */
   parentOf(pid: number): number | null;
+  /**
+   * Every process below `root` (children, grandchildren, ...; not `root`), from
+   * one scan of the process table; empty where the platform cannot tell. Optional
+   * for a tree of your own: without it, `berth run` cannot stop what a command left.
+   */
+  below?(root: number): number[];
+}
+
+/** A process of a tree that listens on a port. */
+export interface TreeListener {
+  pid: number;
+  /** Its command line, `null` when unknown. */
+  command: string | null;
+  port: number;
+  /** Listening address: `0.0.0.0`, `::`, `127.0.0.1`, ... */
+  address: string;
+}
+
+/** The listening sockets of a process tree: which ports a service's own processes listen on. */
+export interface TreeSockets {
+  /**
+   * Every TCP port `root` or one of its descendants listens on, or `null` where
+   * the platform cannot tell (berth reads this from Linux's /proc).
+   */
+  listening(root: number): Promise<TreeListener[] | null>;
 }
 
 /** What stopping a process did: exited after SIGTERM, exited after SIGKILL, still running, or no longer holding the port. */

@@ -44,6 +44,7 @@ export function leaseOnly(cwd: string): RunSpec {
     env: {},
     dependsOn: [],
     ready: null,
+    portArgs: true,
     restart: 'no',
     maxRestarts: null,
     stopSignal: 'SIGTERM',

@@ -55,6 +55,32 @@ export type CheckStatus = 'healthy' | 'unhealthy' | 'not-running';
  */
 export type HealthStatus = CheckStatus | 'unknown';
 
+/** A `ready` check that runs a command: the service is ready when it exits 0. */
+export interface CommandReadySpec {
+  type: 'command';
+  /** A shell line (run with the service's variables) or an argv (run directly, `{port}` replaced). */
+  command: RunCommand;
+  /** Milliseconds between two runs of the command. */
+  intervalMs: number;
+  /** How long one run may take before berth kills it, in milliseconds. */
+  timeoutMs: number;
+}
+
+/** A `ready` check that waits for a line of the service's own output (stdout or stderr). */
+export interface OutputReadySpec {
+  type: 'output';
+  /** A regular expression (JavaScript syntax), matched against each line with its colour codes removed. */
+  pattern: string;
+}
+
+/**
+ * How `berth up` tells a service is ready: a health check (`tcp`, `http`)
+ * once its process tree binds the port, or a `command` or an `output` check,
+ * either of which alone decides (a listener outside the tree, such as
+ * docker's proxy, is then not a stranger).
+ */
+export type ReadySpec = HealthSpec | CommandReadySpec | OutputReadySpec;
+
 /** One service after validation and normalisation: every field is present. */
 export interface ServiceSpec {
   name: string;
@@ -99,8 +125,14 @@ export interface RunSpec {
   env: Readonly<Record<string, string>>;
   /** Services that must be ready before this one starts, as declared (`inheritFrom` adds its target). */
   dependsOn: readonly string[];
-  /** The check that says the service is ready once its process tree binds the port: `ready`, else `health`; `null` for none. */
-  ready: HealthSpec | null;
+  /** The check that says the service is ready: `ready`, else `health` (once its process tree binds the port); `null` for none. */
+  ready: ReadySpec | null;
+  /**
+   * What berth adds to the command so the tool listens on berth's port: `true`
+   * the table's entry for a tool berth knows, `false` nothing, a list those
+   * words instead (`{port}` replaced).
+   */
+  portArgs: boolean | readonly string[];
   restart: RestartPolicy;
   /** Restarts allowed (not starts); `null` for no limit. */
   maxRestarts: number | null;

@@ -3,90 +3,24 @@
  * scripts as services, on ports from this test's own config (reserveBlock;
  * no port is assumed free), over loopback only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/adapters/process/table.js';
-import { berth, CLI, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { eventually, free, killStarted, startUp } from '../support/cli-process.js';
 
-/** A running `berth up`: its output, line by line, and a way to wait for a line. */
-interface Up {
-  child: ChildProcess;
-  out: string[];
-  err: string[];
-  /** Resolves with the first line (of either stream) matching `pattern`, seen or to come. */
-  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  exit: Promise<number | null>;
-}
-
-const running: ChildProcess[] = [];
 const boxes: Sandbox[] = [];
 const processes = createProcessTable();
 
 afterEach(async () => {
-  for (const child of running.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  killStarted();
   for (const box of boxes.splice(0)) {
     // Whatever a failed test left: berth down stops it (the rows say what), then the folder goes.
     await berth(['down'], { cwd: box.dir, env: box.env });
     box.cleanup();
   }
 });
-
-function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Up {
-  const child = spawn(process.execPath, [CLI, 'up', ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  const out: string[] = [];
-  const err: string[] = [];
-  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const take = (list: string[]) => (line: string) => {
-    list.push(line);
-    for (const w of [...waiting]) {
-      if (w.pattern.test(line)) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  createInterface({ input: child.stdout! }).on('line', take(out));
-  createInterface({ input: child.stderr! }).on('line', take(err));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    out,
-    err,
-    exit,
-    line(pattern, timeoutMs = 20_000) {
-      const seen = [...out, ...err].find((l) => pattern.test(l));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no line matching ${pattern} within ${timeoutMs} ms:\n${[...err, ...out].join('\n')}`,
-              ),
-            ),
-          timeoutMs,
-        );
-        waiting.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-      });
-    },
-  };
-}
 
 /** A project folder with its config and service scripts, and a registry of its own (or a shared one). */
 function project(config: unknown, scripts: Record<string, string>, shared?: Sandbox): Sandbox {
@@ -106,24 +40,6 @@ function project(config: unknown, scripts: Record<string, string>, shared?: Sand
 
 /** Whether `pid` still runs (a zombie does not). */
 const alive = (pid: number) => processes.owner(pid) !== null;
-
-/** Whether nothing listens on `port` (this process can bind it). */
-async function free(port: number): Promise<boolean> {
-  try {
-    await close(await listen(port));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Prints its pid and serves http on PORT, on 127.0.0.1. */
 const HTTP_SERVICE = `

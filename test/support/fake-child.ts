@@ -20,6 +20,11 @@ export class FakeChild implements SpawnedProcess {
   readonly signals: string[] = [];
   /** Ignore every signal but SIGKILL (a service that does not stop in time). */
   stubborn = false;
+  /**
+   * Something of its group still runs after it exits (a child it started,
+   * as vite under npm), until a signal to the group ends it (SIGKILL only, when stubborn).
+   */
+  leftInGroup = false;
   private listener: Output | null = null;
   private resolveExit!: (exit: ProcessExit) => void;
   private ended: ProcessExit | null = null;
@@ -66,7 +71,14 @@ export class FakeChild implements SpawnedProcess {
   /** A signal to its group: it dies of it, unless stubborn (SIGKILL always works). */
   receive(signal: string): void {
     this.signals.push(signal);
-    if (signal === 'SIGKILL' || !this.stubborn) this.exit(null, signal);
+    if (signal !== 'SIGKILL' && this.stubborn) return;
+    this.leftInGroup = false;
+    this.exit(null, signal);
+  }
+
+  /** Whether anything of its process group still runs. */
+  get groupAlive(): boolean {
+    return this.running || this.leftInGroup;
   }
 }
 

@@ -121,7 +121,16 @@ export class FakeMachine {
           };
         },
       },
-      tree: { parentOf: (pid) => (this.processes.has(pid) ? (this.processes.get(pid)!.ppid ?? 1) : null) },
+      tree: {
+        parentOf: (pid) => this.parentOf(pid),
+        below: (root) => [...this.processes.keys()].filter((pid) => pid !== root && this.descends(pid, root)),
+      },
+      treeSockets: {
+        listening: async (root) =>
+          [...this.listening]
+            .filter(([, p]) => this.descends(p.pid, root))
+            .map(([port, p]) => ({ pid: p.pid, command: p.command, port, address: '127.0.0.1' })),
+      },
       stopper: { stop: (pid, options) => this.stop(pid, options) },
       health: {
         check: async (_spec: HealthSpec, port: number) =>
@@ -141,9 +150,9 @@ export class FakeMachine {
         },
       },
       groups: {
-        alive: (group) => this.children.some((c) => c.pgid === group.pgid && c.running),
+        alive: (group) => this.children.some((c) => c.pgid === group.pgid && c.groupAlive),
         signal: (group, signal) => {
-          const child = this.children.find((c) => c.pgid === group.pgid && c.running);
+          const child = this.children.find((c) => c.pgid === group.pgid && c.groupAlive);
           if (!child) return 'gone';
           this.groupSignals.push(`${group.pgid}:${signal}`);
           child.receive(signal);
@@ -154,6 +163,16 @@ export class FakeMachine {
       now: () => this.clock,
       log: () => {},
     };
+  }
+
+  private parentOf(pid: number): number | null {
+    return this.processes.has(pid) ? (this.processes.get(pid)!.ppid ?? 1) : null;
+  }
+
+  /** Whether `pid` is `root` or below it. */
+  private descends(pid: number, root: number): boolean {
+    for (let p: number | null = pid; p !== null && p > 1; p = this.parentOf(p)) if (p === root) return true;
+    return false;
   }
 
   /** A child exited: its process and its sockets go. */

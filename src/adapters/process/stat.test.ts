@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPid, parseProcStat, readProcStat, readStartTime } from './stat.js';
+import { createProcessTree, descendants, isPid, parseProcStat, readProcStat, readStartTime } from './stat.js';
 
 // Real lines from Linux 6.x, fields after starttime trimmed where irrelevant.
 const NODE_STAT =
@@ -72,5 +72,44 @@ describe.runIf(process.platform === 'linux')('readProcStat on Linux', () => {
     expect(readStartTime(2 ** 23)).toBeNull();
     expect(readStartTime(0)).toBeNull();
     expect(readStartTime(-1)).toBeNull();
+  });
+});
+
+describe('descendants', () => {
+  it('walks the parent pids down from the root, grandchildren included, nothing beside it', () => {
+    const parents = new Map([
+      [10, 1],
+      [11, 10],
+      [12, 11],
+      [13, 10],
+      [20, 1],
+      [21, 20],
+    ]);
+    expect(descendants(10, [...parents.keys()], (pid) => parents.get(pid) ?? null).sort()).toEqual([
+      10, 11, 12, 13,
+    ]);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('createProcessTree().below on this machine', () => {
+  it('lists a child and its grandchild, not the root', async () => {
+    const { spawn } = await import('node:child_process');
+    // sh keeps running (it waits for its sleep), so the tree is sh -> sleep.
+    const child = spawn('sh', ['-c', 'sleep 30; true'], { stdio: 'ignore', detached: true });
+    try {
+      const tree = createProcessTree();
+      let below: number[] = [];
+      for (let i = 0; i < 100 && below.length < 2; i++) {
+        below = tree.below!(process.pid).filter(
+          (pid) => pid === child.pid || tree.parentOf(pid) === child.pid,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(below).toContain(child.pid);
+      expect(below).toHaveLength(2);
+      expect(tree.below!(process.pid)).not.toContain(process.pid);
+    } finally {
+      process.kill(-child.pid!, 'SIGKILL');
+    }
   });
 });

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ProcessTree } from '../../core/facts.js';
 import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
+import { procFdTable } from './sockets.js';
 
 /** The fields of `/proc/<pid>/stat` that berth uses. */
 export interface ProcStat {
@@ -99,11 +100,48 @@ export function readStartTime(pid: number): string | null {
 }
 
 /**
+ * `root` and every process below it, from one scan of the process table
+ * (no `/proc/<pid>/task/<tid>/children` needed, which some kernels lack).
+ *
+ * @example
+ * descendants(4242, procFdTable().pids(), (pid) => readProcStat(pid)?.ppid ?? null); // [4242, 4250, 4251]
+ */
+export function descendants(
+  root: number,
+  pids: readonly number[],
+  parentOf: (pid: number) => number | null,
+): number[] {
+  const children = new Map<number, number[]>();
+  for (const pid of pids) {
+    const parent = parentOf(pid);
+    if (parent === null) continue;
+    const list = children.get(parent) ?? [];
+    list.push(pid);
+    children.set(parent, list);
+  }
+  const tree: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    if (tree.includes(pid)) continue;
+    tree.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+/**
  * The {@link ProcessTree} from `/proc/<pid>/stat` (Linux); every parent is unknown elsewhere.
  *
  * @example
  * createProcessTree().parentOf(process.pid); // process.ppid
  */
 export function createProcessTree(): ProcessTree {
-  return { parentOf: (pid) => readProcStat(pid)?.ppid ?? null };
+  const parentOf = (pid: number) => readProcStat(pid)?.ppid ?? null;
+  const table = procFdTable();
+  return {
+    parentOf,
+    below: (root) =>
+      PROC_ROOT !== null ? descendants(root, table.pids(), parentOf).filter((p) => p !== root) : [],
+  };
 }

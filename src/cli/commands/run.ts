@@ -2,13 +2,20 @@
  * `berth run <service> -- <command...>`: assigns the project's services, runs
  * the command with PORT and every `berth env` variable, ties the service's
  * lease to the child (so it is reclaimed if everything dies), forwards
- * SIGINT/SIGTERM/SIGHUP, exits with the child's code and releases the leases
- * it made (src/compose/run-leases.ts).
+ * SIGINT/SIGTERM/SIGHUP (and stops what the command leaves running of its
+ * tree after one, src/compose/leftovers.ts), exits with the child's code and
+ * releases the leases it made (src/compose/run-leases.ts).
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { stopLeftovers, treeBelow } from '../../compose/leftovers.js';
+import { serviceCommand } from '../../compose/port-args.js';
 import { runLeases } from '../../compose/run-leases.js';
+import { defaultSleep } from '../../compose/stack/start.js';
+import { watchWrongPort } from '../../compose/wrong-port.js';
 import { envVars } from '../../core/endpoints.js';
+import type { LeaseOwner } from '../../core/types.js';
+import { wrongPortFix, wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
 import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
@@ -21,7 +28,12 @@ port and every variable of \`berth env\`. The lease belongs to the command while
 it runs and is released when it exits, as are the leases berth made for the
 other services (a lease they had before stays); berth exits with the command's code.
 When the command fails because another process took the port between berth's
-check and the command's bind, berth retries on another port (maxRetries times).`;
+check and the command's bind, berth retries on another port (maxRetries times).
+
+A dev server that does not read PORT (vite, astro, ng serve, ...) gets its port
+flag, and its strict switch where it has one (berth says so in one line); the
+service's "portArgs" turns that off (false) or replaces it. A process of the
+command's tree that listens on another port than berth's is named at once.`;
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -62,18 +74,51 @@ const run: Command = async (argv, io) => {
         ...Object.fromEntries(envVars(pm.config.services, ports)),
         PORT: String(port),
       };
+      const spec = pm.config.services.find((s) => s.name === service)!;
+      const argv = command as [string, ...string[]];
+      const plan = serviceCommand(spec, { kind: 'exec', argv }, port, process.cwd());
+      if (plan.message !== null && !values.quiet) io.err(`berth: ${plan.message}`);
+      const watching = new AbortController();
       let code: number;
       let lost: boolean;
       let signalled: boolean;
+      // The command's processes when berth forwarded it a signal: what it leaves of them is stopped.
+      let tree: LeaseOwner[] | null = null;
       try {
-        ({ code, signalled } = await runChild(command as [string, ...string[]], env, (pid) =>
-          leases.tie(pid),
+        const run = plan.command.kind === 'exec' ? plan.command.argv : argv;
+        ({ code, signalled } = await runChild(
+          run,
+          env,
+          async (pid) => {
+            await leases.tie(pid);
+            void watchWrongPort(pm.adapters, {
+              root: pid,
+              port,
+              signal: watching.signal,
+              sleep: defaultSleep,
+              now: pm.adapters.now,
+              onFound: (l) =>
+                io.err(`berth: warning: ${service}: ${wrongPortLine(l, port, wrongPortFix(plan, service))}`),
+            });
+          },
+          (pid) => {
+            tree ??= treeBelow(pm.adapters, pid);
+          },
         ));
+        if (tree !== null) {
+          const left = await stopLeftovers(pm.adapters, tree, { sleep: defaultSleep });
+          if (left.length > 0) {
+            io.err(
+              `berth: ${service}: the command exited and left ${left.length === 1 ? 'a process' : `${left.length} processes`} running (pid ${left.map((p) => p.pid).join(', ')}); berth stopped ${left.length === 1 ? 'it' : 'them'}`,
+            );
+          }
+        }
         // A failed start while another process holds the port: it was taken between our
         // bind probe and the command's own bind. The child is gone, so the holder is not it.
         // A child stopped by a signal we forwarded is not a lost race: never restart it.
         lost = !signalled && code !== 0 && (await pm.adapters.probe.check(port)) === 'busy';
       } finally {
+        watching.abort();
         // The command's lease, and those leased only to give it the other services' variables.
         await leases.release();
       }
@@ -87,16 +132,21 @@ const run: Command = async (argv, io) => {
   }
 };
 
-/** Runs the command once; `onSpawn` ties the lease to the child. Resolves with the exit code. */
+/**
+ * Runs the command once; `onSpawn` ties the lease to the child, `onForward`
+ * is told right before a signal is forwarded to it. Resolves with the exit code.
+ */
 async function runChild(
-  [file, ...args]: [string, ...string[]],
+  [file, ...args]: readonly [string, ...string[]],
   env: NodeJS.ProcessEnv,
   onSpawn: (pid: number) => Promise<void>,
+  onForward: (pid: number) => void,
 ): Promise<{ code: number; signalled: boolean }> {
   const child = spawn(file, args, { stdio: 'inherit', env });
   let signalled = false;
   const forward = (signal: NodeJS.Signals) => {
     signalled = true;
+    if (child.pid !== undefined) onForward(child.pid);
     child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);

@@ -28,6 +28,21 @@ export type StackEvent =
   | { type: 'starting'; service: string; port: number; pid: number; command: string; restarts: number }
   /** A service berth does not start (no command) that others wait for. */
   | { type: 'watching'; service: string; port: number }
+  /** What berth added to the command so its tool listens on the port (or why it added nothing): one line. */
+  | { type: 'port-args'; service: string; tool: string | null; args: readonly string[]; message: string }
+  /**
+   * A process of the service's own tree listens on another port (`listening`)
+   * while berth's `port` is not bound: which process, and the fix.
+   */
+  | {
+      type: 'wrong-port';
+      service: string;
+      port: number;
+      pid: number;
+      command: string | null;
+      listening: number;
+      fix: string;
+    }
   | { type: 'ready'; service: string; port: number; url: string; ms: number }
   /** Still not ready after a while: why (nothing listens yet, the check fails). */
   | { type: 'waiting'; service: string; port: number; reason: string }

@@ -3,85 +3,24 @@
  * processes the test drives (bind a port, crash, ignore a signal), a real
  * SQLite registry in a temp folder. Time runs on the machine's clock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FakeChild } from '../../../test/support/fake-child.js';
 import { FakeMachine, SELF_PID } from '../../../test/support/fake-machine.js';
+import {
+  cleanUpStacks,
+  commandOf,
+  machineSleep,
+  managerOn,
+  stackOn,
+  until,
+} from '../../../test/support/stack-on.js';
 import type { UserConfig } from '../../config/define.js';
 import type { RunPhase } from '../../core/stack.js';
 import { isBerthError } from '../../errors.js';
-import { createAdapters } from '../context.js';
-import { createPortManager, type PortManager } from '../manager.js';
 import { downStack } from './down.js';
 import type { StackEvent } from './events.js';
 import { startStack } from './start.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
-
-async function managerOn(machine: FakeMachine, config: UserConfig): Promise<PortManager> {
-  const root = mkdtempSync(join(tmpdir(), 'berth-stack-'));
-  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
-  const adapters = createAdapters({ home: join(root, 'home'), adapters: machine.adapters() });
-  const pm = await createPortManager({ cwd: root, config, adapters });
-  cleanups.push(() => pm.close());
-  return pm;
-}
-
-/** Timers on the machine's clock: each sleep moves it on and yields for a moment. */
-function machineSleep(machine: FakeMachine) {
-  return (ms: number, signal?: AbortSignal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(new Error('aborted'));
-      machine.clock += ms;
-      setTimeout(resolve, 1);
-    });
-}
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
-
-async function stackOn(config: UserConfig, services: string[] = []) {
-  const machine = new FakeMachine();
-  const pm = await managerOn(machine, { enableHealthChecks: false, ...config });
-  const events: StackEvent[] = [];
-  const stack = await startStack(pm, {
-    services,
-    emit: (e) => events.push(e),
-    env: { PATH: '/usr/bin' },
-    sleep: machineSleep(machine),
-    pollMs: 5,
-  });
-  const started = (line: string, nth = 0) =>
-    machine.children.filter((c) => commandOf(c) === line).length > nth;
-  return {
-    machine,
-    pm,
-    events,
-    stack,
-    /** Waits for the nth start of `line`, and returns it. */
-    async child(line: string, nth = 0): Promise<FakeChild> {
-      await until(`${line} #${nth} starts`, () => started(line, nth));
-      return machine.child(line, nth);
-    },
-    of: <T extends StackEvent['type']>(type: T) =>
-      events.filter((e): e is Extract<StackEvent, { type: T }> => e.type === type),
-  };
-}
-
-function commandOf(c: FakeChild): string {
-  const cmd = c.request.command;
-  return cmd.kind === 'shell' ? cmd.line : cmd.argv.join(' ');
-}
+afterEach(cleanUpStacks);
 
 /** The issue's stack: a db, an api that needs it, a web that needs the api, a websocket on the api's port. */
 const THREE_LEVELS: UserConfig = {

@@ -11,6 +11,7 @@
 
 import { serviceUrl } from '../../core/endpoints.js';
 import type { ProcessExit, ProcessGroupRef, SpawnedProcess } from '../../core/facts.js';
+import type { PortArgsPlan } from '../../core/port-args.js';
 import {
   advance,
   allGone,
@@ -24,11 +25,15 @@ import {
   type UnitState,
 } from '../../core/stack.js';
 import type { LeaseOwner, ServiceSpec } from '../../core/types.js';
+import { wrongPortFix } from '../../core/wrong-port.js';
 import type { PortManager } from '../manager.js';
+import { serviceCommand } from '../port-args.js';
+import { watchWrongPort } from '../wrong-port.js';
 import { serviceEnv } from './env.js';
 import type { StackEvent } from './events.js';
 import { attachLines } from './lines.js';
-import { portHolder, probeReadiness, waitUntilReady } from './readiness.js';
+import { portHolder, probeReadiness, type Readiness, waitUntilReady } from './readiness.js';
+import { commandCheck, OutputMatcher } from './ready-checks.js';
 import type { RunRecorder } from './record.js';
 import { decideExit, RestartTimers } from './restart.js';
 import { stopGroup } from './stop.js';
@@ -73,12 +78,18 @@ export class StackRunner {
   private readonly watches = new Map<string, AbortController>();
   private readonly launching = new Set<string>();
   private readonly moving = new Set<string>();
+  /** Processes a move stopped: their exit is not a crash. */
+  private readonly moved = new WeakSet<SpawnedProcess>();
   /** The stop of each signalled unit, done when its whole process group is gone. */
   private readonly stops = new Map<string, Promise<unknown>>();
   /** Units sent back to pending because a stranger took their port, with who took it. */
   private readonly takenBy = new Map<string, string>();
   private readonly startedAt = new Map<string, number>();
   private readonly readyMs = new Map<string, number>();
+  /** What berth made of each unit's command at its last start (port arguments), for the wrong-port hint. */
+  private readonly plans = new Map<string, PortArgsPlan>();
+  /** Each unit's `output` check for its current start. */
+  private readonly matchers = new Map<string, OutputMatcher>();
   private readonly units: ReadonlyMap<string, StackUnit>;
   private readonly specs: ReadonlyMap<string, ServiceSpec>;
   private readonly timers: RestartTimers;
@@ -173,8 +184,23 @@ export class StackRunner {
       if (!(await this.lease(name))) return;
       if (this.stopping || (this.phase(name) !== 'pending' && this.phase(name) !== 'restarting')) return;
       const { adapters } = this.ctx.pm;
+      const plan = serviceCommand(spec, spec.run.command!, this.port(name), spec.run.cwd);
+      this.plans.set(name, plan);
+      if (plan.message !== null) {
+        this.ctx.emit({
+          type: 'port-args',
+          service: name,
+          tool: plan.tool?.name ?? null,
+          args: plan.args,
+          message: plan.message,
+        });
+      }
+      const ready = spec.run.ready;
+      // Matched afresh at each start: a line of the last run does not make this one ready.
+      const matcher = ready?.type === 'output' ? new OutputMatcher(ready.pattern) : null;
+      if (matcher) this.matchers.set(name, matcher);
       const proc = await adapters.spawner.spawn({
-        command: spec.run.command!,
+        command: plan.command,
         cwd: spec.run.cwd,
         env: serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name),
       });
@@ -186,7 +212,10 @@ export class StackRunner {
         this.procs.delete(name);
         return;
       }
-      attachLines(proc, (stream, line) => this.ctx.emit({ type: 'output', service: name, stream, line }));
+      attachLines(proc, (stream, line) => {
+        matcher?.push(line);
+        this.ctx.emit({ type: 'output', service: name, stream, line });
+      });
       const state = this.set(name, { type: 'start' });
       this.startedAt.set(name, adapters.now());
       this.ctx.emit({
@@ -194,7 +223,7 @@ export class StackRunner {
         service: name,
         port: this.port(name),
         pid: proc.pid,
-        command: commandText(spec.run.command!),
+        command: commandText(plan.command),
         restarts: state.restarts,
       });
       void proc.exited.then((exit) => this.guard(name, () => this.onExit(name, proc, exit)));
@@ -244,19 +273,47 @@ export class StackRunner {
     return true;
   }
 
-  /** Probes `name` until ready (or its port is taken); `ancestor` null for an external unit. */
+  /**
+   * Probes `name` until ready (or its port is taken); `ancestor` null for an
+   * external unit. While its tree has not bound the port, also watches for a
+   * process of the tree listening on another port.
+   */
   private watch(name: string, ancestor: number | null): void {
     const controller = new AbortController();
     this.watches.get(name)?.abort();
     this.watches.set(name, controller);
     const { adapters } = this.ctx.pm;
     const port = this.port(name);
-    const target = { port, check: this.specs.get(name)!.run.ready, ancestor };
+    const { probe, wake } = this.readinessProbe(name, ancestor, controller.signal);
+    const sleep = (ms: number, signal: AbortSignal) =>
+      wake === null ? this.ctx.sleep(ms, signal) : Promise.race([this.ctx.sleep(ms, signal), wake]);
+    const proc = this.procs.get(name);
+    if (ancestor !== null && proc !== undefined) {
+      this.guard(name, () =>
+        watchWrongPort(adapters, {
+          root: proc.pid,
+          port,
+          signal: controller.signal,
+          sleep: (ms, signal) => this.ctx.sleep(ms, signal),
+          now: adapters.now,
+          onFound: (l) =>
+            this.ctx.emit({
+              type: 'wrong-port',
+              service: name,
+              port,
+              pid: l.pid,
+              command: l.command,
+              listening: l.port,
+              fix: wrongPortFix(this.plans.get(name)!, name),
+            }),
+        }),
+      );
+    }
     this.guard(name, async () => {
-      const result = await waitUntilReady(() => probeReadiness(adapters, target), {
+      const result = await waitUntilReady(probe, {
         intervalMs: this.ctx.pollMs,
         signal: controller.signal,
-        sleep: (ms, signal) => this.ctx.sleep(ms, signal),
+        sleep,
         now: adapters.now,
         onSlow: (reason) => this.ctx.emit({ type: 'waiting', service: name, port, reason }),
       });
@@ -265,6 +322,7 @@ export class StackRunner {
         await this.moveOff(name, result.holder);
         return;
       }
+      controller.abort();
       this.set(name, { type: 'ready' });
       const ms = adapters.now() - (this.startedAt.get(name) ?? adapters.now());
       this.readyMs.set(name, ms);
@@ -275,20 +333,60 @@ export class StackRunner {
     });
   }
 
+  /**
+   * How `name`'s readiness is probed: an `output` or `command` check alone
+   * decides (a listener outside the tree, docker's proxy, is then no
+   * stranger); otherwise the port must be bound by the tree, then the check
+   * passes. `wake` ends a wait early (a matching line).
+   */
+  private readinessProbe(
+    name: string,
+    ancestor: number | null,
+    signal: AbortSignal,
+  ): { probe: () => Promise<Readiness>; wake: Promise<void> | null } {
+    const { adapters } = this.ctx.pm;
+    const spec = this.specs.get(name)!;
+    const port = this.port(name);
+    const check = spec.run.ready;
+    if (check?.type === 'output') {
+      const matcher = this.matchers.get(name)!;
+      return { probe: async () => matcher.probe(), wake: matcher.matched };
+    }
+    if (check?.type === 'command') {
+      const env = serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name);
+      const sleep = (ms: number, s?: AbortSignal) => this.ctx.sleep(ms, s);
+      return {
+        probe: commandCheck(adapters, check, { cwd: spec.run.cwd, env, port, sleep, signal }),
+        wake: null,
+      };
+    }
+    return { probe: () => probeReadiness(adapters, { port, check, ancestor }), wake: null };
+  }
+
   /** A stranger holds the port of a starting unit: stop it, and start it again on another port (not a restart). */
   private async moveOff(name: string, holder: string): Promise<void> {
     this.moving.add(name);
     try {
       const proc = this.procs.get(name);
       if (proc) {
+        // Its exit is the move's to handle, not onExit's (it would count it as a crash).
+        this.moved.add(proc);
         await this.stopProcess(name, proc);
         this.procs.delete(name);
       }
-      if (this.stopping) return;
+      if (this.stopping) {
+        // The stack stopped meanwhile: the unit is gone, not moved.
+        if (this.phase(name) === 'stopping') {
+          this.set(name, { type: 'exit', code: null });
+          this.ctx.emit({ type: 'stopped', service: name, code: null, signal: null });
+        }
+        return;
+      }
       await this.ctx.pm.setOwner(this.units.get(name)!.serves, this.ctx.self);
       this.replan(name, holder);
     } finally {
       this.moving.delete(name);
+      if (this.stopping) this.continueStop();
     }
     this.schedule();
   }
@@ -325,7 +423,7 @@ export class StackRunner {
   }
 
   private async onExit(name: string, proc: SpawnedProcess, exit: ProcessExit): Promise<void> {
-    if (this.procs.get(name) !== proc) return;
+    if (this.procs.get(name) !== proc || this.moved.has(proc)) return;
     this.watches.get(name)?.abort();
     const { adapters } = this.ctx.pm;
     const spec = this.specs.get(name)!;
@@ -333,6 +431,8 @@ export class StackRunner {
     const phase = this.phase(name);
     // Whatever the leader left in its group goes with it, so nothing holds the port.
     if (phase !== 'stopping' && adapters.groups.alive(groupOf(proc))) await this.stopProcess(name, proc);
+    // A move that began meanwhile (a stranger on the port) handles this exit.
+    if (this.moved.has(proc)) return;
     this.procs.delete(name);
     if (this.moving.has(name)) return;
     if (phase === 'stopping') {

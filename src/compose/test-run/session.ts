@@ -21,6 +21,7 @@ import {
   type TestRunner,
 } from '../../core/test-run.js';
 import type { ResolvedConfig } from '../../core/types.js';
+import { wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
 import { type Adapters, berthHome, createAdapters } from '../context.js';
 import { createManagerFor, type PortManager } from '../manager.js';
@@ -219,6 +220,11 @@ function readiness(log: (line: string) => void, verbose: boolean) {
       if (tail.length > OUTPUT_KEPT) tail.shift();
       tails.set(event.service, tail);
       if (verbose) log(`${event.service} | ${event.line}`);
+    } else if (event.type === 'port-args') {
+      log(`berth: ${event.service}: ${event.message}`);
+    } else if (event.type === 'wrong-port') {
+      const listener = { pid: event.pid, command: event.command, port: event.listening };
+      log(`berth: ${event.service}: warning: ${wrongPortLine(listener, event.port, event.fix)}`);
     } else if (event.type === 'moved') {
       log(`berth: ${event.service} moved from port ${event.from} to ${event.to}: ${event.reason}`);
     } else if (event.type === 'up') {

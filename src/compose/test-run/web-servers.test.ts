@@ -3,7 +3,7 @@
  * real registry in a temp folder: the names the caller gives are checked
  * against the config before anything is leased.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,27 @@ describe('planWebServers', () => {
     expect(plan.servers.map((s) => s.name).sort()).toEqual(['db', 'web']);
     releasePlanSync(plan);
     expect(leasesIn(req.home)).toEqual([]);
+  });
+
+  it("gives each server its tool's port arguments in the line Playwright runs, and says so", async () => {
+    const req = await request();
+    writeFileSync(join(req.cwd, 'package.json'), JSON.stringify({ scripts: { dev: 'vite' } }));
+    const config = JSON.parse(readFileSync(join(req.cwd, 'berth.config.json'), 'utf8'));
+    config.services.web.command = 'npm run dev';
+    config.services.db.command = ['npx', 'vite', 'preview'];
+    config.services.db.portArgs = false;
+    writeFileSync(join(req.cwd, 'berth.config.json'), JSON.stringify(config));
+    const plan = await planWebServers(req);
+    try {
+      const web = plan.servers.find((s) => s.name === 'web')!;
+      expect(web.command).toBe(`npm run dev -- --port ${web.port} --strictPort`);
+      expect(plan.servers.find((s) => s.name === 'db')!.command).toBe('npx vite preview');
+      expect(plan.notes).toContain(
+        `web: vite does not read PORT; running it with --port ${web.port} --strictPort`,
+      );
+    } finally {
+      releasePlanSync(plan);
+    }
   });
 
   it('an unknown name in services: E_UNKNOWN_SERVICE naming the option and the known services, no lease', async () => {

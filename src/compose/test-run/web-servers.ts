@@ -28,6 +28,7 @@ import { BerthError, type BerthErrorCode, isBerthError, unexpectedMessage } from
 import { createAdapters } from '../context.js';
 import { leaseViews, staleness } from '../lease-views.js';
 import { createManagerFor } from '../manager.js';
+import { serviceCommand } from '../port-args.js';
 import { serviceEnv } from '../stack/env.js';
 import { checkBaseUrlOption, checkServiceOption } from './options.js';
 import { releaseRunIn } from './release.js';
@@ -134,7 +135,8 @@ export async function planWebServers(request: WebServerRequest): Promise<WebServ
         started.map((u) => u.name),
       );
       if (ports !== null) {
-        return { ...plan(config, started, ports, request), scope: null, reused: environment, notes: [] };
+        const { portNotes: _, ...planned } = plan(config, started, ports, request);
+        return { ...planned, scope: null, reused: environment, notes: [] };
       }
     }
     const run = { ...config, environment: runEnvironment(request.environment, request.runId) };
@@ -143,11 +145,12 @@ export async function planWebServers(request: WebServerRequest): Promise<WebServ
     const runner = adapters.processes.owner(request.runner.pid) ?? request.runner;
     const assigned = await pm.assignAll({ owner: runner });
     const ports = new Map(Object.entries(assigned.services).map(([name, s]) => [name, s.port]));
+    const { portNotes, ...planned } = plan(config, started, ports, request);
     return {
-      ...plan(config, started, ports, request),
+      ...planned,
       scope: { dir: run.dir, environment: run.environment },
       reused: null,
-      notes: assigned.decisions.filter((d) => d.skipped.length > 0).map((d) => d.message),
+      notes: [...assigned.decisions.filter((d) => d.skipped.length > 0).map((d) => d.message), ...portNotes],
     };
   } finally {
     adapters.runs.close();
@@ -160,10 +163,14 @@ function plan(
   started: readonly { name: string }[],
   ports: ReadonlyMap<string, number>,
   request: WebServerRequest,
-): Omit<WebServerPlan, 'scope' | 'reused' | 'notes'> {
+): Omit<WebServerPlan, 'scope' | 'reused' | 'notes'> & { portNotes: string[] } {
+  const portNotes: string[] = [];
   const servers = started.map(({ name }) => {
     const spec = config.services.find((s) => s.name === name)!;
     const port = ports.get(name)!;
+    // Playwright runs the line: the tool's port arguments go in it, as berth up adds them.
+    const command = serviceCommand(spec, spec.run.command!, port, spec.run.cwd);
+    if (command.message !== null) portNotes.push(`${name}: ${command.message}`);
     const ready = spec.run.ready;
     const url =
       ready?.type === 'http' || (ready === null && spec.requires[0] !== 'tcp')
@@ -171,7 +178,7 @@ function plan(
         : null;
     return {
       name,
-      command: commandLine(spec.run.command!),
+      command: commandLine(command.command),
       cwd: spec.run.cwd,
       port,
       url,
@@ -184,6 +191,7 @@ function plan(
     runId: request.runId,
     home: request.home,
     servers,
+    portNotes,
     values: runValues(config.services, ports),
     env: runVariables(config.services, ports, request.runId),
   };
