@@ -79,6 +79,15 @@ export async function stackOn(
       await until(`${line} #${nth} starts`, () => started(line, nth));
       return machine.child(line, nth);
     },
+    /**
+     * Waits until the stack has slept through `ms` of the machine's clock (its polls and
+     * timers move it): what it would have done by then, it has done. Proves a negative
+     * by the runner's own looks rather than by a real-time pause.
+     */
+    async afterClock(ms: number): Promise<void> {
+      const until_ = machine.clock + ms;
+      await until(`the stack sleeps through ${ms} ms`, () => machine.clock >= until_);
+    },
     of: <T extends StackEvent['type']>(type: T) =>
       events.filter((e): e is Extract<StackEvent, { type: T }> => e.type === type),
   };

@@ -57,8 +57,8 @@ describe('berth up on a fake machine', () => {
       'db assigned port 5000 (preferred)',
     );
     const db = await t.child('node db.js');
-    // Nothing else starts while the db is not ready.
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Nothing else starts while the db is not ready: ten of the runner's looks.
+    await t.afterClock(50);
     expect(t.machine.children).toHaveLength(1);
     expect(db.env).toMatchObject({
       PORT: '5000',
@@ -138,7 +138,7 @@ describe('berth up on a fake machine', () => {
     t.web.stubborn = true;
     t.stack.stop();
     await until('web is signalled', () => t.web.signals.length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await t.afterClock(50);
     expect(t.api.signals).toEqual([]);
     t.web.exit(0);
     await t.stack.done;
