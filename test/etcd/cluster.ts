@@ -46,10 +46,6 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
-/** Election tuned for tests: a new leader within about half a second of the old one's death. */
-const HEARTBEAT_MS = 50;
-const ELECTION_MS = 500;
-
 function spawnMember(member: Member, all: Member[], state: 'new' | 'existing'): ChildProcess {
   const cluster = all.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   const child = spawn(
@@ -64,11 +60,6 @@ function spawnMember(member: Member, all: Member[], state: 'new' | 'existing'): 
       `--initial-cluster=${cluster}`,
       `--initial-cluster-state=${state}`,
       '--initial-cluster-token=berth-test',
-      `--heartbeat-interval=${HEARTBEAT_MS}`,
-      `--election-timeout=${ELECTION_MS}`,
-      '--max-txn-ops=1024',
-      '--logger=zap',
-      '--log-level=error',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

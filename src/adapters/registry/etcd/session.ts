@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { CallOptions } from '@grpc/grpc-js';
 import type { Etcd3, Lease as EtcdLease, IOptions } from 'etcd3';
 import { BerthError } from '../../../errors.js';
+import { type HeldLease, revokeAtExit } from './exit-release.js';
 import type { ETCD_SECRET_VARS } from './url.js';
 
 /**
@@ -124,7 +125,7 @@ function endpointsOf(url: string): string {
 /** Whether sending a request again may help: not for refused credentials or a request etcd rejects as such. */
 function retryable(error: unknown): boolean {
   const message = String((error as Error)?.message ?? error);
-  return !/auth|permission denied|unauthenticated|too many operations|duplicate key|invalid argument|request is too large|lease not found/i.test(
+  return !/auth|permission denied|unauthenticated|too many operations|duplicate key|invalid argument|request is too large|lease not found|compacted/i.test(
     message,
   );
 }
@@ -152,6 +153,8 @@ export class EtcdSession {
   private lease: EtcdLease | null = null;
   private leaseId: Promise<string> | null = null;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Forgets the granted lease's revoke at exit (exit-release.ts). */
+  private forgetAtExit: () => void = () => {};
   private closed = false;
 
   private constructor(
@@ -238,8 +241,35 @@ export class EtcdSession {
       },
     );
     this.leaseId = granted;
-    granted.then(() => this.startKeepAlive(lease)).catch(() => {});
+    granted
+      .then((id) => {
+        this.startKeepAlive(lease);
+        // A normal exit revokes it: the process's leases go for every host at once.
+        this.forgetAtExit();
+        this.forgetAtExit = revokeAtExit(this.exitLease(id));
+      })
+      .catch(() => {});
     return granted;
+  }
+
+  /** What the exit hook needs to revoke lease `id` without this client. */
+  private exitLease(id: string): HeldLease {
+    const env = this.options.env ?? process.env;
+    const tls = [env.BERTH_ETCD_CA, env.BERTH_ETCD_CERT, env.BERTH_ETCD_KEY].some((v) => v)
+      ? {
+          ...(env.BERTH_ETCD_CA ? { ca: env.BERTH_ETCD_CA } : {}),
+          ...(env.BERTH_ETCD_CERT ? { cert: env.BERTH_ETCD_CERT } : {}),
+          ...(env.BERTH_ETCD_KEY ? { key: env.BERTH_ETCD_KEY } : {}),
+        }
+      : null;
+    const user = env.BERTH_ETCD_USER;
+    const password = env.BERTH_ETCD_PASSWORD;
+    return {
+      endpoints: this.options.endpoints,
+      id,
+      tls,
+      auth: user !== undefined && password !== undefined ? { user, password } : null,
+    };
   }
 
   private startKeepAlive(lease: EtcdLease): void {
@@ -261,6 +291,7 @@ export class EtcdSession {
     this.lease = null;
     this.leaseId = null;
     clearInterval(this.keepAliveTimer);
+    this.forgetAtExit();
     if (!this.closed) this.options.onLeaseLost?.(error);
   }
 
@@ -271,6 +302,7 @@ export class EtcdSession {
     this.lease = null;
     this.leaseId = null;
     clearInterval(this.keepAliveTimer);
+    this.forgetAtExit();
     lease.release();
   }
 
@@ -281,8 +313,8 @@ export class EtcdSession {
 
   /**
    * Closes the client. The etcd lease is revoked only with `revoke` (its keys then go
-   * at once); by default it is left to expire, because its keys are the process's
-   * leases and another berth process on the host reclaims them by pid anyway.
+   * at once); by default its keys (the process's own leases) go when the process exits
+   * (exit-release.ts), or when the lease expires (no keep-alive is sent after close).
    */
   close(revoke = false): void {
     if (this.closed) return;
@@ -291,8 +323,9 @@ export class EtcdSession {
     const lease = this.lease;
     this.lease = null;
     if (lease && revoke) {
+      const forget = this.forgetAtExit;
       void withTimeout(lease.revoke(), 1000, 'a lease revoke')
-        .catch(() => {})
+        .then(forget, () => {})
         .finally(() => this.client.close());
       return;
     }
