@@ -1,8 +1,9 @@
 /**
  * etcd members for the etcd suite (`npm run test:etcd`): started from the `etcd`
- * binary on PATH, on loopback ports leased through berth's SQLite registry
- * (reserveBlock), each in a temp data folder; stopped, killed and restarted by the
- * tests, and all removed at the end.
+ * binary on PATH with etcd's defaults (names, URLs, data folders and the initial
+ * cluster only: a test that waits for an election waits as users' would), on loopback
+ * ports leased through berth's SQLite registry (reserveBlock), each in a temp data
+ * folder; stopped, killed and restarted by the tests, and all removed at the end.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
