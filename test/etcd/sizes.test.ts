@@ -4,17 +4,11 @@
  * host's fence and seen whole or not at all by others; the reclaim of hundreds of dead
  * owners' leases in bounded chunks; a fence left by a process that died.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readStartTime } from '../../src/adapters/process/stat.js';
-import { createProcessTable } from '../../src/adapters/process/table.js';
-import { type EtcdRegistry, openEtcdRegistry } from '../../src/adapters/registry/etcd/registry.js';
-import { parseRegistryUrl } from '../../src/adapters/registry/etcd/url.js';
-import { Reclaimer } from '../../src/compose/reclaim.js';
-import type { LeaseOwner } from '../../src/core/types.js';
+import type { EtcdRegistry } from '../../src/adapters/registry/etcd/registry.js';
 import { lease } from '../contract/registry.js';
 import { type Cluster, startCluster } from './cluster.js';
+import { adhoc, deadOwner, openHost } from './open-host.js';
 
 let cluster: Cluster;
 let n = 0;
@@ -34,44 +28,10 @@ afterAll(async () => {
 
 /** A registry of host `a` under `prefix`; `reclaim`: with the reclaimer as its batch hook. */
 async function open(prefix: string, reclaim = false): Promise<EtcdRegistry> {
-  const choice = parseRegistryUrl(cluster.url(prefix));
-  if (choice.kind !== 'etcd') throw new Error('not etcd');
-  const processes = createProcessTable();
-  const reclaimer = new Reclaimer(processes, Date.now);
-  const registry = await openEtcdRegistry({
-    url: choice.url,
-    endpoints: choice.endpoints,
-    prefix: choice.prefix,
-    host: 'a',
-    address: '127.0.0.1',
-    self: processes.self(),
-    isAlive: (o) => processes.isAlive(o),
-    ...(reclaim ? { beforeBatch: (tx) => void reclaimer.reclaim(tx) } : {}),
-  });
+  const registry = await openHost(cluster.url(prefix), 'a', reclaim);
   opened.push(registry);
   return registry;
 }
-
-/** A process that has exited (reaped): an owner whose leases are reclaimable at once. */
-async function deadOwner(): Promise<LeaseOwner> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 200)'], { stdio: 'ignore' });
-  const pid = child.pid!;
-  const startTime = readStartTime(pid);
-  await once(child, 'exit');
-  return { pid, startTime };
-}
-
-const adhoc = (port: number, owner: LeaseOwner | null) =>
-  lease({
-    kind: 'adhoc',
-    project: '',
-    dir: '',
-    environment: '',
-    service: 'getPort',
-    port,
-    owner,
-    scheme: null,
-  });
 
 describe('commits on a stock etcd member', () => {
   it('one request of 2,000 leases commits (in parts); another process sees none or all of them', async () => {

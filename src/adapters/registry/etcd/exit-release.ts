@@ -123,7 +123,9 @@ export function revokeHeldSync(timeoutMs = EXIT_REVOKE_MS): boolean {
     const cell = new Int32Array(flag);
     Atomics.store(cell, 0, 0);
     try {
-      const worker = new Worker(script, { workerData: data });
+      // None of the process's flags: `--input-type=module` (node -e) stops a worker file from
+      // starting, and a loader (`--import tsx`) would only slow it; it needs Node's built-ins only.
+      const worker = new Worker(script, { workerData: data, execArgv: [] });
       worker.on('error', () => {});
       worker.unref();
       Atomics.wait(cell, 0, 0, Math.max(1, deadline - Date.now()));
