@@ -3,23 +3,13 @@
  * scripts as services, on ports from this test's own config (reserveBlock;
  * no port is assumed free), over loopback only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/adapters/process/table.js';
-import { berth, CLI, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
-
-/** A running `berth up`: its output, line by line, and a way to wait for a line. */
-interface Up {
-  child: ChildProcess;
-  out: string[];
-  err: string[];
-  /** Resolves with the first line (of either stream) matching `pattern`, seen or to come. */
-  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  exit: Promise<number | null>;
-}
+import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
+import { HTTP_SERVICE, startBerthUp, type Up } from '../support/up-process.js';
 
 const running: ChildProcess[] = [];
 const boxes: Sandbox[] = [];
@@ -36,56 +26,11 @@ afterEach(async () => {
   }
 });
 
+/** Starts `berth up` in `cwd`; the test's afterEach kills it if it is left running. */
 function startUp(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): Up {
-  const child = spawn(process.execPath, [CLI, 'up', ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  const out: string[] = [];
-  const err: string[] = [];
-  const waiting: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  const take = (list: string[]) => (line: string) => {
-    list.push(line);
-    for (const w of [...waiting]) {
-      if (w.pattern.test(line)) {
-        waiting.splice(waiting.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  createInterface({ input: child.stdout! }).on('line', take(out));
-  createInterface({ input: child.stderr! }).on('line', take(err));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    out,
-    err,
-    exit,
-    line(pattern, timeoutMs = 20_000) {
-      const seen = [...out, ...err].find((l) => pattern.test(l));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no line matching ${pattern} within ${timeoutMs} ms:\n${[...err, ...out].join('\n')}`,
-              ),
-            ),
-          timeoutMs,
-        );
-        waiting.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-      });
-    },
-  };
+  const up = startBerthUp(cwd, env, args);
+  running.push(up.child);
+  return up;
 }
 
 /** A project folder with its config and service scripts, and a registry of its own (or a shared one). */
@@ -126,11 +71,6 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
 }
 
 /** Prints its pid and serves http on PORT, on 127.0.0.1. */
-const HTTP_SERVICE = `
-const http = require('node:http');
-console.log('pid=' + process.pid);
-http.createServer((q, s) => s.end(process.env.NAME || 'ok')).listen(+process.env.PORT, '127.0.0.1', () => console.log('listening on ' + process.env.PORT));
-`;
 
 describe('berth up', () => {
   it('starts a three-level stack in order, each service with every variable, its output prefixed', async () => {
