@@ -104,7 +104,10 @@ export function clientOptions(endpoints: readonly string[], env: NodeJS.ProcessE
 /** An error from etcd as berth reports it. */
 export function registryError(url: string, what: string, error: unknown, timeoutMs: number): BerthError {
   if (error instanceof BerthError) return error;
-  const message = (error as Error)?.message ?? String(error);
+  // grpc-js ends a failed connection's message with an empty "Resolution note: ." of its own.
+  const message = ((error as Error)?.message ?? String(error))
+    .replace(/\s*Resolution note:\s*\.?\s*$/, '')
+    .replace(/\.\s*$/, '');
   const auth = /auth|permission denied|unauthenticated|invalid (user|password)/i.test(message);
   const hint = auth
     ? 'Check BERTH_ETCD_USER and BERTH_ETCD_PASSWORD (and that the user may read and write the prefix).'
