@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   adapters: ['core', 'errors'],
   compose: ['adapters', 'config', 'core', 'errors'],
   http: ['compose', 'config', 'core', 'errors'],
-  cli: ['compose', 'config', 'core', 'errors', 'http'],
+  cli: ['compose', 'core', 'errors', 'http'],
   // get-port's `host` option probes one address, which the Probe interface does not offer.
   'get-port': ['adapters', 'compose', 'core', 'errors'],
   // berth/vitest, berth/jest, berth/playwright: the runners' conventions over compose's test run.

@@ -16,9 +16,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
 /**
- * One registry shared by every test worker, so parallel test files never reserve the same
- * ports; one per schema version, since a checkout of a newer berth (another branch's tests)
- * migrates the file to a version this one refuses to open.
+ * One registry shared by every test worker, so parallel test files never reserve the same ports.
+ * One per schema version: a checkout of another berth version testing on the same machine
+ * migrates its own, and never makes this one refuse to open.
  */
 const TEST_PORTS_HOME = join(tmpdir(), `berth-test-port-reservations-v${SCHEMA_VERSION}`);
 

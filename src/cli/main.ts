@@ -3,11 +3,11 @@
  * berth's command line: the one error boundary. Commands are loaded lazily so
  * `berth get server` pays only for what it uses; this file alone sets the exit code.
  */
-import { closest } from '../config/suggest.js';
+import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 import { ownArguments } from './args.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
-import { type Command, processIO, writeLine } from './io.js';
+import { type Command, type CommandIO, processIO, writeLine } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
   init: { summary: 'write a starter berth.config.json', load: () => import('./commands/init.js') },
@@ -70,15 +70,24 @@ Options for every command:
 Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 Registry: $BERTH_HOME/registry.db (default ~/.local/state/berth).`;
 
-const io = processIO();
-let printed = false;
-const out = io.out;
-io.out = (text) => {
-  printed = true;
-  out(text);
-};
+/** The process's IO, and whether anything went to stdout (a command's own JSON answer, before a failure). */
+function trackedIO(): { io: CommandIO; printed: () => boolean } {
+  const base = processIO();
+  let printed = false;
+  const io: CommandIO = {
+    ...base,
+    out: (text) => {
+      printed = true;
+      base.out(text);
+    },
+    get errIsTTY() {
+      return base.errIsTTY;
+    },
+  };
+  return { io, printed: () => printed };
+}
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) {
     return (await COMMANDS[rest[0]]!.load()).default(['--help'], io);
@@ -109,7 +118,8 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load()).default(rest, io);
 }
 
-main(process.argv.slice(2)).then(
+const { io, printed } = trackedIO();
+main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },
@@ -119,7 +129,7 @@ main(process.argv.slice(2)).then(
     // (unless the command already printed its own JSON answer, as `wait` does).
     // Only berth's own `--json` counts: `berth run x -- tool --json` is the tool's.
     const json = ownArguments(process.argv.slice(2)).includes('--json');
-    if (json && !printed) writeLine(1, JSON.stringify(errorJson(error), null, 2));
+    if (json && !printed()) writeLine(1, JSON.stringify(errorJson(error), null, 2));
     process.exitCode = exitCodeFor(error);
   },
 );

@@ -3,34 +3,30 @@
  * upward), environment (--env, $BERTH_ENV, `development`), and the registry.
  */
 
-import { type Adapters, openAdapters } from '../compose/context.js';
-import { createManagerFor, type PortManager } from '../compose/manager.js';
-import { findConfigFile, loadConfig } from '../config/load.js';
-import type { ConfigProblem } from '../config/validate.js';
-import { isBerthError } from '../errors.js';
+import type { Adapters } from '../compose/context.js';
+import { createPortManager, environmentName, type PortManager } from '../compose/manager.js';
+import { openRegistryFrom } from '../compose/registry-here.js';
 
 /** The environment a command works in. */
 export function environmentOf(values: { env?: string | undefined }): string {
-  return values.env ?? process.env.BERTH_ENV ?? 'development';
+  return environmentName(values.env);
 }
 
 /**
- * Loads the config and opens the registry.
+ * Loads the config (warnings go to `warn`) and opens the registry it names.
  *
  * @example
  * const pm = await openProject({ env: 'test' }, (w) => console.error(w));
  */
-export async function openProject(
+export function openProject(
   values: { config?: string | undefined; env?: string | undefined },
   warn: (line: string) => void,
 ): Promise<PortManager> {
-  const { config, warnings } = await loadConfig({
-    cwd: process.cwd(),
-    environment: environmentOf(values),
-    ...(values.config ? { file: values.config } : {}),
+  return createPortManager({
+    environment: values.env,
+    ...(values.config ? { configFile: values.config } : {}),
+    onWarning: (w) => warn(`warning: ${w.path}: ${w.message}`),
   });
-  for (const w of warnings as ConfigProblem[]) warn(`warning: ${w.path}: ${w.message}`);
-  return createManagerFor(config, await openAdapters({ registry: config.registry }));
 }
 
 /**
@@ -42,19 +38,14 @@ export async function openProject(
  * @example
  * const adapters = await openRegistryHere({}, io.err);
  */
-export async function openRegistryHere(
+export function openRegistryHere(
   values: { config?: string | undefined; env?: string | undefined },
   warn: (line: string) => void,
 ): Promise<Adapters> {
-  if ((process.env.BERTH_REGISTRY ?? '').trim() !== '') return openAdapters();
-  const file = values.config ?? findConfigFile(process.cwd());
-  if (file === null) return openAdapters();
-  try {
-    const { config } = await loadConfig({ cwd: process.cwd(), environment: environmentOf(values), file });
-    return await openAdapters({ registry: config.registry });
-  } catch (error) {
-    if (!isBerthError(error) || error.code !== 'E_CONFIG') throw error;
-    warn(`warning: ${error.message} (its registry key is not read; using the default registry)`);
-    return openAdapters();
-  }
+  return openRegistryFrom({
+    cwd: process.cwd(),
+    environment: environmentOf(values),
+    ...(values.config ? { configFile: values.config } : {}),
+    onWarning: warn,
+  });
 }

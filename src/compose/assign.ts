@@ -12,6 +12,7 @@ import { BerthError } from '../errors.js';
 import { foreignHolders } from './foreign.js';
 import { staleness } from './lease-views.js';
 import { checkServiceNames, type Project, policyOf } from './project.js';
+import { reclaimBlockers } from './reclaim.js';
 import { TxSnapshot } from './snapshot.js';
 
 /** Options of one assignment. */
@@ -95,9 +96,35 @@ async function readFacts(project: Project, names: readonly string[], retry: bool
   let listening: ReadonlySet<number> | null = null;
   if (retry || needsKernelFacts(project, names, leases)) {
     await kernel.refresh();
-    listening = kernel.listeningPorts();
+    listening = kernel.listeningPorts() ?? (await probeWanted(project, names));
   }
   return { listening, foreignHeld: await foreignHolders(project.adapters, leases) };
+}
+
+/** The ports `names` want by name: their preferred ports and the ports they had last time. */
+function wantedPorts(
+  project: Project,
+  names: readonly string[],
+  last: ReadonlyMap<string, number>,
+): number[] {
+  return project.config.services
+    .filter((s) => names.includes(s.name))
+    .flatMap((s) => [...s.preferred, last.get(s.name) ?? []].flat());
+}
+
+/**
+ * Without the kernel's table (macOS, Windows, no /proc): the ports the services want by
+ * name (preferred, last time's), each checked by a bind, so a stranger on one is planned
+ * around as the table would have it, instead of being leased and given back. Ports a
+ * range scan finds are confirmed by the bind after the transaction.
+ */
+async function probeWanted(project: Project, names: readonly string[]): Promise<ReadonlySet<number>> {
+  const { config, scope, adapters } = project;
+  const busy = new Set<number>();
+  for (const port of new Set(wantedPorts(project, names, adapters.registry.history(scope)))) {
+    if ((await adapters.probe.check(port, config.healthCheckTimeout)) === 'busy') busy.add(port);
+  }
+  return busy;
 }
 
 /**
@@ -125,20 +152,30 @@ function allocate(
 ): { plan: Plan; toConfirm: number[] } {
   const { config, scope } = project;
   const now = project.adapters.now();
-  const leases = tx.scopeLeases(scope);
-  const plan = planPorts({
+  // The leases on the ports these services want by name (preferred, last time's) get their
+  // owners fully checked: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.
+  const last = tx.history(scope);
+  const wanted = wantedPorts(project, targets, last);
+  reclaimBlockers(
+    tx,
+    wanted.flatMap((p) => tx.leasesInRange(p, p)),
+    project.adapters.processes,
+    now,
+  );
+  const plan = planOrReclaim(project, targets, tx, () => ({
     services: config.services,
     targets,
     strategy: opts.strategy ?? config.strategy,
     autoReassign: config.autoReassign,
     scope,
-    leases,
+    leases: tx.scopeLeases(scope),
     history: tx.history(scope),
     foreignHeld: facts.foreignHeld,
     occupancy: new TxSnapshot(tx, facts.listening, busy),
     policy: policyOf(project),
     avoid: busy,
-  });
+  }));
+  const leases = tx.scopeLeases(scope);
   const writing: Writing = {
     project,
     tx,
@@ -151,6 +188,30 @@ function allocate(
   const toConfirm = applyRoots(writing, leases);
   applyInheritors(writing);
   return { plan, toConfirm };
+}
+
+/**
+ * Plans; when no port is free for a service, the owners of every lease in the ranges of
+ * the services asked for get the full check, and the plan is made once more if any died.
+ */
+function planOrReclaim(
+  project: Project,
+  targets: readonly string[],
+  tx: RegistryTx,
+  input: () => Parameters<typeof planPorts>[0],
+): Plan {
+  try {
+    return planPorts(input());
+  } catch (error) {
+    if (!(error instanceof BerthError) || error.code !== 'E_NO_PORT') throw error;
+    const policy = policyOf(project);
+    const regions = project.config.services
+      .filter((s) => targets.includes(s.name))
+      .map((s) => s.range ?? policy.pool);
+    const inRegions = regions.flatMap((r) => tx.leasesInRange(r.min, r.max));
+    if (!reclaimBlockers(tx, inRegions, project.adapters.processes, project.adapters.now())) throw error;
+    return planPorts(input());
+  }
 }
 
 /** What applying one plan needs. */

@@ -37,6 +37,11 @@ import { Reclaimer } from './reclaim.js';
  */
 export { berthHome };
 
+/** The machine's process tree alone (parent pids), for entries that need no registry. */
+export function machineProcessTree(): ProcessTree {
+  return createProcessTree();
+}
+
 /** The edges of berth, passed in so the composition can be tested and embedded. */
 export interface Adapters {
   registry: Registry;

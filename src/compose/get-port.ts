@@ -24,6 +24,7 @@ import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type Adapters, createAdapters } from './context.js';
+import { reclaimBlockers } from './reclaim.js';
 import { callEnded, callStarted, endOfSlice } from './slices.js';
 import { TxSnapshot } from './snapshot.js';
 
@@ -81,7 +82,7 @@ export const EXIT_RELEASE_MS = 50;
 const GIVE_BACK = { reclaim: false } as const;
 
 /** A getPort request after validation. */
-interface PortRequest {
+export interface PortRequest {
   preferred: number[];
   exclude: ReadonlySet<number>;
   range: PortRange | null;
@@ -112,16 +113,20 @@ export class GetPortContext {
 
   /** Leases a port (see {@link getPort}). */
   async getPort(options: GetPortOptions = {}): Promise<number> {
+    return this.getPortFor(toRequest(options));
+  }
+
+  /** {@link getPort} for options already read (the module's getPort reads them before it opens a registry). */
+  async getPortFor(request: PortRequest): Promise<number> {
     callStarted();
     try {
-      return await this.leasePort(options);
+      return await this.leasePort(request);
     } finally {
       callEnded();
     }
   }
 
-  private async leasePort(options: GetPortOptions): Promise<number> {
-    const request = toRequest(options);
+  private async leasePort(request: PortRequest): Promise<number> {
     const zeroConfig =
       request.preferred.length === 0 &&
       request.range === null &&
@@ -253,8 +258,16 @@ export class GetPortContext {
       const open = candidates.filter((p) => !busy.has(p) && !listening?.has(p));
       if (open.length === 0) return null;
       const leased = await this.adapters.registry.transaction((tx) => {
-        const snapshot = this.snapshotFor(tx, listening, busy);
-        const port = open.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
+        let snapshot = this.snapshotFor(tx, listening, busy);
+        const firstFree = () => open.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
+        let port = firstFree();
+        // The leases passed over to reach it stand in the way: their owners get the full check.
+        const passed = port === undefined ? open : open.slice(0, open.indexOf(port));
+        const blockers = passed.flatMap((p) => snapshot.leaseAt(p) ?? []);
+        if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now())) {
+          snapshot = this.freshSnapshot(tx, listening, busy);
+          port = firstFree();
+        }
         if (port === undefined) return null;
         snapshot.take(port);
         return { port, id: this.insertLease(tx, port, DEFAULT_LABEL) };
@@ -340,8 +353,14 @@ export class GetPortContext {
     count: number,
     listening: ReadonlySet<number> | null,
     busy: ReadonlySet<number>,
+    retried = false,
   ): { port: number; id: number }[] {
-    const snapshot = this.snapshotFor(tx, listening, busy);
+    let snapshot = this.snapshotFor(tx, listening, busy);
+    // Ports asked for by number that another process's lease holds get its owner fully
+    // checked first: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.
+    const blockers = request.preferred.flatMap((p) => snapshot.leaseAt(p) ?? []);
+    if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now()))
+      snapshot = this.freshSnapshot(tx, listening, busy);
     const size = policy.pool.max - policy.pool.min + 1;
     const taken = new Set(request.exclude);
     const leased: { port: number; id: number }[] = [];
@@ -366,8 +385,23 @@ export class GetPortContext {
       snapshot.take(pick.port);
       leased.push({ port: pick.port, id: this.insertLease(tx, pick.port, request.label) });
     }
-    if (leased.length === 0)
+    if (leased.length === 0) {
+      // A full range: its leases' owners get the full check too, then one more pick.
+      const region = request.range ?? policy.pool;
+      if (
+        !retried &&
+        reclaimBlockers(
+          tx,
+          tx.leasesInRange(region.min, region.max),
+          this.adapters.processes,
+          this.adapters.now(),
+        )
+      ) {
+        this.freshSnapshot(tx, listening, busy);
+        return this.lease(tx, request, policy, count, listening, busy, true);
+      }
       throw noPortError(request, policy, tallyPick({ ...pickInput(), exclude: request.exclude }));
+    }
     return leased;
   }
 
@@ -400,6 +434,16 @@ export class GetPortContext {
     const snapshot = new TxSnapshot(tx, listening);
     this.shared = { batch: tx.batch, listening, snapshot };
     return snapshot;
+  }
+
+  /** A new snapshot for the rest of the batch, after leases were removed under the shared one. */
+  private freshSnapshot(
+    tx: RegistryTx,
+    listening: ReadonlySet<number> | null,
+    busy: ReadonlySet<number>,
+  ): TxSnapshot {
+    this.shared = undefined;
+    return this.snapshotFor(tx, listening, busy);
   }
 
   /** The machine's port policy; read before taking the lock (the ephemeral range is a /proc read, once). */
@@ -532,7 +576,9 @@ export async function closeGetPort(): Promise<void> {
  * server.listen(port);
  */
 export async function getPort(options: GetPortOptions = {}): Promise<number> {
-  return getPortContext(options.home).getPort(options);
+  // Bad options are E_USAGE whatever state the registry is in: read them before opening it.
+  const request = toRequest(options);
+  return getPortContext(options.home).getPortFor(request);
 }
 
 /**

@@ -197,3 +197,22 @@ describe('group commit', () => {
     expect(ports.map((p) => p.port)).toEqual([5000, 5001, 5002]);
   });
 });
+
+describe('createPortManager', () => {
+  it("tells onWarning the config's warnings, each with its path", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const machine = new FakeMachine();
+    const warnings: string[] = [];
+    const pm = await createPortManager({
+      cwd: root,
+      config: { services: { server: { preferred: [3000], range: { min: 4000, max: 4010 } } } },
+      adapters: createAdapters({ home: join(root, 'home'), adapters: machine.adapters() }),
+      onWarning: (w) => warnings.push(`${w.path}: ${w.message}`),
+    });
+    cleanups.push(() => pm.close());
+    expect(warnings).toEqual([
+      'services.server.preferred[0]: 3000 is outside range 4000-4010; it is still tried first',
+    ]);
+  });
+});

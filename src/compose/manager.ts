@@ -7,9 +7,10 @@
  */
 import type { UserConfig } from '../config/define.js';
 import { loadConfig, resolveConfig } from '../config/load.js';
+import type { ConfigProblem } from '../config/problems.js';
 import { type PortsData, portsData } from '../core/endpoints.js';
 import { leaseEvent } from '../core/registry.js';
-import type { Lease, LeaseOwner, ResolvedConfig } from '../core/types.js';
+import { DEFAULT_ENVIRONMENT, type Lease, type LeaseOwner, type ResolvedConfig } from '../core/types.js';
 import { type AssignOptions, type AssignResult, assignServices, type ServicePort } from './assign.js';
 import { type AdapterOptions, type Adapters, openAdapters } from './context.js';
 import { type LeaseView, leaseViews, staleness } from './lease-views.js';
@@ -27,7 +28,9 @@ export interface PortManagerOptions extends AdapterOptions {
   /** Path of the config file; default: found from `cwd` upward. */
   configFile?: string;
   /** Environment; default `$BERTH_ENV` or `development`. */
-  environment?: string;
+  environment?: string | undefined;
+  /** Told each warning the config raises (a key that does nothing, a risky port); default: ignored. */
+  onWarning?: (warning: ConfigProblem) => void;
 }
 
 /** The library's main object. */
@@ -53,6 +56,11 @@ export interface PortManager {
   close(): void;
 }
 
+/** The environment a call works in: the one it names, else `BERTH_ENV`, else {@link DEFAULT_ENVIRONMENT}. */
+export function environmentName(named?: string): string {
+  return named ?? process.env.BERTH_ENV ?? DEFAULT_ENVIRONMENT;
+}
+
 /**
  * Loads the config, opens the registry and returns a port manager.
  *
@@ -64,11 +72,11 @@ export interface PortManager {
  */
 export async function createPortManager(options: PortManagerOptions = {}): Promise<PortManager> {
   const cwd = options.cwd ?? process.cwd();
-  const environment = options.environment ?? process.env.BERTH_ENV ?? 'development';
-  const config = options.config
-    ? resolveConfig(options.config, { cwd, environment }).config
-    : (await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) }))
-        .config;
+  const environment = environmentName(options.environment);
+  const { config, warnings } = options.config
+    ? resolveConfig(options.config, { cwd, environment })
+    : await loadConfig({ cwd, environment, ...(options.configFile ? { file: options.configFile } : {}) });
+  for (const warning of warnings) options.onWarning?.(warning);
   // The config may name the registry (etcd); BERTH_REGISTRY wins over it.
   return createManagerFor(
     config,

@@ -5,7 +5,7 @@
  * and ports for the project are where the CLI's are. Each other registry is opened on
  * first use and kept open for the daemon's life, with the daemon's machine adapters.
  */
-import { chooseRegistry } from '../adapters/registry/etcd/url.js';
+import { chooseRegistry } from '../core/registry-url.js';
 import type { Lease, ResolvedConfig } from '../core/types.js';
 import { type Adapters, openAdapters } from './context.js';
 

@@ -6,7 +6,7 @@ import { openRegistry } from '../adapters/registry/sqlite.js';
 import type { ProcessTable } from '../core/facts.js';
 import type { NewLease, Registry } from '../core/registry.js';
 import type { LeaseOwner } from '../core/types.js';
-import { OWNER_TRUST_MS, OWNER_VERIFY_MS, Reclaimer } from './reclaim.js';
+import { OWNER_TRUST_MS, OWNER_VERIFY_MS, Reclaimer, reclaimBlockers } from './reclaim.js';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -160,5 +160,40 @@ describe('Reclaimer', () => {
     const { table } = fakeProcesses({ pid: 1, startTime: 's' }, new Set(), new Set([1]));
     await r.transaction((tx) => new Reclaimer(table, () => 5).reclaim(tx));
     expect(r.allLeases()).toEqual([]);
+  });
+});
+
+describe('reclaimBlockers', () => {
+  it('checks each distinct owner in the way in full, even a young one, and reclaims the dead ones whole', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const zombie = { pid: 2, startTime: 'a' }; // kill(pid, 0) still finds it
+    const live = { pid: 3, startTime: 'b' };
+    await r.transaction((tx) => {
+      tx.insert(lease(7401, zombie, { createdAt: 0 }));
+      tx.insert(lease(7402, zombie, { createdAt: 0 }));
+      tx.insert(lease(7403, live, { createdAt: 0 }));
+      tx.insert(lease(7404, self, { createdAt: 0 }));
+      tx.insert(lease(7405, null));
+      tx.insert(lease(7406, zombie, { createdAt: 0, kind: 'adhoc', service: 'getPort' }));
+    });
+    const { table, calls } = fakeProcesses(self, new Set(['3:b']), new Set([1, 2, 3]));
+    // Young owners: the batch's sweep keeps them on kill(pid, 0).
+    await r.transaction((tx) => new Reclaimer(table, () => 1_000).reclaim(tx));
+    expect(r.allLeases()).toHaveLength(6);
+    const inTheWay = r.leasesInRange(7401, 7405);
+    const removed = await r.transaction((tx) => reclaimBlockers(tx, inTheWay, table, 1_000));
+    expect(removed).toBe(true);
+    // One full check per owner in the way (zombie and live); self and ownerless leases are not checked.
+    expect(calls.isAlive).toBe(2);
+    // Every lease of the dead owner goes, also the one not in the way; one event per service lease.
+    expect(r.allLeases().map((l) => l.port)).toEqual([7403, 7404, 7405]);
+    expect(r.eventsSince(0, 10).map((e) => [e.type, e.port])).toEqual([
+      ['reclaimed', 7401],
+      ['reclaimed', 7402],
+    ]);
+    expect(await r.transaction((tx) => reclaimBlockers(tx, r.leasesInRange(7403, 7405), table, 1_000))).toBe(
+      false,
+    );
   });
 });

@@ -41,6 +41,47 @@ export interface Reclaimed {
 
 const ownerKey = (owner: LeaseOwner) => `${owner.pid}:${owner.startTime ?? ''}`;
 
+/** Records a `reclaimed` event for each service lease (inheriting rows follow their root). */
+function recordReclaimed(tx: RegistryTx, reclaimed: readonly Reclaimed[], now: number): void {
+  for (const { lease, reason } of reclaimed) {
+    if (lease.kind !== 'service' || lease.inheritsFrom !== null) continue;
+    const detail = reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`;
+    tx.recordEvent(leaseEvent(lease, 'reclaimed', now, detail));
+  }
+}
+
+/**
+ * Gives the owners of `leases` (leases that stand in the way of a request: a
+ * port asked for by number, or every lease of a range found full) the full
+ * check that the batch's sweep spares young owners, and reclaims the leases of
+ * those it finds dead: a zombie (a test worker killed while its parent does
+ * not reap) passes `kill(pid, 0)` but not this. One check per distinct owner;
+ * this process's own leases are never touched. Returns whether it removed any.
+ *
+ * @example
+ * if (reclaimBlockers(tx, [tx.lease(id)!], processes, now())) replan();
+ */
+export function reclaimBlockers(
+  tx: RegistryTx,
+  leases: readonly Lease[],
+  processes: ProcessTable,
+  now: number,
+): boolean {
+  const self = processes.self();
+  const checked = new Set<string>();
+  const out: Reclaimed[] = [];
+  for (const { owner } of leases) {
+    if (!owner || (owner.pid === self.pid && owner.startTime === self.startTime)) continue;
+    const key = ownerKey(owner);
+    if (checked.has(key)) continue;
+    checked.add(key);
+    if (processes.isAlive(owner)) continue;
+    for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
+  }
+  recordReclaimed(tx, out, now);
+  return out.length > 0;
+}
+
 /** Reclaims stale leases; keeps, per process, when each owner was last verified alive. */
 export class Reclaimer {
   private readonly verifiedAt = new Map<string, number>();
@@ -91,11 +132,7 @@ export class Reclaimer {
       tx.remove(lease.id, 'reclaimed');
       out.push({ lease, reason: 'expired' });
     }
-    for (const { lease, reason } of out) {
-      if (lease.kind !== 'service' || lease.inheritsFrom !== null) continue;
-      const detail = reason === 'expired' ? 'lease expired' : `owner pid ${lease.owner?.pid} died`;
-      tx.recordEvent(leaseEvent(lease, 'reclaimed', now, detail));
-    }
+    recordReclaimed(tx, out, now);
     return out;
   }
 

@@ -2,9 +2,10 @@
  * Checks a raw value against the JSON Schema literal of schema.ts and reports
  * every mismatch with its path. Understands only the keywords that schema uses.
  */
+
+import { didYouMean } from '../core/suggest.js';
 import { asRecord, type ConfigProblem, describeValue, indexPath, keyPath } from './problems.js';
 import type { JsonSchema } from './schema.js';
-import { didYouMean } from './suggest.js';
 
 type JsonType = NonNullable<JsonSchema['type']>;
 

@@ -15,6 +15,7 @@ import type {
   RunCommand,
   StopSignal,
 } from '../core/types.js';
+import { CONFLICT_STRATEGIES } from '../core/types.js';
 import { asRecord, keyPath } from './problems.js';
 
 /** One service of the draft: what the config declares, defaults not yet derived across services. */
@@ -261,11 +262,7 @@ export function normalize(config: Record<string, unknown>): Draft {
     project: typeof config.project === 'string' && config.project !== '' ? config.project : null,
     registry:
       typeof config.registry === 'string' && config.registry.trim() !== '' ? config.registry.trim() : null,
-    strategy: pick<ConflictStrategy>(
-      config.strategy,
-      ['minimal', 'aggressive', 'conservative', 'strict'],
-      SETTING_DEFAULTS.strategy,
-    ),
+    strategy: pick<ConflictStrategy>(config.strategy, CONFLICT_STRATEGIES, SETTING_DEFAULTS.strategy),
     healthCheckTimeout: intIn(config.healthCheckTimeout, 1, 600_000, SETTING_DEFAULTS.healthCheckTimeout),
     maxRetries: intIn(config.maxRetries, 0, 100, SETTING_DEFAULTS.maxRetries),
     enableHealthChecks: bool(config.enableHealthChecks, SETTING_DEFAULTS.enableHealthChecks),

@@ -28,4 +28,10 @@ describe('the registry key', () => {
     expect(errors.map((e) => e.path)).toEqual(['registry']);
     expect(validateConfig(config(2379), ctx).errors.map((e) => e.path)).toEqual(['registry']);
   });
+
+  it("reads the URL with the registry's own parser: a member that is no host:port is named", () => {
+    const { errors } = validateConfig(config('etcd://a:2379,b c'), ctx);
+    expect(errors.map((e) => e.path)).toEqual(['registry']);
+    expect(errors[0]!.message).toContain('"b c" is not a host:port');
+  });
 });

@@ -15,10 +15,8 @@ import type {
   RunSpec,
   ServiceSpec,
 } from '../core/types.js';
+import { HEALTH_INTERVAL_MS } from '../core/types.js';
 import type { Draft, DraftService } from './normalize.js';
-
-/** Default milliseconds between health checks. */
-export const HEALTH_INTERVAL_MS = 1000;
 
 /** The variable a service's port is published under: its `portEnv`, else `<STEM>_PORT` ({@link portVariable}). */
 export function envVarOf(service: DraftService): string {

@@ -6,11 +6,12 @@
 import { urlVariable } from '../core/endpoints.js';
 import { inheritanceChain } from '../core/order.js';
 import { BROWSER_UNSAFE_PORTS, FIRST_UNPRIVILEGED_PORT, isBrowserFacing } from '../core/policy.js';
+import { ETCD_SECRET_VARS, parseRegistryUrl, registryUrlHasCredentials } from '../core/registry-url.js';
+import { didYouMean, notAService } from '../core/suggest.js';
 import type { Draft, DraftService } from './normalize.js';
 import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { effectiveRequires, envVarOf } from './resolve.js';
 import { checkRunRules } from './run-rules.js';
-import { didYouMean, notAService } from './suggest.js';
 
 /** Service names the API shape (`pm.ports()`) uses for its own keys. */
 export const RESERVED_SERVICE_NAMES: ReadonlySet<string> = new Set(['environment', 'urls']);
@@ -230,23 +231,20 @@ export function checkRules(draft: Draft): RuleProblems {
   return out;
 }
 
-/** The environment variables that carry etcd's TLS files and credentials (src/adapters/registry/etcd/url.ts reads them). */
-const ETCD_SECRET_VARS =
-  'BERTH_ETCD_CA, BERTH_ETCD_CERT, BERTH_ETCD_KEY, BERTH_ETCD_USER, BERTH_ETCD_PASSWORD';
-
-/** A registry URL in a config file: a known kind, and no credentials (a config file gets checked in). */
+/** A registry URL in a config file: one the registry's own parser takes, and no credentials (a config file gets checked in). */
 function checkRegistry(registry: string | null, err: Push): void {
   if (registry === null) return;
-  if (/^[a-z]+:\/\/[^/]*@/i.test(registry) || /[?#]/.test(registry)) {
+  if (registryUrlHasCredentials(registry)) {
     err(
       'registry',
-      `carries credentials or options; a config file is no place for them. Remove them and set ${ETCD_SECRET_VARS} in the environment instead`,
+      `carries credentials or options; a config file is no place for them. Remove them and set ${ETCD_SECRET_VARS.join(', ')} in the environment instead`,
     );
-  } else if (registry !== 'sqlite' && !/^etcd:\/\/[^/,\s]+(,[^/,\s]+)*(\/\S*)?$/.test(registry)) {
-    err(
-      'registry',
-      `"${registry}" is not a registry URL; use etcd://host1:2379,host2:2379 (optionally /prefix) or sqlite`,
-    );
+    return;
+  }
+  try {
+    parseRegistryUrl(registry);
+  } catch (e) {
+    err('registry', (e as Error).message.replace(/^registry /, '').replace(/\.$/, ''));
   }
 }
 

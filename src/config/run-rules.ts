@@ -5,10 +5,10 @@
  * command are not set on a service without one. Pure, like rules.ts.
  */
 import { urlVariable } from '../core/endpoints.js';
+import { notAService } from '../core/suggest.js';
 import type { Draft, DraftService } from './normalize.js';
 import { type ConfigProblem, indexPath, keyPath } from './problems.js';
 import { envVarOf } from './resolve.js';
-import { notAService } from './suggest.js';
 
 type Push = (path: string, message: string) => void;
 

@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_STOP_TIMEOUT_MS, STOP_SIGNALS } from '../core/stack.js';
+import { CONFLICT_STRATEGIES } from '../core/types.js';
 
 /** The subset of JSON Schema 2020-12 that the config schema uses and the walker understands. */
 export interface JsonSchema {
@@ -252,7 +253,7 @@ const overridable: Record<string, JsonSchema> = {
     type: 'string',
     description:
       'What happens when a wanted port is held by another lease of this project. minimal: move it only if unbound and lower priority. aggressive: move any unbound lease. conservative: never move a lease. strict: fail instead of using a non-preferred port.',
-    enum: ['minimal', 'aggressive', 'conservative', 'strict'],
+    enum: [...CONFLICT_STRATEGIES],
     default: 'minimal',
   },
   healthCheckTimeout: {

@@ -9,14 +9,23 @@ export type Priority = 'high' | 'medium' | 'low';
 /** What a service speaks; the first entry decides the URL scheme. */
 export type Requirement = 'http' | 'https' | 'websocket' | 'wss' | 'tcp';
 
+/** The conflict strategies, in the order help and errors list them: the one list the schema, the config and the CLI use. */
+export const CONFLICT_STRATEGIES = ['minimal', 'aggressive', 'conservative', 'strict'] as const;
+
 /** How the planner treats a wanted port that another lease of the same project holds (the config's `strategy`). */
-export type ConflictStrategy = 'minimal' | 'aggressive' | 'conservative' | 'strict';
+export type ConflictStrategy = (typeof CONFLICT_STRATEGIES)[number];
+
+/** The environment a config is resolved for when neither the caller nor `BERTH_ENV` names one. */
+export const DEFAULT_ENVIRONMENT = 'development';
 
 /** An inclusive port range. */
 export interface PortRange {
   min: number;
   max: number;
 }
+
+/** Default milliseconds between health checks. */
+export const HEALTH_INTERVAL_MS = 1000;
 
 /** A health check a service declares (issue: health and diagnostics). */
 export interface HealthSpec {

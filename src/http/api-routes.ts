@@ -9,7 +9,7 @@ import { leaseUrl, leaseViews } from '../compose/lease-views.js';
 import { createManagerFor } from '../compose/manager.js';
 import type { ProjectRegistries } from '../compose/project-registries.js';
 import { type RunView, runKey, runViews } from '../compose/stack/status.js';
-import type { ResolvedConfig } from '../core/types.js';
+import { DEFAULT_ENVIRONMENT, type ResolvedConfig } from '../core/types.js';
 import { optionalString, readJsonBody, requiredString } from './body.js';
 import type { ConfigCache } from './config-cache.js';
 import { HttpError } from './errors.js';
@@ -17,7 +17,6 @@ import type { EventHub } from './events.js';
 import type { HealthMonitor, ServiceHealth } from './health.js';
 import { type ApiLeaseJson, apiLeaseJson } from './leases-view.js';
 import { type HttpRequest, headerValue, type StreamBody } from './message.js';
-import { DEFAULT_ENVIRONMENT } from './ports-route.js';
 import { resolveProject } from './projects.js';
 
 /** What the routes work with. */

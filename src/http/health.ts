@@ -7,16 +7,16 @@
  */
 
 import { staleness } from '../compose/lease-views.js';
-import { HEALTH_INTERVAL_MS } from '../config/resolve.js';
 import type { HealthCheckResult, ProcessTable } from '../core/facts.js';
 import { leaseEvent, type NewRegistryEvent, type Registry } from '../core/registry.js';
 import type { HealthSpec, HealthStatus, Lease } from '../core/types.js';
+import { HEALTH_INTERVAL_MS } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 
 /**
  * How often the daemon checks every leased service, in milliseconds: one round
  * over all of them (README: "refreshed every 2 s"). Not a service's own
- * `health.intervalMs` (default `HEALTH_INTERVAL_MS`, src/config/resolve.ts),
+ * `health.intervalMs` (default `HEALTH_INTERVAL_MS`, src/core/types.ts),
  * which paces `berth wait`.
  */
 export const HEALTH_ROUND_MS = 2_000;

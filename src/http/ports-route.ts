@@ -11,7 +11,7 @@ import type { ProjectRegistries } from '../compose/project-registries.js';
 import { type PortsData, portsData, schemeUrl } from '../core/endpoints.js';
 import type { ProcessTable } from '../core/facts.js';
 import type { Registry, RegistryReader } from '../core/registry.js';
-import type { Lease, ResolvedConfig } from '../core/types.js';
+import { DEFAULT_ENVIRONMENT, type Lease, type ResolvedConfig } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { EventHub } from './events.js';
@@ -25,9 +25,6 @@ export const PORTS_CACHE_MAX_AGE_MS = 1_000;
 
 /** Distinct URLs cached at most; past that the cache starts over (query strings are caller-chosen). */
 const MAX_ENTRIES = 256;
-
-/** The environment a request means when it names none. */
-export const DEFAULT_ENVIRONMENT = 'development';
 
 /**
  * The seed's data from a checkout's live leases: in the config's declaration order

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +208,19 @@ describe('berth get / ls / release / env', () => {
     const rel = await run(['release', 'redis']);
     expect(rel.stdout).toContain(`released redis (port ${block[8]})`);
     expect(JSON.parse((await run(['ls', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('a registry file overwritten by garbage: get still answers, one line on stderr says what berth did', async () => {
+    fresh();
+    mkdirSync(box.home, { recursive: true });
+    writeFileSync(join(box.home, 'registry.db'), Buffer.alloc(16 * 1024, 0x42));
+    const get = await run(['get', 'redis']);
+    expect(get).toMatchObject({ code: 0, stdout: `${block[8]}\n` });
+    expect(get.stderr).toMatch(
+      /^berth: the registry .*registry\.db was damaged \(file is not a database\); it is now .*registry\.db\.corrupt-[^ ]+, and berth started a fresh registry\./,
+    );
+    expect(get.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await run(['get', 'redis'])).toMatchObject({ code: 0, stdout: `${block[8]}\n`, stderr: '' });
   });
 
   it('ls --all-projects lists leases of every checkout; a second checkout gets its own ports', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEtcdRegistry } from '../../src/adapters/registry/etcd/registry.js';
-import { parseRegistryUrl } from '../../src/adapters/registry/etcd/url.js';
+import { parseRegistryUrl } from '../../src/core/registry-url.js';
 import { lease, registryContract } from '../contract/registry.js';
 import { type Cluster, startCluster } from './cluster.js';
 

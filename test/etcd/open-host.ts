@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { readStartTime } from '../../src/adapters/process/stat.js';
 import { createProcessTable } from '../../src/adapters/process/table.js';
 import { type EtcdRegistry, openEtcdRegistry } from '../../src/adapters/registry/etcd/registry.js';
-import { parseRegistryUrl } from '../../src/adapters/registry/etcd/url.js';
 import { Reclaimer } from '../../src/compose/reclaim.js';
+import { parseRegistryUrl } from '../../src/core/registry-url.js';
 import type { LeaseOwner } from '../../src/core/types.js';
 import { lease } from '../contract/registry.js';
 

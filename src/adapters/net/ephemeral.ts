@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isPort } from '../../core/policy.js';
 import type { PortRange } from '../../core/types.js';
+import { PROC_ROOT } from '../procfs.js';
 
 /** Linux's live range, two numbers separated by a tab. */
 export const IP_LOCAL_PORT_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
@@ -22,6 +23,9 @@ export const IANA_DYNAMIC_RANGE: PortRange = { min: 49152, max: 65535 };
  * (65535) in sys/netinet/in.h: wider than the IANA range.
  */
 export const FREEBSD_DEFAULT_RANGE: PortRange = { min: 10000, max: 65535 };
+
+/** Linux's default `ip_local_port_range`: the range assumed when /proc is not read. */
+export const LINUX_DEFAULT_RANGE: PortRange = { min: 32768, max: 60999 };
 
 const PORT_TEXT = /^\d{1,5}$/;
 
@@ -61,6 +65,7 @@ export function readEphemeralRange(
   switch (platform) {
     case 'linux':
     case 'android':
+      if (PROC_ROOT === null && file === IP_LOCAL_PORT_RANGE_FILE) return { ...LINUX_DEFAULT_RANGE };
       try {
         return parseIpLocalPortRange(readFileSync(file, 'latin1'));
       } catch {

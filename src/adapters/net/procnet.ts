@@ -18,10 +18,12 @@
  * file costs one walk; {@link readListenersAsync} does the walk on the thread
  * pool so the event loop never waits for it.
  */
+
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { FreshListeners, Listener } from '../../core/facts.js';
+import { PROC_ROOT } from '../procfs.js';
 import { ipv4Text, ipv6Text } from './ip-text.js';
 
 /** Byte order of the machine that wrote the table. */
@@ -36,7 +38,8 @@ export interface ProcNetFiles {
 }
 
 /** The kernel's tables on Linux. */
-export const PROC_NET_FILES: ProcNetFiles = { tcp: '/proc/net/tcp', tcp6: '/proc/net/tcp6' };
+export const PROC_NET_FILES: ProcNetFiles | null =
+  PROC_ROOT === null ? null : { tcp: `${PROC_ROOT}/net/tcp`, tcp6: `${PROC_ROOT}/net/tcp6` };
 
 /** Decided once: the kernel writes addresses in the byte order of the machine we run on. */
 const HOST_ENDIANNESS: Endianness = endianness();
@@ -96,7 +99,8 @@ export function parseProcNetTcp(
  * @example
  * const busy = new Set(readListeners()?.map((listener) => listener.port));
  */
-export function readListeners(files: ProcNetFiles = PROC_NET_FILES): Listener[] | null {
+export function readListeners(files: ProcNetFiles | null = PROC_NET_FILES): Listener[] | null {
+  if (files === null) return null;
   let tcp: Listener[];
   try {
     tcp = readTableSync(files.tcp, 4);
@@ -117,7 +121,10 @@ export function readListeners(files: ProcNetFiles = PROC_NET_FILES): Listener[] 
  * @example
  * const listeners = await readListenersAsync();
  */
-export async function readListenersAsync(files: ProcNetFiles = PROC_NET_FILES): Promise<Listener[] | null> {
+export async function readListenersAsync(
+  files: ProcNetFiles | null = PROC_NET_FILES,
+): Promise<Listener[] | null> {
+  if (files === null) return null;
   // One file after the other: the kernel's walk keeps a core busy, and on a
   // 2-core machine two at once would leave none for the event loop.
   let tcp: Listener[];

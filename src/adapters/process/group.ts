@@ -7,10 +7,12 @@
  * as long as something answers `kill(-pgid, 0)`. Windows has no groups: the
  * leader's tree is stopped with taskkill (src/adapters/process/taskkill.ts).
  */
+
 import { createRequire } from 'node:module';
 import type { ProcessGroupRef, ProcessGroups } from '../../core/facts.js';
 import type { StopSignal } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
+import { PROC_ROOT } from '../procfs.js';
 import { errnoCode } from './errno.js';
 import { isPid, readProcStat } from './stat.js';
 import { createProcessTable } from './table.js';
@@ -20,7 +22,7 @@ import { parseTaskkill, taskkillArgs, taskkillOutcome } from './taskkill.js';
 type LeaderState = 'ours' | 'exited' | 'reused' | 'unknown';
 
 function leaderState(group: ProcessGroupRef): LeaderState {
-  if (process.platform !== 'linux') return 'unknown';
+  if (PROC_ROOT === null) return 'unknown';
   const stat = readProcStat(group.pid);
   if (stat === null) return 'exited';
   if (group.startTime !== null && stat.startTicks !== group.startTime) return 'reused';

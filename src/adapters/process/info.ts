@@ -2,9 +2,11 @@
  * Who a process is, for `berth who` and `berth check`: user, command line and
  * since when, read from /proc (Linux).
  */
+
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { UserNames } from '../../core/facts.js';
+import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
 import { isPid, readProcStat } from './stat.js';
 import { readProcessUid } from './status.js';
@@ -116,14 +118,14 @@ function userName(uid: number): string {
  * processInfo(process.pid); // { pid: 4242, user: 'ada', uid: 1000, command: 'node server.js', startedAt: 1700000123450 }
  */
 export function processInfo(pid: number): ProcessInfo | null {
-  if (process.platform !== 'linux' || !isPid(pid)) return null;
+  if (PROC_ROOT === null || !isPid(pid)) return null;
   const stat = readProcStat(pid);
   const uid = readProcessUid(pid);
   if (stat === null || uid === null) return null;
-  const cmdline = readOptional(`/proc/${pid}/cmdline`);
+  const cmdline = readOptional(`${PROC_ROOT}/${pid}/cmdline`);
   // Kernel threads and zombies have an empty cmdline; ps shows their name in brackets.
   const command = (cmdline === null ? '' : parseCmdline(cmdline)) || `[${stat.comm}]`;
-  const procStat = readOptional('/proc/stat');
+  const procStat = readOptional(`${PROC_ROOT}/stat`);
   const bootTimeMs = procStat === null ? null : parseBootTime(procStat);
   return {
     pid,

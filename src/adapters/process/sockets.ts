@@ -3,7 +3,9 @@
  * is a link in `/proc/<pid>/fd`, and a socket's link reads `socket:[<inode>]`.
  * The inode of a LISTEN socket comes from /proc/net/tcp (src/adapters/net/).
  */
+
 import { readdirSync, readlinkSync } from 'node:fs';
+import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
 
 /** The view of the fd tables that {@link socketOwners} scans; `/proc` in production, plain data in tests. */
@@ -50,9 +52,10 @@ export function parseSocketLink(target: string): number | null {
  * @example
  * socketOwners(new Set([183742]), procFdTable());
  */
-export function procFdTable(procRoot = '/proc'): FdTable {
+export function procFdTable(procRoot: string | null = PROC_ROOT): FdTable {
   return {
     pids(): number[] {
+      if (procRoot === null) return [];
       let names: string[];
       try {
         names = readdirSync(procRoot);

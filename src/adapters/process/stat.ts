@@ -3,8 +3,10 @@
  * read. The start time (field 22, clock ticks since boot) is what tells a
  * reused pid from the process that owned a lease.
  */
+
 import { readFileSync } from 'node:fs';
 import type { ProcessTree } from '../../core/facts.js';
+import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
 
 /** The fields of `/proc/<pid>/stat` that berth uses. */
@@ -73,8 +75,8 @@ export function isPid(pid: number): boolean {
  * @example
  * readProcStat(process.pid)?.comm; // 'node'
  */
-export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
-  if (process.platform !== 'linux' || !isPid(pid)) return null;
+export function readProcStat(pid: number, procRoot: string | null = PROC_ROOT): ProcStat | null {
+  if (procRoot === null || !isPid(pid)) return null;
   let text: string;
   try {
     text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');

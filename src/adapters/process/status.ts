@@ -2,7 +2,9 @@
  * `/proc/<pid>/status`: whose process it is. berth compares this uid with its
  * own before it reports a holder as "another user's" or refuses to signal it.
  */
+
 import { readFileSync } from 'node:fs';
+import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
 import { isPid } from './stat.js';
 
@@ -26,8 +28,8 @@ export function parseStatusUid(text: string): number | null {
  * @example
  * readProcessUid(process.pid) === process.getuid?.(); // true on Linux
  */
-export function readProcessUid(pid: number, procRoot = '/proc'): number | null {
-  if (process.platform !== 'linux' || !isPid(pid)) return null;
+export function readProcessUid(pid: number, procRoot: string | null = PROC_ROOT): number | null {
+  if (procRoot === null || !isPid(pid)) return null;
   try {
     return parseStatusUid(readFileSync(`${procRoot}/${pid}/status`, 'utf8'));
   } catch (error) {

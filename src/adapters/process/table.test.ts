@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readProcStat, readStartTime } from './stat.js';
 import { createProcessTable } from './table.js';
@@ -102,15 +101,20 @@ describe.runIf(process.platform === 'linux')('createProcessTable with a real chi
   });
 
   it('counts a zombie (exited, not yet reaped by its parent) as dead', async () => {
-    // sh starts `true` in the background and becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // A node parent starts `true` and blocks its own event loop (libuv reaps only from
+    // the loop), so the child stays a zombie; it prints the pid once the kernel shows Z.
+    const script = `const c = require('node:child_process').spawn('true');
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      const state = () => { try { return require('node:fs').readFileSync('/proc/' + c.pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return ''; } };
+      while (state() !== 'Z') Atomics.wait(pause, 0, 0, 5);
+      console.log(c.pid);
+      Atomics.wait(pause, 0, 0, 60000);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(parent);
     const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
     const zombie = Number(line);
+    expect(readProcStat(zombie)?.state).toBe('Z');
     const startTime = readStartTime(zombie);
-    while (readProcStat(zombie)?.state !== 'Z') await sleep(10);
     expect(createProcessTable().isAlive({ pid: zombie, startTime })).toBe(false);
     expect(createProcessTable().owner(zombie)).toBeNull();
   });

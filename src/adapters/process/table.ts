@@ -3,8 +3,10 @@
  * It runs inside allocation transactions, so each question costs one
  * `kill(pid, 0)` and at most one read of `/proc/<pid>/stat`.
  */
+
 import type { ProcessTable } from '../../core/facts.js';
 import type { LeaseOwner } from '../../core/types.js';
+import { PROC_ROOT } from '../procfs.js';
 import { errnoCode } from './errno.js';
 import { isPid, readProcStat } from './stat.js';
 
@@ -26,7 +28,7 @@ function probeWithSignalZero(pid: number): KillProbe {
 
 /** Start time now: on Linux a vanished stat means the process just exited; elsewhere it is simply unknown. */
 function currentState(pid: number): { exited: boolean; startTime: string | null } {
-  if (process.platform !== 'linux') return { exited: false, startTime: null };
+  if (PROC_ROOT === null) return { exited: false, startTime: null };
   const stat = readProcStat(pid);
   // A zombie has exited and released its sockets; only its exit status waits to be collected.
   if (stat === null || stat.state === 'Z') return { exited: true, startTime: null };

@@ -5,8 +5,10 @@
  * with its owner's pid in `/proc/locks`. Read only when a wait has timed out,
  * so `E_REGISTRY_LOCKED` can name the process to look at.
  */
+
 import { readFileSync, statSync } from 'node:fs';
 import { processInfo } from '../process/info.js';
+import { PROC_ROOT } from '../procfs.js';
 
 /** Longest command line shown in a message, in characters (a `node -e` script can be pages long). */
 const COMMAND_SHOWN = 120;
@@ -62,7 +64,8 @@ export function parseProcLocks(text: string): RecordLock[] {
 export function writeLockHolderPid(dbPath: string, locks?: readonly RecordLock[]): number | null {
   try {
     const inode = statSync(`${dbPath}-shm`).ino;
-    const table = locks ?? parseProcLocks(readFileSync('/proc/locks', 'utf8'));
+    if (locks === undefined && PROC_ROOT === null) return null;
+    const table = locks ?? parseProcLocks(readFileSync(`${PROC_ROOT}/locks`, 'utf8'));
     const held = table.find(
       (l) =>
         l.inode === inode &&

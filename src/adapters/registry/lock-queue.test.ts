@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { waitFor } from '../../../test/helpers.js';
 import { createLockQueue, type LockQueueOptions } from './lock-queue.js';
 
 /** When set, the next mkdirSync of this folder fails as a folder removed mid-mkdir does (ENOENT). */
@@ -89,7 +90,11 @@ describe('the lock queue', () => {
           leave();
         }),
       );
-      await sleep(2); // distinct arrival times
+      // Distinct arrival times: the next comes once this one's ticket is in the queue.
+      await waitFor(() => existsSync(dir) && readdirSync(dir).length === i + 1, {
+        timeoutMs: 10_000,
+        what: `waiter ${i}'s ticket`,
+      });
     }
     // The lock is held by "another process" for longer than the stall window.
     await sleep(60);
@@ -106,8 +111,7 @@ describe('the lock queue', () => {
     const shared = sharedLock();
     vanish.dir = dir;
     const waiting = createLockQueue(shared.options(dir)).acquire();
-    await sleep(5);
-    expect(vanish.dir).toBe(''); // the failing mkdir happened
+    await waitFor(() => vanish.dir === '', { timeoutMs: 10_000, what: 'the failing mkdir' });
     shared.unlock();
     const leave = await waiting;
     expect(shared.lock.held).toBe(true);
@@ -133,8 +137,8 @@ describe('the lock queue', () => {
   it('never gives up while the registry makes progress, and gives up when it stands still', async () => {
     const dir = queueDir();
     const shared = sharedLock();
-    // Others commit every 5 ms for 1 s while the lock is never free for us: far longer than the
-    // 250 ms timeout, yet no timeout (only a timer held up 250 ms by the machine could fail it).
+    // Others commit every 5 ms while the lock is never free for us, for four times the 250 ms
+    // timeout, yet no timeout (only a timer held up 250 ms by the machine could fail it).
     let alive = true;
     const committer = (async () => {
       while (alive) {
@@ -142,7 +146,13 @@ describe('the lock queue', () => {
         shared.lock.commits++;
       }
     })();
-    const queue = createLockQueue(shared.options(dir, { timeoutMs: 250 }));
+    // The queue's own looks at the registry's progress, timed: proof that it kept waiting.
+    const looks: number[] = [];
+    const progress = () => {
+      looks.push(Date.now());
+      return shared.lock.commits;
+    };
+    const queue = createLockQueue(shared.options(dir, { timeoutMs: 250, progress }));
     let settledAt: number | null = null;
     const outcome = queue.acquire().then(
       () => 'acquired',
@@ -151,7 +161,12 @@ describe('the lock queue', () => {
         return error.message;
       },
     );
-    await sleep(1000);
+    // Not a fixed sleep: wait until the queue itself has looked at the registry over four
+    // timeouts' worth of its own waiting (or has given up, which fails the test).
+    await waitFor(() => settledAt !== null || looks.at(-1)! - looks[0]! >= 1000, {
+      timeoutMs: 30_000,
+      what: 'the queue waiting through four timeouts',
+    });
     expect(settledAt).toBeNull();
     const stoppedAt = Date.now();
     alive = false;

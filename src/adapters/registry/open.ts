@@ -4,8 +4,8 @@
  * and its client are imported only then: a SQLite process never loads them.
  */
 import type { Registry, RegistryTx } from '../../core/registry.js';
+import { chooseRegistry } from '../../core/registry-url.js';
 import { deferRegistry } from './deferred.js';
-import { chooseRegistry } from './etcd/url.js';
 import { openRegistry } from './sqlite.js';
 
 /** What {@link openChosenRegistry} needs. */

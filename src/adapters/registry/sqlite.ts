@@ -4,8 +4,7 @@
  * processes can never both see a port as free and both lease it; the UNIQUE
  * indexes are the last line of defence.
  */
-import { close, existsSync, fdatasync, mkdirSync, open, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { close, fdatasync, open, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
@@ -22,6 +21,7 @@ import type {
 } from '../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
+import { damageFound, isBusy, isDamage, openDatabase, sleepSync } from './database.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
 import { createLockQueue, type LockQueue } from './lock-queue.js';
 import { migrate } from './migrations.js';
@@ -43,9 +43,6 @@ const PAGE_SIZE_BYTES = 1024;
  * SQLite's default of 2 MiB only grew the RSS that #8 measures against get-port.
  */
 const CACHE_KIB = 256;
-
-/** Busy timeout while opening and migrating: a one-off, synchronous step at start-up. */
-const OPEN_BUSY_TIMEOUT_MS = 10_000;
 
 /** Newest events kept; older ones are trimmed (the dashboard needs recent history only). */
 export const EVENTS_KEPT = 10_000;
@@ -91,14 +88,8 @@ function syncFile(path: string, done: () => void): void {
   });
 }
 
-/** File name of the registry inside BERTH_HOME. */
-export const REGISTRY_FILE = 'registry.db';
-
 /** Folder of the lock queue's tickets inside BERTH_HOME. */
 export const LOCK_QUEUE_DIR = 'lock-queue';
-
-// better-sqlite3 is CommonJS; require() loads it faster than the ESM loader does.
-const require = createRequire(import.meta.url);
 
 /** Options for {@link openRegistry}. */
 export interface OpenRegistryOptions {
@@ -113,12 +104,16 @@ export interface OpenRegistryOptions {
    * reclaims leases of dead owners here). Not run by `transactionSync`.
    */
   beforeBatch?: (tx: RegistryTx) => void;
+  /** Where the one line about a damaged registry file moved aside goes; default stderr. */
+  notice?: (line: string) => void;
   /** This process and a liveness check, for the lock queue's tickets. */
   processes?: {
     self(): { pid: number; startTime: string | null };
     isAlive(owner: { pid: number; startTime: string | null }): boolean;
   };
 }
+
+export { loadSqlite, REGISTRY_FILE } from './database.js';
 
 const LEASE_COLUMNS =
   'id, port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme';
@@ -131,42 +126,20 @@ const LEASE_COLUMNS =
  * const leases = registry.allLeases();
  */
 export function openRegistry(options: OpenRegistryOptions): Registry {
-  mkdirSync(options.home, { recursive: true, mode: 0o700 });
-  const path = join(options.home, REGISTRY_FILE);
-  const { Database, addon } = loadSqlite();
-  let db: BetterSqlite3.Database | undefined;
-  const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
-  try {
-    for (;;) {
-      try {
-        db = new Database(path, {
-          timeout: OPEN_BUSY_TIMEOUT_MS,
-          // better-sqlite3 takes the loaded addon object too (its issue #972); its types say string only.
-          ...(addon ? { nativeBinding: addon as unknown as string } : {}),
-        });
-        // Small pages: a lease touches a few b-tree leaves and each commit appends those pages
-        // to the WAL, so 1 KiB pages make a commit ~35% cheaper than 4 KiB ones (measured
-        // here). Takes effect only when the file is created.
-        db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
-        // Switching to WAL takes an exclusive lock that the busy handler does not wait for:
-        // when many processes create the file at once, some see "database is locked".
-        if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-        migrate(db);
-        break;
-      } catch (error) {
-        db?.close();
-        if (!isBusy(error) || Date.now() >= deadline) throw error;
-        sleepSync(5 + Math.random() * 20);
-      }
-    }
-  } catch (error) {
-    if (error instanceof BerthError) throw error;
-    throw new BerthError(
-      'E_REGISTRY',
-      `cannot open the registry ${path}: ${(error as Error).message}. Check the folder's permissions or set BERTH_HOME to a writable folder.`,
-      { cause: error },
-    );
-  }
+  const { db, path } = openDatabase({
+    home: options.home,
+    ...(options.notice ? { notice: options.notice } : {}),
+    setup: (db) => {
+      // Small pages: a lease touches a few b-tree leaves and each commit appends those pages
+      // to the WAL, so 1 KiB pages make a commit ~35% cheaper than 4 KiB ones (measured
+      // here). Takes effect only when the file is created.
+      db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
+      // Switching to WAL takes an exclusive lock that the busy handler does not wait for:
+      // when many processes create the file at once, some see "database is locked".
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      migrate(db);
+    },
+  });
   // From here on a busy lock is waited for in the lock queue, never by blocking the event loop.
   // synchronous NORMAL is enough in WAL mode: a commit survives any crash of the process;
   // only a power loss can roll back the newest transactions, and then every process that
@@ -175,41 +148,7 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
   db.exec(
     `PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 0; PRAGMA cache_size = -${CACHE_KIB}; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`,
   );
-  return new SqliteRegistry(db!, path, options);
-}
-
-let sqlite: { Database: typeof BetterSqlite3; addon: object | undefined } | undefined;
-
-/**
- * Loads better-sqlite3 and its compiled addon, once per process. The library
- * entry calls it at import, as get-port loads node:net at import, so a burst of
- * calls does not pay ~10 ms of module loading after it starts; the CLI loads
- * it only in the commands that open the registry.
- *
- * The addon is loaded from where `npm install` builds it: that skips the
- * `bindings` package's search of a dozen candidate paths (about 10 ms of every
- * CLI start measured here); elsewhere better-sqlite3 searches as usual.
- */
-export function loadSqlite(): { Database: typeof BetterSqlite3; addon: object | undefined } {
-  if (sqlite) return sqlite;
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
-  let addon: object | undefined;
-  try {
-    const path = join(
-      dirname(require.resolve('better-sqlite3/package.json')),
-      'build/Release/better_sqlite3.node',
-    );
-    if (existsSync(path)) addon = require(path) as object;
-  } catch {
-    addon = undefined;
-  }
-  sqlite = { Database, addon };
-  return sqlite;
-}
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_BUSY_SNAPSHOT';
+  return new SqliteRegistry(db, path, options);
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -239,8 +178,6 @@ function lazyStatements<T extends Record<string, () => AnyStatement>>(
   }
   return out;
 }
-
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Anyone, as far as a queue without a process table can tell. */
 const ANY_PROCESS = {
@@ -433,7 +370,7 @@ class SqliteRegistry implements Registry {
       return value;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw error;
+      throw this.named(error);
     }
   }
 
@@ -454,6 +391,11 @@ class SqliteRegistry implements Registry {
     for (const s of [stmt.begin, stmt.commit, stmt.savepoint, stmt.release, stmt.rollbackTo, stmt.owners])
       void s;
     for (const s of [stmt.expired, stmt.ports, stmt.insert, stmt.byId, stmt.remove]) void s;
+  }
+
+  /** `error`, or for damage found in the file, the error that says so (and has the next open check it). */
+  private named(error: unknown): unknown {
+    return isDamage(error) ? damageFound(this.path, error) : error;
   }
 
   /** Takes the write lock if it is free; false when another connection holds it. */
@@ -490,7 +432,7 @@ class SqliteRegistry implements Registry {
       this.stmt.commit.run();
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw error;
+      throw this.named(error);
     }
     this.afterCommit();
     return outcomes;
@@ -502,7 +444,7 @@ class SqliteRegistry implements Registry {
       return { ok: true, value: fn(this.tx) };
     } catch (error) {
       this.db.exec('ROLLBACK');
-      return { ok: false, error };
+      return { ok: false, error: this.named(error) };
     }
   }
 
@@ -516,7 +458,7 @@ class SqliteRegistry implements Registry {
     } catch (error) {
       this.stmt.rollbackTo.run();
       this.stmt.release.run();
-      return { ok: false, error };
+      return { ok: false, error: this.named(error) };
     }
   }
 

@@ -3,7 +3,7 @@
  * services (all by default) and prints every decision, seed-style.
  */
 import type { AssignResult } from '../../compose/manager.js';
-import type { ConflictStrategy } from '../../core/types.js';
+import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';
@@ -11,21 +11,19 @@ import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
 import { table } from '../style.js';
 
-const HELP = `Usage: berth assign [service...] [--strategy minimal|aggressive|conservative|strict] [--ttl 30m] [--json]
+const HELP = `Usage: berth assign [service...] [--strategy ${CONFLICT_STRATEGIES.join('|')}] [--ttl 30m] [--json]
 
 Assigns ports to the services (all of them by default), records them as leases
 in the shared registry and prints why each service got its port. A lease lasts
 until \`berth release\`, or for --ttl.`;
 
-const STRATEGIES: readonly ConflictStrategy[] = ['minimal', 'aggressive', 'conservative', 'strict'];
-
 /** Validates a --strategy value. */
 export function parseStrategy(value: string | undefined): ConflictStrategy | undefined {
   if (value === undefined) return undefined;
-  if (!(STRATEGIES as readonly string[]).includes(value)) {
+  if (!(CONFLICT_STRATEGIES as readonly string[]).includes(value)) {
     throw new BerthError(
       'E_USAGE',
-      `--strategy "${value}" is not a strategy. Use one of ${STRATEGIES.join(', ')}.`,
+      `--strategy "${value}" is not a strategy. Use one of ${CONFLICT_STRATEGIES.join(', ')}.`,
     );
   }
   return value as ConflictStrategy;

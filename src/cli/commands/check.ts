@@ -6,10 +6,10 @@
  * file prints it, and with --fix releases or moves what is wrong.
  */
 import { diagnoseLeases, leasedServices } from '../../compose/diagnostics.js';
-import type { PortManager } from '../../compose/manager.js';
+import { type FixOutcome, fixLeases } from '../../compose/fix.js';
 import { projectOf } from '../../compose/project.js';
 import { describeOrphans, type StackStatus, stackStatus } from '../../compose/stack/status.js';
-import { isProblem, type PortHolderFact, planFixes, type ServiceDiagnosis } from '../../core/diagnose.js';
+import { isProblem, type PortHolderFact, type ServiceDiagnosis } from '../../core/diagnose.js';
 import { parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
 import { openProject } from '../project.js';
@@ -119,60 +119,43 @@ function problemLines(rows: readonly ServiceDiagnosis[], autoReassign: boolean):
   return lines;
 }
 
-/**
- * Applies `--fix`: releases stale leases, moves foreign-held ones when
- * autoReassign is on. Reports each action through `say`; returns false when
- * something could not be fixed.
- */
-async function applyFixes(pm: PortManager, rows: readonly ServiceDiagnosis[], say: (line: string) => void) {
-  const plan = planFixes(rows, pm.config.autoReassign);
-  const known = new Set(pm.config.services.map((s) => s.name));
-  const leases = new Map(pm.leases().map((l) => [l.service, l]));
-  let fixed = true;
-  for (const r of plan.reclaim) {
-    if (!known.has(r.root)) {
+/** The line `--fix` prints for one outcome; returns whether the problem is fixed. */
+function fixLine(o: FixOutcome, say: (line: string) => void): boolean {
+  switch (o.kind) {
+    case 'reclaimed':
       say(
-        `${r.root}'s lease on port ${r.port} is stale, but ${r.root} is no longer in the config; leaving it.`,
+        `reclaimed ${o.service}'s lease on port ${o.port}: ${o.reason === 'expired' ? 'it expired' : `owner pid ${o.ownerPid ?? '?'} died`}`,
       );
-      fixed = false;
-      continue;
-    }
-    const why = r.state === 'expired' ? 'it expired' : `owner pid ${r.ownerPid ?? '?'} died`;
-    await pm.release(r.root);
-    say(`reclaimed ${r.root}'s lease on port ${r.port}: ${why}`);
-  }
-  for (const r of plan.move) {
-    const lease = leases.get(r.root);
-    if (!known.has(r.root) || !lease) continue;
-    const removed = await pm.release(r.root);
-    const services = [...new Set(removed.map((l) => l.service))].filter((s) => known.has(s));
-    const now = pm.adapters.now();
-    try {
-      // The lease keeps its owner and what is left of its lifetime; the planner skips the
-      // taken port by itself, since the foreign listener is in the kernel's table.
-      const result = await pm.assignServices(services, {
-        owner: lease.owner,
-        ttlMs: lease.expiresAt === null ? null : Math.max(1, lease.expiresAt - now),
-      });
-      const to = result.services[r.root]?.port;
-      say(`${r.root} moved from ${r.port} to ${to}: ${r.port} taken by ${describeHolder(r.holder)}`);
-      if (lease.owner) {
+      return true;
+    case 'moved':
+      say(`${o.service} moved from ${o.from} to ${o.to}: ${o.from} taken by ${describeHolder(o.holder)}`);
+      if (o.ownerPid !== null)
         say(
-          `  pid ${lease.owner.pid} (the lease's owner) was started with port ${r.port}; restart it to use ${to}.`,
+          `  pid ${o.ownerPid} (the lease's owner) was started with port ${o.from}; restart it to use ${o.to}.`,
         );
+      return true;
+    case 'kept':
+      if (o.why === 'not-in-config') {
+        say(
+          `${o.service}'s lease on port ${o.port} is stale, but ${o.service} is no longer in the config; leaving it.`,
+        );
+        return false;
       }
-    } catch (error) {
-      fixed = false;
-      say(`could not move ${r.root} off port ${r.port}: ${(error as Error).message}`);
-    }
+      say(
+        o.why === 'port-freed'
+          ? `${o.service} keeps port ${o.port}: the process that took it is gone.`
+          : `${o.service}'s lease changed while berth checked it (another berth process); left as it is.`,
+      );
+      return true;
+    case 'failed':
+      say(`could not move ${o.service} off port ${o.port}: ${o.message} The lease is unchanged.`);
+      return false;
+    case 'stuck':
+      say(
+        `${o.service}: port ${o.port} is taken by ${describeHolder(o.holder)}; autoReassign is off, so the lease stays. Free the port (\`berth free ${o.port}\`) or move it (\`berth release ${o.service} && berth assign ${o.service}\`).`,
+      );
+      return false;
   }
-  for (const r of plan.stuck) {
-    fixed = false;
-    say(
-      `${r.root}: port ${r.port} is taken by ${describeHolder(r.holder)}; autoReassign is off, so the lease stays. Free the port (\`berth free ${r.port}\`) or move it (\`berth release ${r.root} && berth assign ${r.root}\`).`,
-    );
-  }
-  return fixed;
 }
 
 /** The processes a killed `berth up` left, for the JSON and the problem lines. */
@@ -199,7 +182,8 @@ const check: Command = async (argv, io) => {
     const fixing = values.fix === true && rows.some(isProblem);
     if (fixing) {
       // Keep stdout pure JSON under --json; the moves go to stderr then.
-      fixed = await applyFixes(pm, rows, values.json ? io.err : io.out);
+      const say = values.json ? io.err : io.out;
+      fixed = (await fixLeases(pm, rows)).map((o) => fixLine(o, say)).every(Boolean);
       const still = positionals.filter((name) => pm.leases().some((l) => l.service === name));
       rows =
         positionals.length > 0 && still.length === 0

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { leasedServices } from '../../compose/diagnostics.js';
 import type { PortManager } from '../../compose/manager.js';
-import { HEALTH_INTERVAL_MS } from '../../config/resolve.js';
 import type { CheckStatus, HealthSpec, ResolvedConfig } from '../../core/types.js';
+import { HEALTH_INTERVAL_MS } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';

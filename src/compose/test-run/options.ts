@@ -6,8 +6,8 @@
  * misread (a string taken for a list of services, a timeout that fires at once).
  */
 import { ENVIRONMENT_NAME_PATTERN } from '../../config/schema.js';
-import { didYouMean } from '../../config/suggest.js';
 import { schemeOf } from '../../core/endpoints.js';
+import { didYouMean } from '../../core/suggest.js';
 import type { ResolvedConfig } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 

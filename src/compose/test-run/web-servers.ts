@@ -12,10 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { createProcessTable } from '../../adapters/process/table.js';
-import { chooseRegistry } from '../../adapters/registry/etcd/url.js';
 import { findConfigFile, loadConfig } from '../../config/load.js';
 import { serviceUrl, shellQuote } from '../../core/endpoints.js';
 import type { Scope } from '../../core/registry.js';
+import { chooseRegistry } from '../../core/registry-url.js';
 import { stackGraph } from '../../core/stack.js';
 import {
   RUN_ID_VARIABLE,

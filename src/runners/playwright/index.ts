@@ -22,8 +22,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { berthHome } from '../../compose/context.js';
+import { berthHome, machineProcessTree } from '../../compose/context.js';
 import { checkOptions, WEB_SERVER_OPTIONS } from '../../compose/test-run/options.js';
+import { readPlan, writePlan } from '../../compose/test-run/plan-variable.js';
 import {
   guardWebServers,
   leaseWebServersSync,
@@ -36,9 +37,6 @@ import type { RunValues } from '../../core/test-run.js';
 import { atEntrySync } from '../boundary.js';
 
 export type { RunValues } from '../../core/test-run.js';
-
-/** The variable that carries the main process's plan to Playwright's workers. */
-const PLAN_VARIABLE = 'BERTH_PLAYWRIGHT';
 
 /** Options of {@link berthWebServers}. */
 export interface BerthWebServersOptions {
@@ -98,9 +96,6 @@ export interface BerthPlaywright extends RunValues {
   reused: string | null;
 }
 
-/** The plan of this process (the main process leased it; workers read it from the environment). */
-let current: WebServerPlan | undefined;
-
 /**
  * Leases the services and returns Playwright's `webServer` entries, the
  * `baseURL`, and every service's port and URL. Synchronous: it fits a
@@ -115,20 +110,10 @@ let current: WebServerPlan | undefined;
 export function berthWebServers(options: BerthWebServersOptions = {}): BerthPlaywright {
   return atEntrySync(() => {
     checkOptions('berthWebServers', options, WEB_SERVER_OPTIONS);
-    current ??= inherited() ?? leaseForThisProcess(options);
-    return toConfig(current, options);
+    // The plan lives in the environment only: this process's own (a second call) or its main process's.
+    const plan = readPlan(process.env, machineProcessTree()) ?? leaseForThisProcess(options);
+    return toConfig(plan, options);
   });
-}
-
-/** The plan the main process passed down, if this is one of its workers. */
-function inherited(): WebServerPlan | undefined {
-  const text = process.env[PLAN_VARIABLE];
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as WebServerPlan;
-  } catch {
-    return undefined;
-  }
 }
 
 function leaseForThisProcess(options: BerthWebServersOptions): WebServerPlan {
@@ -154,7 +139,7 @@ function leaseForThisProcess(options: BerthWebServersOptions): WebServerPlan {
         .join(', ')})\n`,
     );
   }
-  process.env[PLAN_VARIABLE] = JSON.stringify(plan);
+  writePlan(process.env, plan);
   Object.assign(process.env, plan.env);
   // Playwright has stopped the servers by then; their leases, and the workers', go with this process.
   process.once('exit', () => releasePlanSync(plan));

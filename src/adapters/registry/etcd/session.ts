@@ -11,9 +11,9 @@
 import { readFileSync } from 'node:fs';
 import type { CallOptions } from '@grpc/grpc-js';
 import type { Etcd3, Lease as EtcdLease, IOptions } from 'etcd3';
+import type { ETCD_SECRET_VARS } from '../../../core/registry-url.js';
 import { BerthError } from '../../../errors.js';
 import { type HeldLease, revokeAtExit } from './exit-release.js';
-import type { ETCD_SECRET_VARS } from './url.js';
 
 /**
  * How long one registry operation may wait for etcd, in milliseconds: a commit with

@@ -2,10 +2,10 @@
  * Which registry a process uses, from a URL: `etcd://host1:2379,host2:2379[/prefix]`
  * selects etcd, `sqlite` (or nothing) the SQLite file in BERTH_HOME. TLS files and
  * credentials come from the environment only (BERTH_ETCD_*), never from a URL or a
- * config file, so a checked-in config cannot leak them. No etcd code here: this
- * module is loaded by every process that opens a registry.
+ * config file, so a checked-in config cannot leak them. Pure: the config's rules
+ * and the registry adapters read URLs with this one parser.
  */
-import { BerthError } from '../../../errors.js';
+import { BerthError } from '../errors.js';
 
 /** The environment variables that carry etcd's TLS files and credentials. */
 export const ETCD_SECRET_VARS = [
@@ -97,7 +97,7 @@ function redact(url: string): string {
  */
 export function chooseRegistry(
   configured: string | null | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv,
 ): RegistryChoice {
   const fromEnv = env.BERTH_REGISTRY;
   if (fromEnv !== undefined && fromEnv.trim() !== '') return parseRegistryUrl(fromEnv);

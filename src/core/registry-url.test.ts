@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRegistry, parseRegistryUrl } from './url.js';
+import { chooseRegistry, parseRegistryUrl } from './registry-url.js';
 
 describe('registry URLs', () => {
   it('parses members and a prefix, adding the default port', () => {

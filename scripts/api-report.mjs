@@ -1,0 +1,136 @@
+// The public API report: every declaration a user of the package can reach, read from
+// the built .d.ts files of each entry in package.json's `exports` (and every type of
+// this package they refer to, transitively), printed without comments, one section per
+// entry. `api/berth.api.md` is the committed report; a test compares it with a fresh one,
+// so an accidental change to the public API fails `npm test`, and a deliberate one
+// commits the new report (`npm run api:report`) in the same change.
+//
+// Usage: node scripts/api-report.mjs          (writes api/berth.api.md)
+//        node scripts/api-report.mjs --print  (prints the report)
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ts = createRequire(import.meta.url)('typescript');
+export const REPORT = join(root, 'api/berth.api.md');
+
+/** The entries of package.json's exports map with their ESM .d.ts file. */
+function entries() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const out = [];
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    if (typeof target !== 'object') continue;
+    const types = target.types ?? target.import?.types;
+    if (types)
+      out.push({
+        name: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`,
+        file: join(root, types),
+      });
+  }
+  return out;
+}
+
+/** The report's text. */
+export function apiReport() {
+  const list = entries();
+  const program = ts.createProgram(
+    list.map((e) => e.file),
+    {
+      noEmit: true,
+      skipLibCheck: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      types: ['node'],
+    },
+  );
+  const checker = program.getTypeChecker();
+  const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });
+  const dist = join(root, 'dist');
+  const ours = (sf) => !relative(dist, sf.fileName).startsWith('..');
+  const print = (node) =>
+    printer
+      .printNode(ts.EmitHint.Unspecified, node, node.getSourceFile())
+      .replace(/^export declare /, 'export ')
+      .replace(/^declare /, '');
+  const referenced = new Map(); // key -> text
+  const seen = new Set();
+
+  /** Declarations of this package that `node` refers to, added to `referenced` (transitively). */
+  function collect(node) {
+    const visit = (n) => {
+      let target;
+      if (ts.isTypeReferenceNode(n)) target = n.typeName;
+      else if (ts.isExpressionWithTypeArguments(n)) target = n.expression;
+      else if (ts.isTypeQueryNode(n)) target = n.exprName;
+      else if (ts.isImportTypeNode(n)) target = n.qualifier ?? null;
+      if (target) addSymbol(checker.getSymbolAtLocation(ts.isQualifiedName(target) ? target.right : target));
+      ts.forEachChild(n, visit);
+    };
+    visit(node);
+  }
+
+  function addSymbol(symbol) {
+    if (!symbol) return;
+    if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    for (const decl of symbol.declarations ?? []) {
+      const sf = decl.getSourceFile();
+      if (!ours(sf) || ts.isTypeParameterDeclaration(decl) || ts.isSourceFile(decl)) continue;
+      const key = `${relative(dist, sf.fileName)}: ${symbol.getName()}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const node = ts.isVariableDeclaration(decl) ? decl.parent.parent : decl;
+      referenced.set(key, print(node));
+      collect(node);
+    }
+  }
+
+  const sections = [];
+  for (const entry of list) {
+    const sf = program.getSourceFile(entry.file);
+    if (!sf) throw new Error(`api-report: ${entry.file} is missing; run npm run build first.`);
+    const module = checker.getSymbolAtLocation(sf);
+    const lines = [];
+    for (const exported of checker
+      .getExportsOfModule(module)
+      .sort((a, b) => a.getName().localeCompare(b.getName()))) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const kinds = (symbol.declarations ?? []).map((d) => ts.SyntaxKind[d.kind]).join(', ');
+      // A declaration merged into another package's (vitest's ProvidedContext) is named by package only.
+      const where = (symbol.declarations ?? [])
+        .map((d) =>
+          ours(d.getSourceFile()) ? relative(dist, d.getSourceFile().fileName) : 'another package',
+        )
+        .join(', ');
+      lines.push(`- ${exported.getName()}: ${kinds} (${where})`);
+      addSymbol(exported);
+    }
+    sections.push(`## ${entry.name}\n\n${lines.join('\n')}\n`);
+  }
+  const declarations = [...referenced.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, text]) => `### ${key}\n\n\`\`\`ts\n${text}\n\`\`\`\n`);
+  return [
+    '# API report',
+    '',
+    'Generated by `npm run api:report` from the built declarations (dist/**/*.d.ts); do not edit.',
+    'A test fails when the public API differs from this file: commit the new report with a deliberate change.',
+    '',
+    ...sections,
+    '## Declarations',
+    '',
+    ...declarations,
+  ].join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const report = apiReport();
+  if (process.argv.includes('--print')) process.stdout.write(report);
+  else {
+    mkdirSync(dirname(REPORT), { recursive: true });
+    writeFileSync(REPORT, report);
+    console.log(`wrote ${relative(root, REPORT)}`);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * A lease whose owner died but was not reaped yet (a zombie: a test worker killed with
+ * its runner, in a container whose init reaps late) must not keep its ports: asking
+ * for exactly those ports reclaims them, on every path that takes a port by number.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeGetPort, getPort } from '../../src/compose/get-port.js';
+import { createPortManager } from '../../src/compose/manager.js';
+import { berth, ROOT, reserveBlock } from '../helpers.js';
+
+const LIB = join(ROOT, 'dist/index.js');
+const PARENT = join(ROOT, 'test/support/unreaped-parent.mjs');
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await clean();
+});
+
+/** Ports leased by a process that is now a zombie of a parent that does not reap it. */
+async function zombieHolding(count: number): Promise<{ home: string; ports: number[]; pid: number }> {
+  const root = mkdtempSync(join(tmpdir(), 'berth-zombie-'));
+  const home = join(root, 'home');
+  const releaseFile = join(root, 'release');
+  const ports = await reserveBlock(count);
+  const parent: ChildProcess = spawn(process.execPath, [PARENT, LIB, JSON.stringify(ports), releaseFile], {
+    env: { ...process.env, BERTH_HOME: home },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  cleanups.push(async () => {
+    writeFileSync(releaseFile, '');
+    if (parent.exitCode === null) await once(parent, 'exit');
+    rmSync(root, { recursive: true, force: true });
+  });
+  const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
+  const pid = Number(line.replace('zombie ', ''));
+  return { home, ports, pid };
+}
+
+const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+
+describe.runIf(process.platform === 'linux')('leases of a zombie owner', () => {
+  it('getPort for exactly the ports it leased gets each of them', async () => {
+    const { home, ports, pid } = await zombieHolding(3);
+    cleanups.push(closeGetPort);
+    for (const port of ports) expect(await getPort({ port, range: [port, port], home })).toBe(port);
+    // The owner was still a zombie throughout: the reclaim did not wait for its reaping.
+    expect(stateOf(pid)).toBe('Z');
+  });
+
+  it('a range it fills up is found full only after its owner was checked in full', async () => {
+    const { home, ports, pid } = await zombieHolding(2);
+    cleanups.push(closeGetPort);
+    const [a, b] = ports as [number, number];
+    expect(await getPort({ range: [a, b], home })).toBe(a);
+    expect(await getPort({ range: [a, b], home })).toBe(b);
+    expect(stateOf(pid)).toBe('Z');
+  });
+
+  it('berth/get-port for one of those ports gets it', async () => {
+    const { home, ports, pid } = await zombieHolding(1);
+    const script = `import getPort from ${JSON.stringify(join(ROOT, 'dist/get-port/index.js'))};
+      console.log(await getPort({ port: ${ports[0]} }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, BERTH_HOME: home },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    expect(Number(line)).toBe(ports[0]);
+    expect(stateOf(pid)).toBe('Z');
+  });
+
+  it('a service whose preferred port it leased gets that port, from the library and the CLI', async () => {
+    const { home, ports, pid } = await zombieHolding(2);
+    const [a, b] = ports as [number, number];
+    const dir = mkdtempSync(join(tmpdir(), 'berth-zombie-project-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const pm = await createPortManager({
+      cwd: dir,
+      home,
+      config: { services: { web: { preferred: [a], range: { min: a, max: a } } } },
+    });
+    cleanups.push(() => pm.close());
+    expect((await pm.assign('web')).port).toBe(a);
+    writeFileSync(
+      join(dir, 'berth.config.json'),
+      JSON.stringify({ services: { api: { preferred: [b], range: { min: b, max: b } } } }),
+    );
+    const result = await berth(['get', 'api'], { cwd: dir, env: { ...process.env, BERTH_HOME: home } });
+    expect(result).toMatchObject({ code: 0, stdout: `${b}\n` });
+    expect(stateOf(pid)).toBe('Z');
+  });
+});
