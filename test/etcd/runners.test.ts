@@ -1,6 +1,6 @@
 /**
  * The test runners' helpers on the etcd registry: a vitest run with the `berth/vitest`
- * setup (examples/vitest) and a Playwright run with `berthWebServers()`
+ * setup (examples/vitest), a Jest run with `berth/jest` (examples/jest) and a Playwright run with `berthWebServers()`
  * (examples/playwright), with BERTH_REGISTRY set. Their ports are leased on etcd (another
  * host sees them while the run lasts), none in SQLite, and no lease is left after.
  */
@@ -76,18 +76,38 @@ function expectNoLeaseInSqlite(home: string): void {
   if (existsSync(join(home, 'registry.db'))) expect(leasesIn(home)).toEqual([]);
 }
 
-describe('berth/vitest on etcd', () => {
+/**
+ * A run of a runner's example passed, the ports its tests bound were leased on etcd
+ * (host b saw some of them while it ran: a worker's lease may live shorter than a look),
+ * and no lease is left after, on etcd or in SQLite.
+ */
+async function expectLeasedOnEtcdOnly(run: Awaited<ReturnType<typeof runOnEtcd>>, passed: RegExp) {
+  expect(run.exit.code, run.output).toBe(0);
+  expect(run.output).toMatch(passed);
+  const bound = new Set(readReport(run.report).map((l) => l.port));
+  expect(bound.size).toBeGreaterThanOrEqual(3);
+  expect(
+    [...bound].some((p) => run.seen.has(p)),
+    `bound ${[...bound]}, seen ${[...run.seen.keys()]}`,
+  ).toBe(true);
+  expect((await other.directory.hostLeases('a')).map((l) => `${l.service}:${l.port}`)).toEqual([]);
+  expectNoLeaseInSqlite(run.home);
+}
+
+describe('berth/vitest and berth/jest on etcd', () => {
   it('runs examples/vitest: its ports leased on etcd while it runs, none left after, none in SQLite', async () => {
     const run = await runOnEtcd(RUNNER_BIN.vitest, ['run', '--root', 'examples/vitest']);
-    expect(run.exit.code, run.output).toBe(0);
-    expect(run.output).toMatch(/Tests\s+14 passed/);
-    const bound = new Set(readReport(run.report).map((l) => l.port));
-    expect(bound.size).toBeGreaterThanOrEqual(3);
-    // The ports the tests bound were leased on etcd: host b saw them.
-    const unseen = [...bound].filter((p) => !run.seen.has(p));
-    expect(unseen.length, `bound ${[...bound]}, seen ${[...run.seen]}`).toBeLessThan(bound.size);
-    expect((await other.directory.hostLeases('a')).map((l) => `${l.service}:${l.port}`)).toEqual([]);
-    expectNoLeaseInSqlite(run.home);
+    await expectLeasedOnEtcdOnly(run, /Tests\s+14 passed/);
+  }, 180_000);
+
+  it('runs examples/jest: its ports leased on etcd while it runs, none left after, none in SQLite', async () => {
+    const run = await runOnEtcd(RUNNER_BIN.jest, [
+      '--config',
+      'examples/jest/jest.config.cjs',
+      '--maxWorkers',
+      '3',
+    ]);
+    await expectLeasedOnEtcdOnly(run, /Tests:\s+14 passed, 14 total/);
   }, 180_000);
 });
 

@@ -9,6 +9,7 @@
  * its ports come back when the lease expires (or at once on its host: the reclaimer).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { CallOptions } from '@grpc/grpc-js';
 import type { Etcd3, Lease as EtcdLease, IOptions } from 'etcd3';
 import type { ETCD_SECRET_VARS } from '../../../core/registry-url.js';
@@ -171,7 +172,7 @@ export class EtcdSession {
   static async open(options: SessionOptions): Promise<EtcdSession> {
     const env = options.env ?? process.env;
     const clientConfig = clientOptions(options.endpoints, env);
-    const [{ Etcd3 }, { ExponentialBackoff, noop }] = await Promise.all([loadEtcd3(), import('cockatiel')]);
+    const [{ Etcd3 }, { ExponentialBackoff, noop }] = await loadClient();
     const client = new Etcd3({
       ...clientConfig,
       faultHandling: {
@@ -193,7 +194,7 @@ export class EtcdSession {
 
   /** Imports the client's modules now, so the first open does not wait for them. */
   static async preload(): Promise<void> {
-    await Promise.all([loadEtcd3(), import('cockatiel')]);
+    await loadClient();
   }
 
   /** Call options for one call with `deadline` (epoch ms). */
@@ -337,10 +338,17 @@ export class EtcdSession {
   }
 }
 
-let etcd3: Promise<typeof import('etcd3')> | undefined;
+let client: Promise<[typeof import('etcd3'), typeof import('cockatiel')]> | undefined;
 
-/** The etcd3 module, imported once per process, when an etcd registry is first opened. */
-function loadEtcd3(): Promise<typeof import('etcd3')> {
-  etcd3 ??= import('etcd3');
-  return etcd3;
+/**
+ * The etcd3 client and cockatiel, loaded once per process when an etcd registry is first
+ * opened. Both are CommonJS, and are required rather than imported: a dynamic `import()`
+ * fails in Jest's sandbox (berth/jest's CommonJS build) without --experimental-vm-modules.
+ */
+function loadClient(): Promise<[typeof import('etcd3'), typeof import('cockatiel')]> {
+  client ??= Promise.resolve().then(() => {
+    const load = createRequire(import.meta.url);
+    return [load('etcd3') as typeof import('etcd3'), load('cockatiel') as typeof import('cockatiel')];
+  });
+  return client;
 }
