@@ -12,6 +12,7 @@ import { type Cluster, startCluster } from './cluster.js';
 import { adhoc, liveOwner, openHost } from './open-host.js';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
+const GET_PORT = new URL('../../dist/get-port/index.js', import.meta.url).href;
 
 let cluster: Cluster;
 let holder: ReturnType<typeof liveOwner>;
@@ -45,7 +46,7 @@ async function seed(host: 'a' | 'b', ports: number[], services: number[]): Promi
 beforeAll(async () => {
   cluster = await startCluster(1);
   holder = liveOwner();
-  block = await reserveBlock(16);
+  block = await reserveBlock(17);
   // Host a: the default pool (20000-29999) taken but for its last 500 ports, 1,000 more
   // above it, and three of the six services' preferred ports.
   const pool = Array.from({ length: 9500 }, (_, i) => 20000 + i);
@@ -74,7 +75,10 @@ function getPorts(host: string, takenPort: number, freePort: number): Promise<Re
     const opened = performance.now() - started;
     const asked = await getPort({ port: ${takenPort} });
     const free = await getPort({ port: ${freePort} });
-    console.log(JSON.stringify({ any, asked, free, opened }));
+    // berth/get-port, get-port's drop-in: the taken port and the free one, in that order.
+    const { default: dropIn } = await import(${JSON.stringify(GET_PORT)});
+    const dropInPort = await dropIn({ port: [${takenPort}, ${freePort} + 1] });
+    console.log(JSON.stringify({ any, asked, free, opened, dropInPort }));
     process.exit(0);`;
   const env = { ...process.env, BERTH_REGISTRY: cluster.url('scale'), BERTH_HOST: host };
   return new Promise((resolve, reject) => {
@@ -89,7 +93,7 @@ function getPorts(host: string, takenPort: number, freePort: number): Promise<Re
 }
 
 describe('10,000 live leases on host a, 500 on host b', () => {
-  it('getPort(), getPort({ port }) of a taken and of a free port answer on both hosts', async () => {
+  it('getPort(), getPort({ port }) of a taken and of a free port, and berth/get-port, answer on both hosts', async () => {
     const a = await getPorts('a', 20100, block[15]!);
     expect(taken.a.has(a.any!)).toBe(false);
     expect(a.any).toBeGreaterThanOrEqual(29500);
@@ -98,10 +102,13 @@ describe('10,000 live leases on host a, 500 on host b', () => {
     expect(taken.a.has(a.asked!)).toBe(false);
     expect(a.asked).not.toBe(a.any);
     expect(a.free).toBe(block[15]);
+    expect(a.dropInPort).toBe(block[16]);
     const b = await getPorts('b', 20100, block[15]!);
     expect(taken.b.has(b.any!)).toBe(false);
     expect(taken.b.has(b.asked!)).toBe(false);
     expect(b.free).toBe(block[15]);
+    // 20100 is taken on host b as well.
+    expect(b.dropInPort).toBe(block[16]);
     process.stdout.write(
       `scale: first getPort() with the host loaded: a ${a.opened!.toFixed(0)} ms, b ${b.opened!.toFixed(0)} ms\n`,
     );
