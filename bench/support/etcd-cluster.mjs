@@ -33,9 +33,6 @@ function spawnMember(m, all, state) {
       `--initial-cluster=${cluster}`,
       `--initial-cluster-state=${state}`,
       '--initial-cluster-token=berth-bench',
-      '--max-txn-ops=1024',
-      '--logger=zap',
-      '--log-level=error',
     ],
     { stdio: 'ignore' },
   );
@@ -64,7 +61,11 @@ async function waitReady(members) {
   throw new Error('etcd members did not become ready in time');
 }
 
-/** Starts `size` members with etcd's default election timing; `dir` holds their data. */
+/**
+ * Starts `size` members with etcd's defaults (names, URLs, data folders and the initial
+ * cluster only: no --max-txn-ops, request-size, quota, heartbeat or election flags);
+ * `dir` holds their data.
+ */
 export async function startEtcd(size, dir) {
   const ports = await findFreePorts(size * 2);
   const members = Array.from({ length: size }, (_, i) => ({

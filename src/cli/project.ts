@@ -3,7 +3,9 @@
  * upward), environment (--env, $BERTH_ENV, `development`), and the registry.
  */
 
+import type { Adapters } from '../compose/context.js';
 import { createPortManager, environmentName, type PortManager } from '../compose/manager.js';
+import { openRegistryFrom } from '../compose/registry-here.js';
 
 /** The environment a command works in. */
 export function environmentOf(values: { env?: string | undefined }): string {
@@ -24,5 +26,26 @@ export function openProject(
     environment: values.env,
     ...(values.config ? { configFile: values.config } : {}),
     onWarning: (w) => warn(`warning: ${w.path}: ${w.message}`),
+  });
+}
+
+/**
+ * Opens the registry for a command that needs no config (`ls --all-projects`,
+ * `ls --all-hosts`, `who`): `$BERTH_REGISTRY`, else the `registry` of the config found
+ * from here (the registry `berth assign` would use here), else SQLite. A config that
+ * does not load is reported and passed over: these commands work without one.
+ *
+ * @example
+ * const adapters = await openRegistryHere({}, io.err);
+ */
+export function openRegistryHere(
+  values: { config?: string | undefined; env?: string | undefined },
+  warn: (line: string) => void,
+): Promise<Adapters> {
+  return openRegistryFrom({
+    cwd: process.cwd(),
+    environment: environmentOf(values),
+    ...(values.config ? { configFile: values.config } : {}),
+    onWarning: warn,
   });
 }

@@ -182,9 +182,17 @@ export class GetPortContext {
     this.reserve = [];
     this.held.clear();
     const pid = this.owner.pid;
-    await this.adapters.registry.transaction((tx) => {
-      for (const lease of tx.leasesOwnedBy(pid)) if (lease.kind === 'adhoc') tx.remove(lease.id, 'released');
-    }, GIVE_BACK);
+    // In as many transactions as a bounded registry (etcd) needs: a release may stop halfway.
+    for (let more = true; more; ) {
+      more = await this.adapters.registry.transaction((tx) => {
+        for (const lease of tx.leasesOwnedBy(pid)) {
+          if (lease.kind !== 'adhoc') continue;
+          if (tx.full?.()) return true;
+          tx.remove(lease.id, 'released');
+        }
+        return false;
+      }, GIVE_BACK);
+    }
     return ports;
   }
 
@@ -368,7 +376,8 @@ export class GetPortContext {
       occupancy: snapshot,
       start,
     });
-    while (leased.length < count) {
+    // A bounded transaction (etcd) that is full ends the reserve early: at least one port, as many as fit.
+    while (leased.length < count && !(leased.length > 0 && tx.full?.())) {
       const pick = pickPort(pickInput());
       if (!pick) break;
       if (pick.strategy === 'pool') start = (pick.port - policy.pool.min + 1) % size;

@@ -84,6 +84,45 @@ describe('Reclaimer', () => {
     expect(events).toEqual(['reclaimed 7002 owner pid 3 died', 'reclaimed 7004 lease expired']);
   });
 
+  it('in a bounded transaction (etcd), takes what fits and the rest on the next run, each lease once', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const dead = [
+      { pid: 3, startTime: 'b' },
+      { pid: 4, startTime: 'c' },
+    ];
+    await r.transaction((tx) => {
+      for (let i = 0; i < 25; i++) tx.insert(lease(7200 + i, dead[i % 2]!, { createdAt: 0 }));
+      for (let i = 0; i < 5; i++) tx.insert(lease(7300 + i, null, { expiresAt: 1 }));
+      tx.insert(lease(7400, self));
+    });
+    const { table } = fakeProcesses(self, new Set(), new Set([1]));
+    const reclaimer = new Reclaimer(table, () => OWNER_TRUST_MS + 100);
+    const runs: number[] = [];
+    for (let run = 0; run < 20; run++) {
+      const taken = await r.transaction((tx) => {
+        let removed = 0;
+        // A transaction that holds 4 removals: full once 4 are in.
+        const bounded = Object.assign(Object.create(tx), {
+          remove: (id: number, reason: 'released' | 'reclaimed') => {
+            removed++;
+            tx.remove(id, reason);
+          },
+          full: () => removed >= 4,
+        });
+        return reclaimer.reclaim(bounded);
+      });
+      runs.push(taken.length);
+      if (taken.length === 0) break;
+    }
+    expect(Math.max(...runs)).toBe(4);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(30);
+    expect(r.allLeases().map((l) => l.port)).toEqual([7400]);
+    const reclaimed = r.eventsSince(0, 100).filter((e) => e.type === 'reclaimed');
+    expect(reclaimed).toHaveLength(30);
+    expect(new Set(reclaimed.map((e) => e.port)).size).toBe(30);
+  });
+
   it('a lease of this pid with another start time belongs to an earlier process: reclaimed', async () => {
     const r = registry();
     const self = { pid: 1, startTime: 'now' };

@@ -103,10 +103,23 @@ export class Reclaimer {
     const out: Reclaimed[] = [];
     const self = this.processes.self();
     const owners = tx.owners();
+    // A bounded transaction (etcd) takes what fits; the registry commits it and runs the reclaim again.
+    const full = () => tx.full?.() === true;
     for (const owner of owners) {
+      if (full()) break;
       const key = ownerKey(owner);
       if (owner.pid === self.pid ? owner.startTime === self.startTime : this.alive(owner, key, now)) continue;
-      for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
+      if (!tx.full) {
+        for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
+        continue;
+      }
+      const start = owner.startTime ?? '';
+      for (const lease of tx.leasesOwnedBy(owner.pid)) {
+        if ((lease.owner?.startTime ?? '') !== start || tx.lease(lease.id) === null) continue;
+        if (full()) break;
+        tx.remove(lease.id, 'reclaimed');
+        out.push({ lease, reason: 'owner-dead' });
+      }
     }
     // Forget owners that left the registry (they released everything), so the map stays small.
     if (this.verifiedAt.size > owners.length) {
@@ -114,6 +127,8 @@ export class Reclaimer {
       for (const key of this.verifiedAt.keys()) if (!current.has(key)) this.verifiedAt.delete(key);
     }
     for (const lease of tx.expired(now)) {
+      if (full()) break;
+      if (tx.lease(lease.id) === null) continue;
       tx.remove(lease.id, 'reclaimed');
       out.push({ lease, reason: 'expired' });
     }

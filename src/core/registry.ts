@@ -113,6 +113,14 @@ export interface RegistryTx extends RegistryReader {
   expired(now: number): Lease[];
   /** Appends to the event log (trimmed to the newest rows by the adapter). */
   recordEvent(event: NewRegistryEvent): void;
+  /**
+   * Whether the transaction is near its size bound, for work that may stop early and
+   * continue in the next transaction (the reclaim of dead owners' leases, a getPort
+   * reserve). A registry whose transactions are bounded (etcd commits at most 128
+   * operations) says so; the batch hook that stops here is run again, in a commit of its
+   * own, until it is done. Absent: no bound (SQLite).
+   */
+  full?(): boolean;
 }
 
 /** Options of {@link Registry.transaction}. */

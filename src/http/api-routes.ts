@@ -3,9 +3,11 @@
  * the event stream and the daemon's status. Each takes the request and returns
  * data; src/http/app.ts wraps it as `{ success: true, data }` after the checks.
  */
+
 import type { Adapters } from '../compose/context.js';
 import { leaseUrl, leaseViews } from '../compose/lease-views.js';
 import { createManagerFor } from '../compose/manager.js';
+import type { ProjectRegistries } from '../compose/project-registries.js';
 import { type RunView, runKey, runViews } from '../compose/stack/status.js';
 import { DEFAULT_ENVIRONMENT, type ResolvedConfig } from '../core/types.js';
 import { optionalString, readJsonBody, requiredString } from './body.js';
@@ -20,6 +22,8 @@ import { resolveProject } from './projects.js';
 /** What the routes work with. */
 export interface ApiDeps {
   adapters: Adapters;
+  /** The registry of each project (its config's `registry` key), the daemon's own by default. */
+  registries: ProjectRegistries;
   configs: ConfigCache;
   hub: EventHub;
   health: HealthMonitor;
@@ -107,7 +111,7 @@ async function projectFor(deps: ApiDeps, body: Record<string, unknown>, environm
   const project = requiredString(body, 'project', 'shop');
   const ref = resolveProject(
     { project, dir: optionalString(body, 'dir'), environment },
-    deps.adapters.registry.allLeases(),
+    await deps.registries.knownLeases(),
   );
   const config = await deps.configs.require(ref.dir, environment);
   if (ref.name !== null && config.project !== ref.name) {
@@ -117,7 +121,8 @@ async function projectFor(deps: ApiDeps, body: Record<string, unknown>, environm
       { data: { dir: ref.dir, project: ref.name } },
     );
   }
-  return createManagerFor(config, deps.adapters);
+  // The project's registry, as `berth assign` there would use it.
+  return createManagerFor(config, await deps.registries.for(config));
 }
 
 /** `POST /api/assign` `{ project, service?, environment?, dir? }`: as `berth assign [service]`. */

@@ -6,7 +6,9 @@
  * 3. token (bearer header or cookie), on every /api route;
  * 4. method, then for mutations content type, body size and fields.
  */
+
 import type { Adapters } from '../compose/context.js';
+import { ProjectRegistries, registryOpener } from '../compose/project-registries.js';
 import {
   type ApiDeps,
   assignRoute,
@@ -46,6 +48,8 @@ export interface AppOptions {
   maxEventStreams?: number;
   /** Extra facts for `/api/status` (pid, url). */
   status?: () => Record<string, unknown>;
+  /** Registries of projects whose config names another than the daemon's; default opened as needed. */
+  registries?: ProjectRegistries;
 }
 
 /** The app plus what the daemon starts and tests poke. */
@@ -87,7 +91,7 @@ const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
  */
 export function createApp(options: AppOptions): DaemonApp {
   const parts = appParts(options);
-  const { guard, hub, health } = parts;
+  const { guard, hub, health, registries } = parts;
   const api = apiRoutes(parts, options);
   const page = pageResponder(guard, options.assets ?? loadAssets());
 
@@ -133,6 +137,7 @@ export function createApp(options: AppOptions): DaemonApp {
     close() {
       health.close();
       hub.close();
+      registries.close();
     },
   };
 }
@@ -160,15 +165,24 @@ function appParts(options: AppOptions) {
     onError: (error) => adapters.log(`health round failed: ${(error as Error).message}`),
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
   });
-  const deps: ApiDeps = { adapters, configs, hub, health, status: options.status ?? (() => ({})) };
+  const registries = options.registries ?? new ProjectRegistries(adapters, registryOpener(adapters));
+  const deps: ApiDeps = {
+    adapters,
+    configs,
+    hub,
+    health,
+    registries,
+    status: options.status ?? (() => ({})),
+  };
   const ports = new PortsRoute({
     registry: adapters.registry,
     processes: adapters.processes,
     configs,
     hub,
+    registries,
     now: adapters.now,
   });
-  return { guard, hub, health, deps, ports };
+  return { guard, hub, health, deps, ports, registries };
 }
 
 /** The API's routes by path. A Map, not an object literal: a path such as /api/__proto__ must find nothing. */

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { type Adapters, openAdapters } from '../compose/context.js';
 import { getPort, releasePort } from '../compose/get-port.js';
+import { ProjectRegistries, registryOpener } from '../compose/project-registries.js';
 import { BerthError } from '../errors.js';
 import { createApp, type DaemonApp } from './app.js';
 import { loadAssets } from './assets.js';
@@ -192,6 +193,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adapters = await openAdapters({ home, adapters: { log } });
     app = createApp({
       adapters,
+      registries: new ProjectRegistries(adapters, registryOpener(adapters, home)),
       port,
       token,
       allowHosts,

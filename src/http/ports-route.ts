@@ -5,7 +5,9 @@
  * assign, move, release and reclaim writes an event) or after a second (a
  * lease whose owner died turns stale without an event).
  */
+
 import { staleness } from '../compose/lease-views.js';
+import type { ProjectRegistries } from '../compose/project-registries.js';
 import { type PortsData, portsData, schemeUrl } from '../core/endpoints.js';
 import type { ProcessTable } from '../core/facts.js';
 import type { Registry, RegistryReader } from '../core/registry.js';
@@ -58,6 +60,8 @@ export interface PortsRouteDeps {
   processes: ProcessTable;
   configs: ConfigCache;
   hub: EventHub;
+  /** The registry of each project (its config's `registry` key); without it, `registry` for all. */
+  registries?: ProjectRegistries;
   now: () => number;
 }
 
@@ -95,15 +99,18 @@ export class PortsRoute {
         });
         return jsonResponse(data);
       }
+      const { registries } = this.deps;
       const ref = resolveProject(
         { project: query.get('project') ?? undefined, dir: query.get('dir') ?? undefined, environment },
-        registry.allLeases(),
+        registries ? await registries.knownLeases() : registry.allLeases(),
       );
+      const config = await configs.get(ref.dir, environment);
+      // The project's registry, as the CLI there would use it.
+      const source = registries && config ? (await registries.for(config)).registry : registry;
       const t = now();
-      const leases = registry
+      const leases = source
         .scopeLeases({ dir: ref.dir, environment })
         .filter((l) => staleness(l, t, processes) === null);
-      const config = await configs.get(ref.dir, environment);
       if (leases.length === 0 && config === null) {
         throw new HttpError(
           'E_NOT_FOUND',

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProcessTable } from '../../src/adapters/process/table.js';
 import { berth, close, listen, reserveBlock, type Sandbox, sandbox } from '../helpers.js';
-import { eventually, free, killStarted, startUp } from '../support/cli-process.js';
+import { eventually, free, HTTP_SERVICE, killStarted, startUp } from '../support/cli-process.js';
 
 const boxes: Sandbox[] = [];
 const processes = createProcessTable();
@@ -42,11 +42,6 @@ function project(config: unknown, scripts: Record<string, string>, shared?: Sand
 const alive = (pid: number) => processes.owner(pid) !== null;
 
 /** Prints its pid and serves http on PORT, on 127.0.0.1. */
-const HTTP_SERVICE = `
-const http = require('node:http');
-console.log('pid=' + process.pid);
-http.createServer((q, s) => s.end(process.env.NAME || 'ok')).listen(+process.env.PORT, '127.0.0.1', () => console.log('listening on ' + process.env.PORT));
-`;
 
 describe('berth up', () => {
   it('starts a three-level stack in order, each service with every variable, its output prefixed', async () => {

@@ -1,8 +1,9 @@
 /**
  * etcd members for the etcd suite (`npm run test:etcd`): started from the `etcd`
- * binary on PATH, on loopback ports leased through berth's SQLite registry
- * (reserveBlock), each in a temp data folder; stopped, killed and restarted by the
- * tests, and all removed at the end.
+ * binary on PATH with etcd's defaults (names, URLs, data folders and the initial
+ * cluster only: a test that waits for an election waits as users' would), on loopback
+ * ports leased through berth's SQLite registry (reserveBlock), each in a temp data
+ * folder; stopped, killed and restarted by the tests, and all removed at the end.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,10 +47,6 @@ export interface Cluster {
   destroy(): Promise<void>;
 }
 
-/** Election tuned for tests: a new leader within about half a second of the old one's death. */
-const HEARTBEAT_MS = 50;
-const ELECTION_MS = 500;
-
 function spawnMember(member: Member, all: Member[], state: 'new' | 'existing'): ChildProcess {
   const cluster = all.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   const child = spawn(
@@ -64,11 +61,6 @@ function spawnMember(member: Member, all: Member[], state: 'new' | 'existing'): 
       `--initial-cluster=${cluster}`,
       `--initial-cluster-state=${state}`,
       '--initial-cluster-token=berth-test',
-      `--heartbeat-interval=${HEARTBEAT_MS}`,
-      `--election-timeout=${ELECTION_MS}`,
-      '--max-txn-ops=1024',
-      '--logger=zap',
-      '--log-level=error',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -7,6 +7,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { CLI, close, listen } from '../helpers.js';
 
+/** A service script: logs `pid=<pid>`, then answers HTTP on $PORT and logs `listening on <port>`. */
+export const HTTP_SERVICE = `
+const http = require('node:http');
+console.log('pid=' + process.pid);
+http.createServer((q, s) => s.end(process.env.NAME || 'ok')).listen(+process.env.PORT, '127.0.0.1', () => console.log('listening on ' + process.env.PORT));
+`;
+
 /** A running `berth up`: its output, line by line, and a way to wait for a line. */
 export interface Up {
   child: ChildProcess;

@@ -41,22 +41,26 @@ export function openChosenRegistry(options: ChosenRegistryOptions): Registry {
     const { home, now, processes, beforeBatch } = options;
     return openRegistry({ home, now, processes, beforeBatch });
   }
-  const opening = import('./etcd/registry.js').then(async ({ openEtcdRegistry }) => {
-    const { hostName, advertisedAddress } = await import('./etcd/host.js');
-    return openEtcdRegistry({
-      url: choice.url,
-      endpoints: choice.endpoints,
-      prefix: choice.prefix,
-      host: hostName(env),
-      address: advertisedAddress(env),
-      now: options.now,
-      beforeBatch: options.beforeBatch,
-      env,
-      ...(options.log ? { log: options.log } : {}),
-      ...(options.attachOwned === undefined ? {} : { attachOwned: options.attachOwned }),
+  const { processes } = options;
+  const open = () =>
+    import('./etcd/registry.js').then(async ({ openEtcdRegistry }) => {
+      const { hostName, advertisedAddress } = await import('./etcd/host.js');
+      return openEtcdRegistry({
+        url: choice.url,
+        endpoints: choice.endpoints,
+        prefix: choice.prefix,
+        host: hostName(env),
+        address: advertisedAddress(env),
+        now: options.now,
+        beforeBatch: options.beforeBatch,
+        env,
+        self: processes.self(),
+        isAlive: (owner) => processes.isAlive(owner),
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.attachOwned === undefined ? {} : { attachOwned: options.attachOwned }),
+      });
     });
-  });
-  return deferRegistry(opening, choice.url);
+  return deferRegistry(open, choice.url);
 }
 
 /**

@@ -2,10 +2,10 @@
  * `berth ls --all-hosts [--json]`: every host's leases in a shared registry (etcd),
  * each with the URL other hosts reach it at. With the SQLite registry: this host.
  */
-import { openAdapters } from '../../compose/context.js';
 import { hostLeases, hostUrl, thisHost } from '../../compose/hosts.js';
 import type { HostLease } from '../../core/hosts.js';
 import type { CommandIO } from '../io.js';
+import { openRegistryHere } from '../project.js';
 import { formatAge, table } from '../style.js';
 
 /** The JSON shape of one lease in `berth ls --all-hosts --json`. */
@@ -30,8 +30,11 @@ export function hostLeaseJson(l: HostLease, self: string) {
  * @example
  * await listAllHosts({ json: true }, io);
  */
-export async function listAllHosts(values: { json?: boolean | undefined }, io: CommandIO): Promise<number> {
-  const adapters = await openAdapters();
+export async function listAllHosts(
+  values: { json?: boolean | undefined; config?: string | undefined; env?: string | undefined },
+  io: CommandIO,
+): Promise<number> {
+  const adapters = await openRegistryHere(values, io.err);
   let leases: HostLease[];
   let self: string;
   try {

@@ -2,11 +2,10 @@
  * `berth ls [--all-projects] [--json]`: leases with their state
  * (reserved / bound / stale), owner pid and age.
  */
-import { openAdapters } from '../../compose/context.js';
 import { type LeaseView, leaseJson, leaseViews } from '../../compose/lease-views.js';
 import { noPositionals, parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
-import { openProject } from '../project.js';
+import { openProject, openRegistryHere } from '../project.js';
 import { formatAge, table } from '../style.js';
 import { listAllHosts } from './ls-hosts.js';
 
@@ -54,7 +53,7 @@ const ls: Command = async (argv, io) => {
   let leases: LeaseView[];
   let now: number;
   if (values['all-projects']) {
-    const adapters = await openAdapters();
+    const adapters = await openRegistryHere(values, io.err);
     try {
       now = adapters.now();
       leases = leaseViews(adapters, adapters.registry.allLeases());

@@ -3,7 +3,6 @@
  * command line, since when) and whether berth leased the port, to whom. Needs
  * no config: it asks the kernel and the shared registry.
  */
-import { openAdapters } from '../../compose/context.js';
 import type { LeaseView } from '../../compose/lease-views.js';
 import {
   type HiddenHolder,
@@ -18,6 +17,7 @@ import type { Lease } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
 import { parseCommand, parsePortArg } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
+import { openRegistryHere } from '../project.js';
 import { formatAge, table } from '../style.js';
 
 const HELP = `Usage: berth who <port> [--json]
@@ -84,7 +84,7 @@ const who: Command = async (argv, io) => {
     throw new BerthError('E_USAGE', 'who takes exactly one port, e.g. `berth who 3000`.');
   }
   const port = parsePortArg(positionals[0]);
-  const adapters = await openAdapters();
+  const adapters = await openRegistryHere({}, io.err);
   try {
     const report = await whoIsOn(adapters, port);
     const userOf = (uid: number | null) => userNameOf(adapters, uid);

@@ -15,7 +15,7 @@ import {
 } from '../../../test/support/stack-on.js';
 import type { UserConfig } from '../../config/define.js';
 import type { RunPhase } from '../../core/stack.js';
-import { isBerthError } from '../../errors.js';
+import { BerthError, isBerthError } from '../../errors.js';
 import { downStack } from './down.js';
 import type { StackEvent } from './events.js';
 import { startStack } from './start.js';
@@ -167,6 +167,43 @@ describe('berth up on a fake machine', () => {
     await again.stack.done;
     expect(again.db.signals).toEqual(['SIGKILL']);
     expect(again.api.signals).toEqual(['SIGKILL']);
+  });
+
+  it('keeps running through a registry outage: a crash meanwhile restarts once the registry answers', async () => {
+    const config: UserConfig = {
+      services: {
+        api: { preferred: [3000], command: 'node api.js', restart: 'on-failure', maxRestarts: 3 },
+      },
+    };
+    const t = await stackOn(config);
+    const api = await t.child('node api.js');
+    t.machine.bind(api, 3000);
+    await until('api is up', () => t.of('up').length > 0);
+    // The registry stops answering, as an etcd without a quorum does.
+    const registry = t.pm.adapters.registry;
+    const real = registry.transaction.bind(registry);
+    let down = true;
+    let refused = 0;
+    registry.transaction = ((fn: Parameters<typeof real>[0], options?: Parameters<typeof real>[1]) => {
+      if (!down) return real(fn, options);
+      refused++;
+      return Promise.reject(new BerthError('E_REGISTRY', 'the etcd registry etcd://e:2379 did not answer.'));
+    }) as typeof registry.transaction;
+    api.exit(1);
+    await until('berth up says it waits for the registry', () =>
+      t.of('waiting').some((e) => e.reason.includes('did not answer')),
+    );
+    await until('it tried again', () => refused >= 3);
+    expect(t.machine.children.filter((c) => commandOf(c) === 'node api.js')).toHaveLength(1);
+    expect(t.stack.phases().api).not.toBe('exited');
+    down = false;
+    const again = await t.child('node api.js', 1);
+    t.machine.bind(again, 3000);
+    await until('api is ready again', () => t.of('ready').length >= 2);
+    expect(t.pm.leases().find((l) => l.service === 'api')!.owner?.pid).toBe(again.pid);
+    expect(t.of('failed')).toEqual([]);
+    t.stack.stop();
+    expect(await t.stack.done).toEqual({ code: 0, failed: null });
   });
 
   it('restarts a service that crashes, with on-failure and back-off, counting restarts, until maxRestarts', async () => {

@@ -26,6 +26,7 @@ import {
 } from '../../core/stack.js';
 import type { LeaseOwner, ServiceSpec } from '../../core/types.js';
 import { wrongPortFix } from '../../core/wrong-port.js';
+import { isBerthError } from '../../errors.js';
 import type { PortManager } from '../manager.js';
 import { serviceCommand } from '../port-args.js';
 import { watchWrongPort } from '../wrong-port.js';
@@ -62,6 +63,9 @@ export interface RunnerContext {
   /** Services without a command that this `berth up` leased (none was leased before it): released at the end too. */
   leasedForRun: readonly string[];
 }
+
+/** How often berth up tries a registry that does not answer (an etcd outage) again, in milliseconds. */
+export const REGISTRY_RETRY_MS = 2_000;
 
 const groupOf = (p: SpawnedProcess): ProcessGroupRef => ({
   pid: p.pid,
@@ -228,7 +232,7 @@ export class StackRunner {
       });
       void proc.exited.then((exit) => this.guard(name, () => this.onExit(name, proc, exit)));
       const owner = { pid: proc.pid, startTime: proc.startTime };
-      await this.ctx.pm.setOwner(unit.serves, owner);
+      await this.throughOutage(name, () => this.ctx.pm.setOwner(unit.serves, owner));
       this.watch(name, this.ctx.self.pid);
     } finally {
       this.launching.delete(name);
@@ -250,7 +254,11 @@ export class StackRunner {
     this.takenBy.delete(name);
     let result: Awaited<ReturnType<PortManager['assignServices']>>;
     try {
-      result = await this.ctx.pm.assignServices(this.units.get(name)!.serves, { owner: this.ctx.self });
+      const leased = await this.throughOutage(name, () =>
+        this.ctx.pm.assignServices(this.units.get(name)!.serves, { owner: this.ctx.self }),
+      );
+      if (!leased.ok) return false;
+      result = leased.value;
     } catch (error) {
       this.fail(name, error instanceof Error ? error.message : String(error));
       return false;
@@ -271,6 +279,36 @@ export class StackRunner {
       });
     }
     return true;
+  }
+
+  /**
+   * Runs registry work for unit `name`. While the registry does not answer
+   * (`E_REGISTRY`: an etcd without a quorum), the stack keeps running: berth up says so
+   * once and tries again every {@link REGISTRY_RETRY_MS}, until the registry answers or
+   * the stack stops (then `{ ok: false }`). Other errors are thrown.
+   */
+  private async throughOutage<T>(
+    name: string,
+    work: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false }> {
+    for (let said = false; ; ) {
+      try {
+        return { ok: true, value: await work() };
+      } catch (error) {
+        if (!isBerthError(error) || error.code !== 'E_REGISTRY' || this.stopping) throw error;
+        if (!said) {
+          said = true;
+          this.ctx.emit({
+            type: 'waiting',
+            service: name,
+            port: this.port(name),
+            reason: `${error.message} berth up keeps the stack running and tries again every ${REGISTRY_RETRY_MS / 1000} s.`,
+          });
+        }
+        await this.ctx.sleep(REGISTRY_RETRY_MS);
+        if (this.stopping) return { ok: false };
+      }
+    }
   }
 
   /**
@@ -382,7 +420,7 @@ export class StackRunner {
         }
         return;
       }
-      await this.ctx.pm.setOwner(this.units.get(name)!.serves, this.ctx.self);
+      await this.throughOutage(name, () => this.ctx.pm.setOwner(this.units.get(name)!.serves, this.ctx.self));
       this.replan(name, holder);
     } finally {
       this.moving.delete(name);
@@ -447,7 +485,9 @@ export class StackRunner {
       return;
     }
     // Between runs the port stays berth up's (the next start re-leases it if it was reclaimed meanwhile).
-    if (!this.finishing) await this.ctx.pm.setOwner(unit.serves, this.ctx.self);
+    if (!this.finishing) {
+      await this.throughOutage(name, () => this.ctx.pm.setOwner(unit.serves, this.ctx.self));
+    }
     // A failed start while a stranger holds the port: it lost the race for its bind. Move, do not count it.
     if (exit.code !== 0 && !this.stopping && spec.inheritFrom === null) {
       const held = await portHolder(adapters, this.port(name), this.ctx.self.pid);

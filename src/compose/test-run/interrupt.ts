@@ -7,12 +7,14 @@
  * hook runs on `exit`, for a runner that exits without its teardown.
  */
 
+import { berthListener, ENDING_SIGNALS, reraise } from '../../adapters/process/signal-hooks.js';
+
 /** The signals that interrupt a run. */
-export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ENDING_SIGNALS;
 
 /**
  * Calls `stopNow` (synchronously) when the process is interrupted or exits.
- * Where berth's listener is the signal's only one, the process then dies by the
+ * Where berth's listeners are the signal's only ones, the process then dies by the
  * signal as it would have without berth. Returns the function that removes the hook.
  *
  * @example
@@ -31,13 +33,11 @@ export function onInterrupt(stopNow: () => void): () => void {
       // The watchdog stops what this could not.
     }
   };
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = berthListener((signal: NodeJS.Signals) => {
     once();
-    if (process.listenerCount(signal) === 1) {
-      off();
-      process.kill(process.pid, signal);
-    }
-  };
+    off();
+    reraise(signal);
+  });
   const off = () => {
     for (const s of INTERRUPT_SIGNALS) process.off(s, onSignal);
     process.off('exit', once);

@@ -6,6 +6,7 @@ import type { WebServerPlan } from './web-servers.js';
 const plan: WebServerPlan = {
   runId: 'a1b2c3d4',
   home: '/tmp/home',
+  registry: null,
   scope: { dir: '/w/shop', environment: 'test' },
   reused: null,
   servers: [

@@ -64,10 +64,11 @@ function isStringRecord(value: unknown): value is Record<string, string> {
 
 function isPlan(value: unknown): value is WebServerPlan {
   if (!isRecord(value)) return false;
-  const { runId, home, scope, reused, servers, values, env, notes } = value;
+  const { runId, home, registry, scope, reused, servers, values, env, notes } = value;
   return (
     typeof runId === 'string' &&
     typeof home === 'string' &&
+    (registry === null || typeof registry === 'string') &&
     (scope === null ||
       (isRecord(scope) && typeof scope.dir === 'string' && typeof scope.environment === 'string')) &&
     (reused === null || typeof reused === 'string') &&

@@ -23,7 +23,7 @@ import {
 import type { ResolvedConfig } from '../../core/types.js';
 import { wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
-import { type Adapters, berthHome, createAdapters } from '../context.js';
+import { type Adapters, berthHome, createAdapters, openAdapters } from '../context.js';
 import { createManagerFor, type PortManager } from '../manager.js';
 import type { StackEvent } from '../stack/events.js';
 import { type RunningStack, startStack } from '../stack/start.js';
@@ -97,17 +97,15 @@ export async function startTestRun(options: TestRunOptions): Promise<TestRun> {
     checkServiceOption(null, 'services', options.services ?? [], cwd);
     return withoutConfig(runId, createAdapters({ home }));
   }
-  const adapters = createAdapters({ home });
-  let pm: PortManager;
-  try {
-    const environment = options.environment ?? 'test';
-    const { config } = await loadConfig({ cwd, environment, file, fileOption: 'configFile' });
-    checkServiceOption(config, 'services', options.services ?? [], cwd);
-    pm = createManagerFor({ ...config, environment: runEnvironment(environment, runId) }, adapters);
-  } catch (error) {
-    adapters.registry.close();
-    throw error;
-  }
+  const environment = options.environment ?? 'test';
+  const { config: loaded } = await loadConfig({ cwd, environment, file, fileOption: 'configFile' });
+  checkServiceOption(loaded, 'services', options.services ?? [], cwd);
+  // The config's registry (etcd) as the CLI would use it; loaded before planning reads it.
+  const adapters = await openAdapters({ home, registry: loaded.registry ?? null });
+  const pm: PortManager = createManagerFor(
+    { ...loaded, environment: runEnvironment(environment, runId) },
+    adapters,
+  );
   const { config } = pm;
   const scope: Scope = { dir: config.dir, environment: config.environment };
   const self = adapters.processes.self();
@@ -137,7 +135,8 @@ export async function startTestRun(options: TestRunOptions): Promise<TestRun> {
   };
   try {
     // Before anything runs: if the runner is killed from here on, the watchdog cleans up.
-    if (starts) watchdog = startWatchdog({ home, runner: self, runId, config });
+    if (starts)
+      watchdog = startWatchdog({ home, runner: self, runId, config, registry: loaded.registry ?? null });
     const assigned = await pm.assignAll({ owner: self });
     for (const d of assigned.decisions) if (d.skipped.length > 0) log(`berth: ${d.message}`);
     if (starts) {

@@ -56,6 +56,8 @@ export interface WatchdogPayload {
   scope?: Scope | null;
   /** Servers the runner starts itself, to stop when it dies. */
   servers?: readonly GuardedServer[];
+  /** The config's `registry` (etcd), when it names one; `$BERTH_REGISTRY` (inherited) wins over it. */
+  registry?: string | null;
 }
 
 /**
@@ -96,7 +98,8 @@ export async function guardRun(
   payload: WatchdogPayload,
   options: { adapters?: Adapters; pollMs?: number; sleep?: (ms: number) => Promise<void> } = {},
 ): Promise<void> {
-  const adapters = options.adapters ?? createAdapters({ home: payload.home });
+  const adapters =
+    options.adapters ?? createAdapters({ home: payload.home, registry: payload.registry ?? null });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pollMs = options.pollMs ?? WATCHDOG_POLL_MS;
   const servers = payload.servers ?? [];
@@ -124,15 +127,43 @@ export async function guardRun(
       }),
     );
     const { config } = payload;
+    // Through an outage of a registry kept elsewhere (etcd): its work waits for it to come back.
+    await untilRegistry(adapters, sleep, () => adapters.registry.ready?.());
     if (config !== null) await downStack(createManagerFor(config, adapters), { emit: () => {} });
     const scope =
       config === null ? (payload.scope ?? null) : { dir: config.dir, environment: config.environment };
-    await adapters.registry.transaction((tx) =>
-      releaseRunIn(tx, { runId: payload.runId, scope }, adapters.now()),
+    await untilRegistry(adapters, sleep, () =>
+      adapters.registry.transaction((tx) =>
+        releaseRunIn(tx, { runId: payload.runId, scope }, adapters.now()),
+      ),
     );
   } finally {
     adapters.runs.close();
     adapters.registry.close();
+  }
+}
+
+/** How long the watchdog keeps trying a registry that does not answer (an etcd outage), in milliseconds. */
+export const WATCHDOG_REGISTRY_PATIENCE_MS = 10 * 60_000;
+
+/**
+ * Runs `work` until it does not fail with `E_REGISTRY` (the registry unreachable), for
+ * at most {@link WATCHDOG_REGISTRY_PATIENCE_MS}: nobody waits for the watchdog, and what
+ * it releases late is better than what it never releases.
+ */
+async function untilRegistry<T>(
+  adapters: Adapters,
+  sleep: (ms: number) => Promise<void>,
+  work: () => Promise<T> | undefined,
+): Promise<T | undefined> {
+  const giveUpAt = adapters.now() + WATCHDOG_REGISTRY_PATIENCE_MS;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'E_REGISTRY' || adapters.now() > giveUpAt) throw error;
+      await sleep(wait);
+    }
   }
 }
 

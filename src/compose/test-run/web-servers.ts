@@ -15,6 +15,7 @@ import { createProcessTable } from '../../adapters/process/table.js';
 import { findConfigFile, loadConfig } from '../../config/load.js';
 import { serviceUrl, shellQuote } from '../../core/endpoints.js';
 import type { Scope } from '../../core/registry.js';
+import { chooseRegistry } from '../../core/registry-url.js';
 import { stackGraph } from '../../core/stack.js';
 import {
   RUN_ID_VARIABLE,
@@ -25,7 +26,7 @@ import {
 } from '../../core/test-run.js';
 import type { LeaseOwner, ResolvedConfig, RunCommand, StopSignal } from '../../core/types.js';
 import { BerthError, type BerthErrorCode, isBerthError, unexpectedMessage } from '../../errors.js';
-import { createAdapters } from '../context.js';
+import { type Adapters, createAdapters, openAdapters } from '../context.js';
 import { leaseViews, staleness } from '../lease-views.js';
 import { createManagerFor } from '../manager.js';
 import { serviceCommand } from '../port-args.js';
@@ -73,6 +74,8 @@ export interface PlannedServer {
 export interface WebServerPlan {
   runId: string;
   home: string;
+  /** The config's `registry` (etcd) when it names one, else `null`; `$BERTH_REGISTRY` wins over it. */
+  registry: string | null;
   /** The scope the run leased in; `null` when it leased nothing (no config, or a reused stack). */
   scope: Scope | null;
   /** The environment whose running stack is reused, or `null`. */
@@ -98,6 +101,7 @@ export async function planWebServers(request: WebServerRequest): Promise<WebServ
   const empty: WebServerPlan = {
     runId: request.runId,
     home: request.home,
+    registry: null,
     scope: null,
     reused: null,
     servers: [],
@@ -124,7 +128,8 @@ export async function planWebServers(request: WebServerRequest): Promise<WebServ
     request.services === null && !anyCommand
       ? []
       : stackGraph(config.services, request.services).units.filter((u) => u.kind === 'process');
-  const adapters = createAdapters({ home: request.home });
+  // The config's registry (etcd) as the CLI would use it, loaded before the reads below.
+  const adapters = await openAdapters({ home: request.home, registry: config.registry ?? null });
   try {
     await adapters.kernel.refresh();
     for (const environment of request.reuse) {
@@ -190,6 +195,7 @@ function plan(
   return {
     runId: request.runId,
     home: request.home,
+    registry: config.registry ?? null,
     servers,
     portNotes,
     values: runValues(config.services, ports),
@@ -205,7 +211,7 @@ function plan(
 function runningStack(
   config: ResolvedConfig,
   environment: string,
-  adapters: ReturnType<typeof createAdapters>,
+  adapters: Adapters,
   names: readonly string[],
 ): Map<string, number> | null {
   const scope = { dir: config.dir, environment };
@@ -293,11 +299,14 @@ export async function answerLeaseRequest(): Promise<void> {
  * process.once('exit', () => releasePlanSync(plan));
  */
 export function releasePlanSync(
-  plan: Pick<WebServerPlan, 'home' | 'runId' | 'scope'>,
+  plan: Pick<WebServerPlan, 'home' | 'runId' | 'scope' | 'registry'>,
   timeoutMs = 500,
 ): void {
+  // A registry kept elsewhere (etcd) cannot commit synchronously: the run's watchdog releases
+  // the leases once this process is gone (guardWebServers starts one on etcd).
+  if (registryKind(plan) === 'etcd') return;
   try {
-    const adapters = createAdapters({ home: plan.home });
+    const adapters = createAdapters({ home: plan.home, registry: plan.registry });
     try {
       adapters.registry.transactionSync(
         (tx) => releaseRunIn(tx, { runId: plan.runId, scope: plan.scope }, adapters.now()),
@@ -311,6 +320,15 @@ export function releasePlanSync(
   }
 }
 
+/** Which registry a plan's leases are in (`$BERTH_REGISTRY` wins over the config's); SQLite when unsure. */
+function registryKind(plan: Pick<WebServerPlan, 'registry'>): 'sqlite' | 'etcd' {
+  try {
+    return chooseRegistry(plan.registry, process.env).kind;
+  } catch {
+    return 'sqlite';
+  }
+}
+
 /**
  * Starts the watchdog of a Playwright run that starts servers: if Playwright is
  * killed outright, the watchdog stops the servers it started and releases the
@@ -321,14 +339,17 @@ export function releasePlanSync(
  * guardWebServers(plan);
  */
 export function guardWebServers(plan: WebServerPlan): void {
-  if (plan.servers.length === 0 || plan.reused !== null) return;
+  // On etcd the watchdog also does the release an exit handler cannot (releasePlanSync).
+  const releases = registryKind(plan) === 'etcd' && (plan.scope !== null || plan.servers.length > 0);
+  if ((plan.servers.length === 0 || plan.reused !== null) && !releases) return;
   startWatchdog({
     home: plan.home,
     runner: createProcessTable().self(),
     runId: plan.runId,
     config: null,
     scope: plan.scope,
-    servers: plan.servers.map((s) => ({
+    registry: plan.registry,
+    servers: (plan.reused === null ? plan.servers : []).map((s) => ({
       port: s.port,
       stopSignal: s.stopSignal,
       stopTimeoutMs: s.stopTimeoutMs,

@@ -97,6 +97,8 @@ function leaseNamed(ref: WorkerRef, name: string): Promise<NamedLease> {
  */
 async function leaseOnce(context: GetPortContext, label: string): Promise<NamedLease> {
   const self = context.adapters.processes.self();
+  // The etcd registry opens in the background: its reads wait until it has loaded.
+  await context.adapters.registry.ready?.();
   const held = context.adapters.registry
     .leasesOwnedBy(self.pid)
     .find((l) => l.kind === 'adhoc' && l.service === label && l.owner?.startTime === self.startTime);

@@ -4,7 +4,7 @@
  * this host's keys).
  */
 import type { HostDirectory, HostInfo, HostLease } from '../../../core/hosts.js';
-import { rawKv } from './follow.js';
+import { rawKv, readPaged } from './follow.js';
 import { KeySpace, prefixEnd } from './keys.js';
 import { decodeItem } from './mirror.js';
 import type { EtcdSession } from './session.js';
@@ -49,11 +49,13 @@ export function createDirectory(session: EtcdSession, keys: KeySpace): HostDirec
     const lists = await Promise.all(
       wanted.map(async (info) => {
         const theirs = new KeySpace(keys.prefix, info.host);
-        const res = await session.call(`read the leases of host ${info.host}`, (options) =>
-          session.client.kv.range(
-            { key: Buffer.from(theirs.leasePrefix), range_end: prefixEnd(theirs.leasePrefix) },
-            options,
-          ),
+        // In pages: a host's leases may be more than one gRPC answer holds.
+        const res = await readPaged(
+          session,
+          theirs.leasePrefix,
+          prefixEnd(theirs.leasePrefix),
+          null,
+          `read the leases of host ${info.host}`,
         );
         return res.kvs.flatMap((kv) => {
           const item = decodeItem(theirs, rawKv(kv));

@@ -5,7 +5,7 @@
  * without registry work, so a script whose work is done can exit (an open gRPC stream
  * keeps a Node process alive); the next read or transaction loads the mirror again.
  */
-import type { IRequestOp, IWatchResponse, Watcher } from 'etcd3';
+import type { IWatchResponse, Watcher } from 'etcd3';
 import { type KeySpace, prefixEnd } from './keys.js';
 import { decodeItem, type Mirror, type RawKv } from './mirror.js';
 import type { EtcdSession } from './session.js';
@@ -42,6 +42,49 @@ export function rawKv(kv: {
     created: Number(kv.create_revision),
     lease: kv.lease,
   };
+}
+
+/**
+ * Keys per range read of a load, so that no answer nears grpc-js's 4 MiB limit on a
+ * message: a lease's value is a few hundred bytes, a folder name at most a few KiB.
+ */
+export const LOAD_PAGE_KEYS = 500;
+
+/** A key as a range read returns it. */
+type StoredKv = Parameters<typeof rawKv>[0];
+
+/**
+ * Reads every key in [key, end) in pages of {@link LOAD_PAGE_KEYS}, all at one revision
+ * (`revision`, or the first page's). Throws (`E_REGISTRY`) like any call, and etcd's
+ * "compacted" error when that revision is compacted away meanwhile.
+ *
+ * @example
+ * const { kvs, revision } = await readPaged(session, keys.leasePrefix, prefixEnd(keys.leasePrefix), null, 'read leases');
+ */
+export async function readPaged(
+  session: EtcdSession,
+  key: string,
+  end: Buffer,
+  revision: number | null,
+  what = 'load its keys',
+): Promise<{ kvs: StoredKv[]; revision: number }> {
+  const kvs: StoredKv[] = [];
+  let from = Buffer.from(key);
+  let at = revision;
+  for (;;) {
+    const res = await session.call(what, (options) =>
+      session.client.kv.range(
+        { key: from, range_end: end, limit: LOAD_PAGE_KEYS, ...(at === null ? {} : { revision: at }) },
+        options,
+      ),
+    );
+    at ??= Number(res.header.revision);
+    kvs.push(...res.kvs);
+    const last = res.kvs.at(-1);
+    if (!res.more || !last) return { kvs, revision: at };
+    // The next page starts right after the last key read.
+    from = Buffer.concat([last.key, Buffer.from([0])]);
+  }
 }
 
 /** Keeps one host's mirror current. */
@@ -92,38 +135,47 @@ export class Follower {
 
   private async loadNow(): Promise<void> {
     const k = this.keys;
-    const range = (key: string, end: Buffer, extra: object = {}): IRequestOp => ({
-      request_range: { key: Buffer.from(key), range_end: end, ...extra },
-    });
     const old = this.watcher;
     this.watcher = null;
     void old?.cancel().catch(() => {});
-    const res = await this.session.call('load its keys', (options) =>
-      this.session.client.kv.txn(
-        {
-          compare: [],
-          success: [
-            range(k.hostPrefix, Buffer.from(k.eventPrefix)),
-            range(k.eventPrefix, prefixEnd(k.eventPrefix), {
-              sort_order: 'Descend',
-              sort_target: 'Key',
-              limit: EVENTS_LOADED,
-            }),
-            range(prefixEnd(k.eventPrefix).toString(), prefixEnd(k.hostPrefix)),
-          ],
-          failure: [],
-        },
-        options,
-      ),
-    );
-    this.mirror.clear();
-    for (const op of res.responses) {
-      for (const kv of op.response_range?.kvs ?? []) {
-        const item = decodeItem(k, rawKv(kv));
-        if (item) this.mirror.set(kv.key.toString(), item);
+    for (let tries = 1; ; tries++) {
+      try {
+        // Everything of the host but the event log, the newest events, and what sorts after the log.
+        const first = await readPaged(this.session, k.hostPrefix, Buffer.from(k.eventPrefix), null);
+        const [rest, newest] = await Promise.all([
+          readPaged(
+            this.session,
+            prefixEnd(k.eventPrefix).toString(),
+            prefixEnd(k.hostPrefix),
+            first.revision,
+          ),
+          // The newest events at the same revision: the load is one state etcd had.
+          this.session.call('load its keys', (options) =>
+            this.session.client.kv.range(
+              {
+                key: Buffer.from(k.eventPrefix),
+                range_end: prefixEnd(k.eventPrefix),
+                sort_order: 'Descend',
+                sort_target: 'Key',
+                limit: EVENTS_LOADED,
+                revision: first.revision,
+              },
+              options,
+            ),
+          ),
+        ]);
+        this.mirror.clear();
+        for (const kv of [...first.kvs, ...newest.kvs, ...rest.kvs]) {
+          const item = decodeItem(k, rawKv(kv));
+          if (item) this.mirror.set(kv.key.toString(), item);
+        }
+        this.mirror.revision = first.revision;
+        break;
+      } catch (error) {
+        // The load's revision was compacted away between two pages: start again at a newer one.
+        if (!/compacted/i.test(String((error as Error)?.message)) || tries >= 3) throw error;
       }
     }
-    this.mirror.revision = Number(res.header.revision);
     this.notify();
     this.lastActivity = this.now();
     this.startWatch();

@@ -9,6 +9,8 @@
  *   checkouts and getPort() calls never wait for it.
  * - `P/h/<host>/hist/<dir>/<environment>/<service>`: the port a service had last.
  * - `P/h/<host>/ev/<time>-<random>`: the event log, trimmed to the newest 10,000.
+ * - `P/h/<host>/fence`: present while one process commits a request too large for one
+ *   transaction, in parts; every other commit of the host compares it absent.
  * - `P/hosts/<host>`: where the host is reached (its advertised address).
  *
  * Names are URI-encoded, so a folder's slashes never split a key. One host's keys
@@ -31,6 +33,8 @@ export class KeySpace {
   readonly scopePrefix: string;
   readonly historyPrefix: string;
   readonly eventPrefix: string;
+  /** The host's fence (see the module comment). */
+  readonly fence: string;
   readonly hostsPrefix: string;
   readonly hostRecord: string;
 
@@ -43,6 +47,7 @@ export class KeySpace {
     this.scopePrefix = `${this.hostPrefix}sc/`;
     this.historyPrefix = `${this.hostPrefix}hist/`;
     this.eventPrefix = `${this.hostPrefix}ev/`;
+    this.fence = `${this.hostPrefix}fence`;
     this.hostsPrefix = `${prefix}/hosts/`;
     this.hostRecord = `${this.hostsPrefix}${enc(host)}`;
   }

@@ -44,6 +44,8 @@ export type Item = { mod: number; token?: string } & (
     }
   | { t: 'ev'; event: Omit<RegistryEvent, 'id'>; index: number }
   | { t: 'scope' }
+  /** The host's fence: the process committing a large request in parts (keys.ts). */
+  | { t: 'fence'; pid: number; startTime: string | null; value: string }
 );
 
 /** The raw facts of a stored key that decoding needs. */
@@ -73,6 +75,11 @@ export function decodeItem(keys: KeySpace, kv: RawKv): Item | null {
   }
   const token = typeof json.t === 'string' ? { token: json.t } : {};
   if (key.startsWith(keys.scopePrefix)) return { t: 'scope', mod, ...token };
+  if (key === keys.fence) {
+    if (!isInt(json.pid)) return null;
+    const startTime = typeof json.start === 'string' ? json.start : null;
+    return { t: 'fence', pid: json.pid, startTime, value: kv.value, mod, ...token };
+  }
   if (key.startsWith(keys.leasePrefix)) {
     const parsed = rowToLease(json as unknown as LeaseRow);
     if (!parsed || key !== keys.lease(parsed.port, parsed.inheritsFrom === null ? null : parsed.service))
@@ -119,6 +126,8 @@ export function encodeItem(item: Item, token: string): string {
   switch (item.t) {
     case 'scope':
       return JSON.stringify({ t: token });
+    case 'fence':
+      return item.value;
     case 'lease': {
       const l = item.lease;
       return JSON.stringify({

@@ -20,15 +20,18 @@ import type {
   RegistryTx,
   Scope,
   SyncTransactionOptions,
+  TransactionOptions,
 } from '../../../core/registry.js';
-import type { Lease } from '../../../core/types.js';
+import type { Lease, LeaseOwner } from '../../../core/types.js';
 import { BerthError } from '../../../errors.js';
 import { type BatchBackend, GroupCommit, type JobOutcome } from '../group-commit.js';
-import { buildCommit, COMMIT_OPS_BUDGET, type Commit } from './commit.js';
+import { buildCommit, MAX_TXN_OPS, type ScopeCheck } from './commit.js';
 import { createDirectory } from './directory.js';
-import { Follower, rawKv } from './follow.js';
+import { HostFence } from './fence.js';
+import { Follower } from './follow.js';
 import { KeySpace, prefixEnd } from './keys.js';
-import { decodeItem, Mirror } from './mirror.js';
+import { Mirror } from './mirror.js';
+import { type Seen, sendCommit } from './send.js';
 import { EtcdSession } from './session.js';
 import { BatchWriter, type Change } from './tx.js';
 
@@ -51,15 +54,24 @@ export const EVENTS_KEPT = 10_000;
 /** Trim the event log at most this often per process, in milliseconds. */
 const TRIM_EVERY_MS = 60_000;
 
-/** Keys as a commit's failure branch read them back: their mod revision, `null` when absent. */
-type Seen = { key: string; mod: number | null }[];
+/**
+ * Compares plus operations the batch hook (the reclaim of dead owners' leases) may fill
+ * before it stops and its work is committed alone: half a commit, so that the requests
+ * of the batch still fit beside a hook that had something to do.
+ */
+export const HOOK_OPS = MAX_TXN_OPS / 2;
 
 /** One run of a batch against the mirror. */
 interface Attempt {
+  /** Outcomes of the requests it ran, in order (the rest go to the next batch). */
   outcomes: JobOutcome[];
   changes: Change[];
   /** Revision keys of the checkouts it read, with the mod revision read, and whether it wrote them. */
-  scopes: Map<string, { mod: number | null; written: boolean }>;
+  scopes: Map<string, ScopeCheck>;
+  /** The hook stopped at {@link HOOK_OPS} (or its work and the first request's did not fit together): its work alone. */
+  hookOnly: boolean;
+  /** Compares plus operations of its commit, at most. */
+  cost: number;
 }
 
 /** Options of {@link openEtcdRegistry}. */
@@ -75,8 +87,12 @@ export interface EtcdRegistryOptions {
   now?: () => number;
   /** Runs at the start of every batch, inside it (the composition reclaims dead owners' leases here). */
   beforeBatch?: (tx: RegistryTx) => void;
-  /** Attach leases with an owner to this process's etcd lease (default true; `berth registry copy` turns it off). */
+  /** Attach this process's own leases to its etcd lease (default true; `berth registry copy` turns it off). */
   attachOwned?: boolean;
+  /** This process (default: its pid): the leases it owns are attached to its etcd lease, nobody else's. */
+  self?: LeaseOwner;
+  /** Whether a process of this host lives (default `kill(pid, 0)`): a dead holder's fence is lifted. */
+  isAlive?: (owner: LeaseOwner) => boolean;
   /** Bound of every etcd operation, in milliseconds (default 5 s). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -150,6 +166,9 @@ export class EtcdRegistry implements Registry {
   private trimmedAt = 0;
   private hostRecorded = false;
   private closed = false;
+  private readonly self: LeaseOwner;
+  /** Commits of requests too large for one transaction (fence.ts). */
+  private readonly fence: HostFence;
 
   constructor(
     private readonly session: EtcdSession,
@@ -159,15 +178,27 @@ export class EtcdRegistry implements Registry {
     this.keys = new KeySpace(options.prefix, options.host);
     this.mirror = new Mirror(this.keys);
     this.now = options.now ?? Date.now;
+    this.self = options.self ?? { pid: process.pid, startTime: null };
     const backend: BatchBackend<RegistryTx> = {
       acquire: () => this.acquire(),
-      run: (fns, more) => this.runBatch(fns, more),
+      run: (fns, more, hook) => this.runBatch(fns, more, hook),
     };
     this.batches = new GroupCommit(backend);
     this.directory = createDirectory(session, this.keys);
     this.follower = new Follower(session, this.keys, this.mirror, this.now, {
       busy: () => this.batches.waiting > 0,
       settled: () => this.inflight,
+    });
+    this.fence = new HostFence({
+      session,
+      keys: this.keys,
+      mirror: this.mirror,
+      follower: this.follower,
+      url: this.path,
+      self: this.self,
+      isAlive: options.isAlive ?? pidAlive,
+      token: newToken,
+      now: this.now,
     });
   }
 
@@ -226,10 +257,10 @@ export class EtcdRegistry implements Registry {
   /** Always ready: {@link openEtcdRegistry} resolves once the mirror is loaded. */
   async ready(): Promise<void> {}
 
-  transaction<T>(fn: (tx: RegistryTx) => T): Promise<T> {
+  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.path));
     this.follower.touch();
-    return this.batches.submit(fn);
+    return this.batches.submit(fn, options?.reclaim !== false);
   }
 
   transactionSync<T>(_fn: (tx: RegistryTx) => T, _options?: SyncTransactionOptions): T {
@@ -260,75 +291,125 @@ export class EtcdRegistry implements Registry {
     if (this.closed) throw closedError(this.path);
     // The watch was idle: the mirror may have missed changes.
     await this.follower.fresh();
+    // Another process commits a large request in parts: its transactions, read-only ones too, go first.
+    await this.fence.clear(Date.now() + CONFLICT_WINDOW_MS);
     return () => {};
+  }
+
+  /** Whether a lease of `owner` goes with this process's etcd lease: its own leases only. */
+  private attachable(owner: LeaseOwner): boolean {
+    const { self } = this;
+    return (
+      this.options.attachOwned !== false &&
+      owner.pid === self.pid &&
+      (self.startTime === null || owner.startTime === self.startTime)
+    );
   }
 
   /**
    * Runs a batch against the mirror. Read-only batches are answered at once; a batch
    * that writes answers each request when its commit lands (or fails).
    */
-  private runBatch(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean): JobOutcome[] {
-    const attempt = this.attempt(fns, more);
-    if (attempt.changes.length === 0) return attempt.outcomes;
-    const jobs = attempt.outcomes.map(() => deferred());
-    const ran = fns.slice(0, attempt.outcomes.length);
-    this.inflight = this.settle(ran, attempt, jobs);
+  private runBatch(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    more: () => boolean,
+    hook: boolean,
+  ): JobOutcome[] {
+    const attempt = this.attempt(fns, more, hook);
+    if (attempt.changes.length === 0 && !attempt.hookOnly) return attempt.outcomes;
+    // The requests it ran; with a hook-only commit, the requests waiting: they go to the next batch after it.
+    const taken = attempt.hookOnly ? fns : fns.slice(0, attempt.outcomes.length);
+    const jobs = taken.map(() => deferred());
+    this.inflight = this.settle(taken, attempt, jobs, hook);
     return jobs.map((job) => ({ ok: true, value: job.promise }));
   }
 
-  /** Runs the functions once against the mirror; returns their outcomes, net writes and checkouts touched. */
-  private attempt(fns: readonly ((tx: RegistryTx) => unknown)[], more: () => boolean = () => true): Attempt {
-    const writer = new BatchWriter(
-      this.mirror,
-      this.keys,
-      this.now,
-      ++this.batch,
-      this.options.attachOwned !== false,
+  /**
+   * Runs the hook and then as many of the functions as fit in one commit against the
+   * mirror; returns their outcomes, net writes and checkouts touched.
+   */
+  private attempt(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    more: () => boolean,
+    hook: boolean,
+  ): Attempt {
+    const writer = new BatchWriter(this.mirror, this.keys, this.now, ++this.batch, (owner) =>
+      this.attachable(owner),
     );
     const outcomes: JobOutcome[] = [];
+    let hookOnly = false;
     try {
-      if (this.options.beforeBatch) {
-        const hook = writer.run(this.options.beforeBatch);
-        if (!hook.ok) throw hook.error;
+      const empty = writer.cost;
+      if (hook && this.options.beforeBatch) {
+        writer.bound = HOOK_OPS;
+        const ran = writer.run(this.options.beforeBatch);
+        if (!ran.ok) throw ran.error;
+        hookOnly = writer.cost > empty && (writer.sawFull || writer.cost > HOOK_OPS);
+        writer.bound = MAX_TXN_OPS;
       }
-      for (const fn of fns) {
-        // One commit carries a bounded number of operations (etcd's --max-txn-ops).
-        if (outcomes.length > 0 && (!more() || writer.writes >= COMMIT_OPS_BUDGET)) break;
-        outcomes.push(writer.run(fn));
+      const hookCost = writer.cost;
+      for (const fn of hookOnly ? [] : fns) {
+        if (outcomes.length > 0 && !more()) break;
+        const mark = writer.mark();
+        const outcome = writer.run(fn);
+        if (writer.cost > MAX_TXN_OPS) {
+          // Past etcd's bound: the request goes to the next batch, or, first after the hook's
+          // work, waits until that is committed alone. Alone and still too large: in parts.
+          if (outcomes.length > 0 || hookCost > empty) {
+            writer.rollback(mark);
+            if (outcomes.length === 0) hookOnly = true;
+            break;
+          }
+        }
+        outcomes.push(outcome);
       }
     } catch (error) {
       // Leave the mirror as etcd has it, even when the hook threw.
       writer.finish();
       throw error;
     }
+    const cost = writer.cost;
     const changes = writer.finish();
-    const scopes = new Map<string, { mod: number | null; written: boolean }>();
+    const scopes = new Map<string, ScopeCheck>();
     for (const key of writer.scopesRead) {
       scopes.set(key, { mod: this.mirror.get(key)?.mod ?? null, written: writer.scopesWritten.has(key) });
     }
-    return { outcomes, changes, scopes };
+    return { outcomes, changes, scopes, hookOnly: hookOnly && changes.length > 0, cost };
   }
 
-  /** Commits a batch, rerunning it on conflict; settles every request. Never rejects. */
+  /**
+   * Commits a batch, rerunning it on conflict; settles every request (or sends it to the
+   * next batch: the requests a hook-only commit kept waiting, those a rerun no longer fits).
+   * Never rejects.
+   */
   private async settle(
     fns: readonly ((tx: RegistryTx) => unknown)[],
     first: Attempt,
     jobs: Deferred[],
+    hook: boolean,
   ): Promise<void> {
     let attempt = first;
     const giveUpAt = Date.now() + CONFLICT_WINDOW_MS;
+    const rerun = () => this.attempt(fns, () => true, hook);
     try {
       for (let conflicts = 0; ; conflicts++) {
+        if (attempt.changes.length === 0) return this.finish(fns, jobs, attempt, hook);
+        if (attempt.cost > MAX_TXN_OPS) {
+          // One request too large for one transaction: in parts, under the host's fence.
+          const done = await this.fence.commitInParts(rerun, giveUpAt, this.hostRecord());
+          this.hostRecorded = true;
+          return this.finish(fns, jobs, done, hook);
+        }
         const now = this.now();
         const commit = buildCommit({
           keys: this.keys,
           changes: attempt.changes,
           scopes: attempt.scopes,
-          token: randomBytes(9).toString('base64url'),
+          token: newToken(),
           now,
-          hostRecord: this.hostRecorded ? null : { address: this.options.address },
+          hostRecord: this.hostRecord(),
         });
-        const result = await this.commit(commit);
+        const result = await sendCommit(this.session, this.keys, this.path, commit);
         if (result.ok) {
           this.hostRecorded = true;
           if (attempt.changes.some((c) => c.after?.t === 'ev')) this.trimEvents(now);
@@ -339,8 +420,7 @@ export class EtcdRegistry implements Registry {
           await this.follower
             .until(seen ? () => this.shows(seen) : () => this.mirror.revision >= result.revision)
             .catch(() => {});
-          settleJobs(jobs, attempt.outcomes);
-          return;
+          return this.finish(fns, jobs, attempt, hook);
         }
         if (conflicts + 1 >= MAX_CONFLICTS || Date.now() > giveUpAt) {
           throw new BerthError(
@@ -350,70 +430,32 @@ export class EtcdRegistry implements Registry {
         }
         // Another process changed what the batch read: wait until the mirror shows it, plan again.
         await this.follower.until(() => this.shows(result.seen));
+        await this.fence.clear(giveUpAt);
         // Exponential back-off with full jitter: the losers of one round spread out.
         const pause = Math.random() * Math.min(CONFLICT_BACKOFF_MAX_MS, 2 ** conflicts);
         if (conflicts > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-        attempt = this.attempt(fns);
-        if (attempt.outcomes.length < fns.length) throw new Error('a rerun batch ran fewer requests');
-        if (attempt.changes.length === 0) {
-          settleJobs(jobs, attempt.outcomes);
-          return;
-        }
+        attempt = rerun();
       }
     } catch (error) {
       for (const job of jobs) job.reject(error);
     }
   }
 
-  /**
-   * Sends one commit (session.call sends it again while etcd does not answer: a member
-   * down, a leader election). At most one send applies: all compare the same revisions.
-   * When the compares fail, what the failure branch read back tells whether an earlier
-   * send applied (every value it puts carries its token; every key it deletes is gone).
-   */
-  private async commit(
-    commit: Commit,
-  ): Promise<{ ok: true; revision: number; seen?: Seen } | { ok: false; seen: Seen }> {
-    const deadline = Date.now() + this.session.timeoutMs;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const lease = commit.attached ? await this.session.processLease(deadline) : null;
-        const res = await this.session.call(
-          'commit',
-          (options) => this.session.client.kv.txn(commit.request(lease), options),
-          deadline,
-        );
-        if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
-        const seen = commit.readBack.map(({ key }, i) => {
-          const kv = res.responses[i]?.response_range?.kvs[0];
-          return { key, mod: kv ? Number(kv.mod_revision) : null, kv };
-        });
-        const ours = commit.readBack.every(({ put, ours: mine }, i) => {
-          if (!mine) return true;
-          const kv = seen[i]!.kv;
-          if (!put) return kv === undefined;
-          return kv !== undefined && decodeItem(this.keys, rawKv(kv))?.token === commit.token;
-        });
-        // An earlier send of this very commit applied (its answer was lost): done.
-        if (ours && commit.readBack.some((r) => r.ours)) {
-          return { ok: true, revision: 0, seen: seen.map(({ key, mod }) => ({ key, mod })) };
-        }
-        return { ok: false, seen: seen.map(({ key, mod }) => ({ key, mod })) };
-      } catch (error) {
-        lastError = error;
-        // The process's etcd lease expired (the process was cut off for longer than its TTL):
-        // a new one is granted, and the commit sent again with it.
-        if (!/lease not found|requested lease/i.test(String((error as Error)?.message))) throw error;
-        this.session.forgetLease();
-      }
-    }
-    throw lastError instanceof BerthError
-      ? lastError
-      : new BerthError(
-          'E_REGISTRY',
-          `the etcd registry ${this.path} did not answer within ${this.session.timeoutMs} ms. Check that a majority of its members is up, then try again.`,
-        );
+  /** Answers the requests an attempt ran; the others go to the next batch. */
+  private finish(
+    fns: readonly ((tx: RegistryTx) => unknown)[],
+    jobs: readonly Deferred[],
+    attempt: Attempt,
+    hook: boolean,
+  ): void {
+    const ran = attempt.hookOnly ? 0 : attempt.outcomes.length;
+    settleJobs(jobs.slice(0, ran), attempt.outcomes.slice(0, ran));
+    for (let i = ran; i < fns.length; i++) jobs[i]!.resolve(this.batches.submit(fns[i]!, hook));
+  }
+
+  /** The host's record for this process's first commit, then `null`. */
+  private hostRecord(): { address: string | null } | null {
+    return this.hostRecorded ? null : { address: this.options.address };
   }
 
   /**
@@ -462,6 +504,21 @@ function settleJobs(jobs: readonly Deferred[], outcomes: readonly JobOutcome[]):
   for (const [i, outcome] of outcomes.entries()) {
     if (outcome.ok) jobs[i]!.resolve(outcome.value);
     else jobs[i]!.reject(outcome.error);
+  }
+}
+
+/** A fresh commit token. */
+function newToken(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/** Whether process `pid` exists on this machine (EPERM: it does, another user's). */
+function pidAlive(owner: LeaseOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -9,10 +9,12 @@
  * its ports come back when the lease expires (or at once on its host: the reclaimer).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { CallOptions } from '@grpc/grpc-js';
 import type { Etcd3, Lease as EtcdLease, IOptions } from 'etcd3';
 import type { ETCD_SECRET_VARS } from '../../../core/registry-url.js';
 import { BerthError } from '../../../errors.js';
+import { type HeldLease, revokeAtExit } from './exit-release.js';
 
 /**
  * How long one registry operation may wait for etcd, in milliseconds: a commit with
@@ -103,7 +105,10 @@ export function clientOptions(endpoints: readonly string[], env: NodeJS.ProcessE
 /** An error from etcd as berth reports it. */
 export function registryError(url: string, what: string, error: unknown, timeoutMs: number): BerthError {
   if (error instanceof BerthError) return error;
-  const message = (error as Error)?.message ?? String(error);
+  // grpc-js ends a failed connection's message with an empty "Resolution note: ." of its own.
+  const message = ((error as Error)?.message ?? String(error))
+    .replace(/\s*Resolution note:\s*\.?\s*$/, '')
+    .replace(/\.\s*$/, '');
   const auth = /auth|permission denied|unauthenticated|invalid (user|password)/i.test(message);
   const hint = auth
     ? 'Check BERTH_ETCD_USER and BERTH_ETCD_PASSWORD (and that the user may read and write the prefix).'
@@ -124,7 +129,7 @@ function endpointsOf(url: string): string {
 /** Whether sending a request again may help: not for refused credentials or a request etcd rejects as such. */
 function retryable(error: unknown): boolean {
   const message = String((error as Error)?.message ?? error);
-  return !/auth|permission denied|unauthenticated|too many operations|duplicate key|invalid argument|request is too large|lease not found/i.test(
+  return !/auth|permission denied|unauthenticated|too many operations|duplicate key|invalid argument|request is too large|lease not found|compacted/i.test(
     message,
   );
 }
@@ -152,6 +157,8 @@ export class EtcdSession {
   private lease: EtcdLease | null = null;
   private leaseId: Promise<string> | null = null;
   private keepAliveTimer: NodeJS.Timeout | undefined;
+  /** Forgets the granted lease's revoke at exit (exit-release.ts). */
+  private forgetAtExit: () => void = () => {};
   private closed = false;
 
   private constructor(
@@ -165,7 +172,7 @@ export class EtcdSession {
   static async open(options: SessionOptions): Promise<EtcdSession> {
     const env = options.env ?? process.env;
     const clientConfig = clientOptions(options.endpoints, env);
-    const [{ Etcd3 }, { ExponentialBackoff, noop }] = await Promise.all([loadEtcd3(), import('cockatiel')]);
+    const [{ Etcd3 }, { ExponentialBackoff, noop }] = await loadClient();
     const client = new Etcd3({
       ...clientConfig,
       faultHandling: {
@@ -187,7 +194,7 @@ export class EtcdSession {
 
   /** Imports the client's modules now, so the first open does not wait for them. */
   static async preload(): Promise<void> {
-    await Promise.all([loadEtcd3(), import('cockatiel')]);
+    await loadClient();
   }
 
   /** Call options for one call with `deadline` (epoch ms). */
@@ -238,8 +245,35 @@ export class EtcdSession {
       },
     );
     this.leaseId = granted;
-    granted.then(() => this.startKeepAlive(lease)).catch(() => {});
+    granted
+      .then((id) => {
+        this.startKeepAlive(lease);
+        // A normal exit revokes it: the process's leases go for every host at once.
+        this.forgetAtExit();
+        this.forgetAtExit = revokeAtExit(this.exitLease(id));
+      })
+      .catch(() => {});
     return granted;
+  }
+
+  /** What the exit hook needs to revoke lease `id` without this client. */
+  private exitLease(id: string): HeldLease {
+    const env = this.options.env ?? process.env;
+    const tls = [env.BERTH_ETCD_CA, env.BERTH_ETCD_CERT, env.BERTH_ETCD_KEY].some((v) => v)
+      ? {
+          ...(env.BERTH_ETCD_CA ? { ca: env.BERTH_ETCD_CA } : {}),
+          ...(env.BERTH_ETCD_CERT ? { cert: env.BERTH_ETCD_CERT } : {}),
+          ...(env.BERTH_ETCD_KEY ? { key: env.BERTH_ETCD_KEY } : {}),
+        }
+      : null;
+    const user = env.BERTH_ETCD_USER;
+    const password = env.BERTH_ETCD_PASSWORD;
+    return {
+      endpoints: this.options.endpoints,
+      id,
+      tls,
+      auth: user !== undefined && password !== undefined ? { user, password } : null,
+    };
   }
 
   private startKeepAlive(lease: EtcdLease): void {
@@ -261,6 +295,7 @@ export class EtcdSession {
     this.lease = null;
     this.leaseId = null;
     clearInterval(this.keepAliveTimer);
+    this.forgetAtExit();
     if (!this.closed) this.options.onLeaseLost?.(error);
   }
 
@@ -271,6 +306,7 @@ export class EtcdSession {
     this.lease = null;
     this.leaseId = null;
     clearInterval(this.keepAliveTimer);
+    this.forgetAtExit();
     lease.release();
   }
 
@@ -281,8 +317,8 @@ export class EtcdSession {
 
   /**
    * Closes the client. The etcd lease is revoked only with `revoke` (its keys then go
-   * at once); by default it is left to expire, because its keys are the process's
-   * leases and another berth process on the host reclaims them by pid anyway.
+   * at once); by default its keys (the process's own leases) go when the process exits
+   * (exit-release.ts), or when the lease expires (no keep-alive is sent after close).
    */
   close(revoke = false): void {
     if (this.closed) return;
@@ -291,8 +327,9 @@ export class EtcdSession {
     const lease = this.lease;
     this.lease = null;
     if (lease && revoke) {
+      const forget = this.forgetAtExit;
       void withTimeout(lease.revoke(), 1000, 'a lease revoke')
-        .catch(() => {})
+        .then(forget, () => {})
         .finally(() => this.client.close());
       return;
     }
@@ -301,10 +338,17 @@ export class EtcdSession {
   }
 }
 
-let etcd3: Promise<typeof import('etcd3')> | undefined;
+let client: Promise<[typeof import('etcd3'), typeof import('cockatiel')]> | undefined;
 
-/** The etcd3 module, imported once per process, when an etcd registry is first opened. */
-function loadEtcd3(): Promise<typeof import('etcd3')> {
-  etcd3 ??= import('etcd3');
-  return etcd3;
+/**
+ * The etcd3 client and cockatiel, loaded once per process when an etcd registry is first
+ * opened. Both are CommonJS, and are required rather than imported: a dynamic `import()`
+ * fails in Jest's sandbox (berth/jest's CommonJS build) without --experimental-vm-modules.
+ */
+function loadClient(): Promise<[typeof import('etcd3'), typeof import('cockatiel')]> {
+  client ??= Promise.resolve().then(() => {
+    const load = createRequire(import.meta.url);
+    return [load('etcd3') as typeof import('etcd3'), load('cockatiel') as typeof import('cockatiel')];
+  });
+  return client;
 }

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { NewLease, NewRegistryEvent, RegistryTx, RemovalReason, Scope } from '../../../core/registry.js';
 import type { Lease, LeaseOwner } from '../../../core/types.js';
 import { BerthError } from '../../../errors.js';
+import { commitCost, MAX_TXN_OPS } from './commit.js';
 import type { KeySpace } from './keys.js';
 import { EVENT_ID_SCALE, type Item, type Mirror } from './mirror.js';
 
@@ -31,15 +32,35 @@ export interface Change {
  */
 const ID_PORT_SCALE = 2 ** 32;
 
+/**
+ * Room `tx.full()` keeps for the work that follows its last "no": the largest single
+ * removal (a service's lease, its inheritors, its remembered port, its checkout's key and
+ * its event) or insertion, in compares plus operations.
+ */
+const FULL_RESERVE = 16;
+
+/** A point in a batch's writes to roll back to (see {@link BatchWriter.mark}). */
+export interface WriterMark {
+  journal: number;
+  scopes: number;
+}
+
 /** Runs a batch's requests against the mirror and collects their writes. */
 export class BatchWriter {
-  private readonly journal: { key: string; prev: Item | undefined }[] = [];
+  private readonly journal: { key: string; prev: Item | undefined; first: boolean }[] = [];
+  /** Keys written so far (each a compare and an operation of the commit, at most). */
+  private readonly touched = new Set<string>();
+  private readonly scopeLog: { key: string; written: boolean }[] = [];
   private eventIndex = 0;
   /** Place of the next lease in this commit (insertion order). */
   private ord = 0;
   /** Revision keys of the checkouts the batch read, and of those it wrote. */
   readonly scopesRead = new Set<string>();
   readonly scopesWritten = new Set<string>();
+  /** The cost at which `tx.full()` says yes (less {@link FULL_RESERVE}); see {@link commitCost}. */
+  bound = MAX_TXN_OPS;
+  /** Whether `tx.full()` said yes: the work that asked stopped early. */
+  sawFull = false;
   readonly tx: RegistryTx;
 
   constructor(
@@ -47,26 +68,49 @@ export class BatchWriter {
     private readonly keys: KeySpace,
     private readonly now: () => number,
     batch: number,
-    /** Whether leases with an owner are attached to this process's etcd lease. */
-    private readonly attachOwned: boolean,
+    /** Whether a lease of `owner` is attached to this process's etcd lease (its own leases only). */
+    private readonly attachable: (owner: LeaseOwner) => boolean,
   ) {
     this.tx = this.makeTx(batch);
   }
 
   /** Runs one request; on a throw its writes are undone and the error returned. */
   run(fn: (tx: RegistryTx) => unknown): { ok: true; value: unknown } | { ok: false; error: unknown } {
-    const mark = this.journal.length;
+    const mark = this.mark();
     try {
       return { ok: true, value: fn(this.tx) };
     } catch (error) {
-      this.undoTo(mark);
+      this.rollback(mark);
       return { ok: false, error };
     }
   }
 
-  /** Writes so far (a rough count of the operations the commit will carry). */
-  get writes(): number {
-    return this.journal.length;
+  /** Where the batch's writes stand now. */
+  mark(): WriterMark {
+    return { journal: this.journal.length, scopes: this.scopeLog.length };
+  }
+
+  /** Undoes every write (and checkout read) after `mark`. */
+  rollback(mark: WriterMark): void {
+    this.undoTo(mark.journal);
+    while (this.scopeLog.length > mark.scopes) {
+      const { key, written } = this.scopeLog.pop()!;
+      (written ? this.scopesWritten : this.scopesRead).delete(key);
+    }
+  }
+
+  /**
+   * Compares plus operations the commit of the batch so far will carry, at most (a key
+   * written back to what it held still counts): with the host's record and a fence compare.
+   */
+  get cost(): number {
+    return commitCost({
+      changes: this.touched.size,
+      scopes: this.scopesRead.size,
+      written: this.scopesWritten.size,
+      hostRecord: true,
+      fenceOp: false,
+    });
   }
 
   /** The batch's net changes; the mirror is left as it was before the batch. */
@@ -84,20 +128,36 @@ export class BatchWriter {
 
   private undoTo(mark: number): void {
     while (this.journal.length > mark) {
-      const { key, prev } = this.journal.pop()!;
+      const { key, prev, first } = this.journal.pop()!;
       this.mirror.set(key, prev ?? null);
+      if (first) this.touched.delete(key);
     }
   }
 
   private set(key: string, item: Item | null): void {
-    this.journal.push({ key, prev: this.mirror.set(key, item) });
+    const first = !this.touched.has(key);
+    if (first) this.touched.add(key);
+    this.journal.push({ key, prev: this.mirror.set(key, item), first });
   }
 
   /** Records a checkout read (and written): the commit compares (and writes) its revision key. */
   private touchScope(dir: string, environment: string, written: boolean): void {
     const key = this.keys.scope(dir, environment);
-    this.scopesRead.add(key);
-    if (written) this.scopesWritten.add(key);
+    if (!this.scopesRead.has(key)) {
+      this.scopesRead.add(key);
+      this.scopeLog.push({ key, written: false });
+    }
+    if (written && !this.scopesWritten.has(key)) {
+      this.scopesWritten.add(key);
+      this.scopeLog.push({ key, written: true });
+    }
+  }
+
+  /** Whether the commit is near {@link bound}: work that may stop early stops (RegistryTx.full). */
+  private full(): boolean {
+    if (this.cost + FULL_RESERVE < this.bound) return false;
+    this.sawFull = true;
+    return true;
   }
 
   private newId(port: number): number {
@@ -140,7 +200,7 @@ export class BatchWriter {
   }
 
   private attach(owner: LeaseOwner | null): boolean {
-    return owner !== null && this.attachOwned;
+    return owner !== null && this.attachable(owner);
   }
 
   private keyOf(lease: Lease): string {
@@ -219,6 +279,7 @@ export class BatchWriter {
         }
       },
       expired: (now) => m.expired(now),
+      full: () => this.full(),
       recordEvent: (event: NewRegistryEvent) => {
         // Ids are revision * EVENT_ID_SCALE + index: past that many events in one commit they would collide.
         if (this.eventIndex >= EVENT_ID_SCALE) return;
