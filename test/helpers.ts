@@ -82,15 +82,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI. */
+/** Runs the built CLI (or, with `bin`, an installed one). */
 export function berth(
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string },
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, ...args],
+      [opts.bin ?? CLI, ...args],
       { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 20_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

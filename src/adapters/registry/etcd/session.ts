@@ -340,15 +340,42 @@ export class EtcdSession {
 
 let client: Promise<[typeof import('etcd3'), typeof import('cockatiel')]> | undefined;
 
+/** What a user who chose etcd without its client runs: the optional peer dependencies. */
+export const ETCD_INSTALL = 'npm install etcd3 cockatiel';
+
 /**
  * The etcd3 client and cockatiel, loaded once per process when an etcd registry is first
  * opened. Both are CommonJS, and are required rather than imported: a dynamic `import()`
  * fails in Jest's sandbox (berth/jest's CommonJS build) without --experimental-vm-modules.
+ * They are optional peer dependencies (most installs use SQLite and never load them):
+ * missing, the etcd registry fails at once with `E_REGISTRY` and the install line. A
+ * failed load is not kept, so installing them fixes a long-running process's next call.
+ *
+ * @param load for tests: the require the modules are loaded with.
  */
-function loadClient(): Promise<[typeof import('etcd3'), typeof import('cockatiel')]> {
-  client ??= Promise.resolve().then(() => {
-    const load = createRequire(import.meta.url);
-    return [load('etcd3') as typeof import('etcd3'), load('cockatiel') as typeof import('cockatiel')];
-  });
+export function loadClient(
+  load: NodeJS.Require = createRequire(import.meta.url),
+): Promise<[typeof import('etcd3'), typeof import('cockatiel')]> {
+  client ??= Promise.resolve()
+    .then(() => {
+      const etcd3 = load('etcd3') as typeof import('etcd3');
+      // cockatiel comes with etcd3: where only etcd3 was installed, it is found beside it.
+      let cockatiel: typeof import('cockatiel');
+      try {
+        cockatiel = load('cockatiel') as typeof import('cockatiel');
+      } catch {
+        cockatiel = createRequire(load.resolve('etcd3'))('cockatiel') as typeof import('cockatiel');
+      }
+      return [etcd3, cockatiel] as [typeof import('etcd3'), typeof import('cockatiel')];
+    })
+    .catch((error: unknown) => {
+      client = undefined;
+      if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+      throw new BerthError(
+        'E_REGISTRY',
+        `the etcd registry needs the etcd client, which is not installed: run \`${ETCD_INSTALL}\` in the project (berth lists them as optional peer dependencies, so SQLite users never install them).`,
+        { data: { install: ETCD_INSTALL } },
+      );
+    });
   return client;
 }
