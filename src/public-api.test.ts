@@ -22,6 +22,7 @@ import type {
 } from './core/facts.js';
 import type { Registry } from './core/registry.js';
 import type { RunStore } from './core/runs.js';
+import type { CheckoutStore, WorktreeReader } from './core/checkouts.js';
 import type {
   AdapterOptions,
   Adapters,
@@ -269,6 +270,8 @@ describe('public API (src/index.ts)', () => {
       spawner: Spawner;
       groups: ProcessGroups;
       runs: RunStore;
+      checkouts: CheckoutStore;
+      worktrees: WorktreeReader;
       now: () => number;
       log: (line: string) => void;
     }>();

@@ -5,19 +5,12 @@
  * start, so each write is one autocommitted statement, without the lock queue
  * and group commit that allocations need. Rows are validated on read.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Scope } from '../../core/registry.js';
 import type { RunStore, ServiceRun } from '../../core/runs.js';
 import { type RunPhase, STOP_SIGNALS } from '../../core/stack.js';
 import type { LeaseOwner, StopSignal } from '../../core/types.js';
-import { BerthError } from '../../errors.js';
-import { migrate } from './migrations.js';
-import { loadSqlite, REGISTRY_FILE } from './sqlite.js';
-
-/** How long a run-row write waits for another process's write lock, in milliseconds (allocations hold it for a few). */
-const WRITE_BUSY_MS = 5_000;
+import { openSideConnection } from './side-db.js';
 
 const PHASES: ReadonlySet<string> = new Set<RunPhase>([
   'pending',
@@ -156,25 +149,5 @@ class SqliteRunStore implements RunStore {
  * runs.scopeRuns({ dir: '/work/shop', environment: 'development' });
  */
 export function openRunStore(options: { home: string }): RunStore {
-  mkdirSync(options.home, { recursive: true, mode: 0o700 });
-  const path = join(options.home, REGISTRY_FILE);
-  const { Database, addon } = loadSqlite();
-  try {
-    const db = new Database(path, {
-      timeout: WRITE_BUSY_MS,
-      ...(addon ? { nativeBinding: addon as unknown as string } : {}),
-    });
-    if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-    migrate(db);
-    // As the registry's connections: no checkpoint inside a commit, the idle ones do it.
-    db.exec('PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;');
-    return new SqliteRunStore(db);
-  } catch (error) {
-    if (error instanceof BerthError) throw error;
-    throw new BerthError(
-      'E_REGISTRY',
-      `cannot open the registry ${path}: ${(error as Error).message}. Check the folder's permissions or set BERTH_HOME to a writable folder.`,
-      { cause: error },
-    );
-  }
+  return new SqliteRunStore(openSideConnection(options.home));
 }
