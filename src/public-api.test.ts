@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { CheckoutStore, WorktreeReader } from './core/checkouts.js';
 // Adapter interfaces the public types refer to; their own shapes are the adapters' business.
 import type {
   FreshListeners,
@@ -22,7 +23,6 @@ import type {
 } from './core/facts.js';
 import type { Registry } from './core/registry.js';
 import type { RunStore } from './core/runs.js';
-import type { CheckoutStore, WorktreeReader } from './core/checkouts.js';
 import type {
   AdapterOptions,
   Adapters,

@@ -89,6 +89,11 @@ export function leaseName(
   return hostName(lease.service, lease.environment, checkout);
 }
 
+/** Every registered checkout by folder. */
+export function checkoutsByDir(adapters: Pick<Adapters, 'checkouts'>): Map<string, CheckoutName> {
+  return new Map(adapters.checkouts.all().map((c) => [c.dir, c]));
+}
+
 /** The services a checkout's config declares (default environment), or `null` when it cannot be loaded. */
 export type DeclaredServices = (dir: string) => Promise<ResolvedConfig | null>;
 

@@ -46,6 +46,8 @@ export interface AppOptions {
   maxEventStreams?: number;
   /** Extra facts for `/api/status` (pid, url). */
   status?: () => Record<string, unknown>;
+  /** The proxy's port, for the names of leases (`name`, `names`); `null` or absent without a proxy. */
+  proxyPort?: number | null;
 }
 
 /** The app plus what the daemon starts and tests poke. */
@@ -160,13 +162,22 @@ function appParts(options: AppOptions) {
     onError: (error) => adapters.log(`health round failed: ${(error as Error).message}`),
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
   });
-  const deps: ApiDeps = { adapters, configs, hub, health, status: options.status ?? (() => ({})) };
+  const proxyPort = options.proxyPort ?? null;
+  const deps: ApiDeps = {
+    adapters,
+    configs,
+    hub,
+    health,
+    status: options.status ?? (() => ({})),
+    proxyPort,
+  };
   const ports = new PortsRoute({
     registry: adapters.registry,
     processes: adapters.processes,
     configs,
     hub,
     now: adapters.now,
+    names: proxyPort === null ? null : { port: proxyPort, checkouts: adapters.checkouts },
   });
   return { guard, hub, health, deps, ports };
 }
@@ -184,7 +195,8 @@ function apiRoutes(
       '/api/status',
       {
         method: 'GET',
-        respond: () => json({ ...deps.status(), port: options.port, streams: hub.streams }),
+        respond: () =>
+          json({ ...deps.status(), port: options.port, proxyPort: deps.proxyPort, streams: hub.streams }),
       },
     ],
     [
