@@ -184,6 +184,7 @@ describe('public API (src/index.ts)', () => {
       $schema?: string;
       project?: string;
       registry?: string;
+      urls?: 'ports' | 'named';
       strategy?: Strategy;
       healthCheckTimeout?: number;
       maxRetries?: number;
@@ -238,6 +239,7 @@ describe('public API (src/index.ts)', () => {
       file: string | null;
       environment: string;
       registry?: string | null;
+      urls?: 'ports' | 'named';
       strategy: Strategy;
       healthCheckTimeout: number;
       maxRetries: number;

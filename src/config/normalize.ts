@@ -77,6 +77,8 @@ export interface Draft {
   project: string | null;
   /** Declared registry URL, or `null` for the default. */
   registry: string | null;
+  /** What `<NAME>_URL` carries: port URLs or named ones. */
+  urls: 'ports' | 'named';
   strategy: ConflictStrategy;
   healthCheckTimeout: number;
   maxRetries: number;
@@ -261,6 +263,7 @@ export function normalize(config: Record<string, unknown>): Draft {
     project: typeof config.project === 'string' && config.project !== '' ? config.project : null,
     registry:
       typeof config.registry === 'string' && config.registry.trim() !== '' ? config.registry.trim() : null,
+    urls: config.urls === 'named' ? 'named' : 'ports',
     strategy: pick<ConflictStrategy>(
       config.strategy,
       ['minimal', 'aggressive', 'conservative', 'strict'],

@@ -156,5 +156,6 @@ export function resolveDraft(
     exclude: expandExclude(draft),
     services,
     registry: draft.registry,
+    urls: draft.urls,
   };
 }

@@ -7,11 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { berthHome } from '../../compose/context.js';
 import { runLeases } from '../../compose/run-leases.js';
 import { envVars } from '../../core/endpoints.js';
 import { BerthError } from '../../errors.js';
 import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
+import { namedUrlsFor, namingProbe } from '../names.js';
 import { openProject } from '../project.js';
 
 const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
@@ -51,6 +53,7 @@ const run: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
+    const named = await namedUrlsFor(pm, namingProbe(berthHome()), io.err);
     const leases = runLeases(pm, service);
     for (let attempt = 0; ; attempt++) {
       const result = await leases.assign();
@@ -59,7 +62,7 @@ const run: Command = async (argv, io) => {
       const port = ports.get(service)!;
       const env = {
         ...process.env,
-        ...Object.fromEntries(envVars(pm.config.services, ports)),
+        ...Object.fromEntries(envVars(pm.config.services, ports, named)),
         PORT: String(port),
       };
       let code: number;
