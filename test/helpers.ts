@@ -9,13 +9,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SCHEMA_VERSION } from '../src/adapters/registry/migrations.js';
 import { getPort, releasePort } from '../src/compose/get-port.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
 /** One registry shared by every test worker, so parallel test files never reserve the same ports. */
-const TEST_PORTS_HOME = join(tmpdir(), 'berth-test-port-reservations');
+const TEST_PORTS_HOME = join(tmpdir(), `berth-test-port-reservations-v${SCHEMA_VERSION}`);
 
 /** Ports outside every ephemeral range and berth's default pool (20000-29999), for test configs. */
 const TEST_BAND = { min: 10000, max: 19999 };
