@@ -122,14 +122,22 @@ export class NameDirectory {
 
   /** The table, rebuilt first when stale. */
   async table(): Promise<Map<string, NameRoute>> {
-    const { version, adapters } = this.options;
-    const maxAge = this.options.maxAgeMs ?? NAME_TABLE_MAX_AGE_MS;
-    const fresh = this.current;
-    if (fresh && fresh.version === version() && adapters.now() - fresh.at < maxAge) return fresh.table;
+    const fresh = this.fresh();
+    if (fresh !== null) return fresh;
     this.building ??= this.build().finally(() => {
       this.building = null;
     });
     return this.building;
+  }
+
+  /** The table if it is fresh, else `null` (then {@link table} rebuilds it): the proxy's path without a promise. */
+  fresh(): Map<string, NameRoute> | null {
+    const { version, adapters } = this.options;
+    const current = this.current;
+    const maxAge = this.options.maxAgeMs ?? NAME_TABLE_MAX_AGE_MS;
+    if (current && current.version === version() && adapters.now() - current.at < maxAge)
+      return current.table;
+    return null;
   }
 
   /** Forgets the table: the next lookup rebuilds it. */

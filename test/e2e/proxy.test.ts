@@ -280,6 +280,27 @@ describe('berth serve: the proxy routes names', () => {
     expect(createHash('sha256').update(down.body).digest('hex')).toBe(expected.digest('hex'));
   });
 
+  it('cuts the client short when the service dies mid-answer, and keeps serving', async () => {
+    const got = await new Promise<{ body: string; cut: boolean }>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: proxyPort, path: '/cut', headers: { host: named('web.shop.localhost') } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ body, cut: false }));
+          res.on('error', () => resolve({ body, cut: true }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(got).toEqual({ body: 'partial', cut: true });
+    expect((await viaProxy(named('web.shop.localhost'))).body.toString()).toBe(`web ${shop}`);
+  });
+
   it('carries a websocket to the websocket name and echoes', async () => {
     // The name as a browser would dial it; Node's resolver needs telling that it is loopback.
     const lookup = (_host: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) =>

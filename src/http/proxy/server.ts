@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NameDirectory } from '../../compose/names.js';
-import { hostTarget, type NameRoute } from '../../core/names.js';
+import { type HostTarget, hostTarget, type NameRoute } from '../../core/names.js';
 import {
   type NameEntry,
   nameEntries,
@@ -79,10 +79,8 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
   const agent = createUpstreamAgent();
   const { directory, reserved } = options;
 
-  const resolve = async (host: string | undefined): Promise<Resolution> => {
-    const target = hostTarget(host);
+  const lookup = (target: HostTarget, table: ReadonlyMap<string, NameRoute>): Resolution => {
     if (target.kind === 'foreign') return { kind: 'refused' };
-    const table = await directory.table();
     const route = target.kind === 'name' ? table.get(target.name) : undefined;
     if (route === undefined || (route.port !== null && reserved.has(route.port))) {
       return {
@@ -94,26 +92,43 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     return { kind: 'route', route };
   };
 
-  const forwardedFor = (req: IncomingMessage, proto: string): ForwardedFor => ({
+  /**
+   * Calls `then` with what `target` comes to: at once while the table is
+   * fresh (the common case: no promise per request), after a rebuild otherwise.
+   */
+  const withResolution = (target: HostTarget, then: (found: Resolution) => void, failed: () => void) => {
+    if (target.kind === 'foreign') return then({ kind: 'refused' });
+    const table = directory.fresh();
+    if (table !== null) return then(lookup(target, table));
+    directory.table().then((t) => then(lookup(target, t)), failed);
+  };
+
+  const forwardedFor = (req: IncomingMessage, target: HostTarget, proto: string): ForwardedFor => ({
     for: clientAddress(req.socket),
     host: req.headers.host ?? '',
     proto,
-    port: hostTarget(req.headers.host).kind === 'foreign' ? options.port : (portOf(req.headers.host) ?? 80),
+    port: target.kind === 'foreign' ? options.port : (target.port ?? 80),
   });
 
   return {
-    resolve,
+    async resolve(host) {
+      const target = hostTarget(host);
+      if (target.kind === 'foreign') return { kind: 'refused' };
+      return lookup(target, await directory.table());
+    },
     request(req, res) {
-      resolve(req.headers.host).then(
+      const target = hostTarget(req.headers.host);
+      withResolution(
+        target,
         (found) => {
-          const json = wantsJson(req.headers.accept);
           if (found.kind === 'refused') return writePage(res, REFUSED_PAGE);
+          const json = wantsJson(req.headers.accept);
           if (found.kind === 'list') return writePage(res, namesPage(found.host, found.entries, json));
           const { route } = found;
           if (route.state !== 'live' || route.port === null) {
             return writePage(res, notRunningPage(route, null, json));
           }
-          forward(req, res, route.port, forwardedFor(req, 'http'), agent, (reason) =>
+          forward(req, res, route.port, forwardedFor(req, target, 'http'), agent, (reason) =>
             writePage(res, notRunningPage(route, reason, json)),
           );
         },
@@ -122,7 +137,9 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
     },
     upgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      resolve(req.headers.host).then(
+      const target = hostTarget(req.headers.host);
+      withResolution(
+        target,
         (found) => {
           if (found.kind === 'refused') return writeRaw(socket, REFUSED_PAGE);
           if (found.kind === 'list') return writeRaw(socket, namesPage(found.host, found.entries, true));
@@ -130,7 +147,7 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
           if (route.state !== 'live' || route.port === null) {
             return writeRaw(socket, notRunningPage(route, null, true));
           }
-          tunnel(req, socket, head, route.port, forwardedFor(req, 'ws'), (reason) =>
+          tunnel(req, socket, head, route.port, forwardedFor(req, target, 'ws'), (reason) =>
             writeRaw(socket, notRunningPage(route, reason, true)),
           );
         },
@@ -141,9 +158,4 @@ export function createProxyHandlers(options: ProxyOptions): ProxyHandlers {
       agent.destroy();
     },
   };
-}
-
-function portOf(host: string | undefined): number | null {
-  const target = hostTarget(host);
-  return target.kind === 'foreign' ? null : target.port;
 }
