@@ -6,6 +6,9 @@
  * (order rotated each round); medians of the rounds. Then, at concurrency 1,
  * the median time a request and a websocket echo round trip take through each
  * proxy minus directly; and the daemon's RSS with 100 websockets open through it.
+ * Each load run also reads the CPU time the serving process (the proxy, or the
+ * server for `direct`) spent per request from /proc: on a machine other work
+ * shares, it moves far less than req/s does.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +47,12 @@ function waitForLine(child, pattern, what) {
     });
     child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${err}`)));
   });
+}
+
+/** CPU seconds (user + system) process `pid` has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function rssMb(pid) {
@@ -93,8 +102,9 @@ async function echoes(url, n) {
   return samples;
 }
 
-/** One autocannon run: requests per second. */
-async function load(port, host) {
+/** One autocannon run: requests per second, and microseconds of CPU `pid` spent per request. */
+async function load(port, host, pid) {
+  const cpuBefore = cpuSeconds(pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/`,
     connections: CONNECTIONS,
@@ -104,7 +114,7 @@ async function load(port, host) {
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${host}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   }
-  return result.requests.average;
+  return { rps: result.requests.average, cpu: ((cpuSeconds(pid) - cpuBefore) * 1e6) / result.requests.total };
 }
 
 const runCli = (cli, args, options) =>
@@ -143,27 +153,34 @@ export async function run(ctx) {
     const env = { ...process.env, BERTH_HOME: home, NO_COLOR: '1' };
     const cli = distPath('cli/main.js');
     await runCli(cli, ['assign'], { cwd: project, env });
-    await waitForLine(start([PEERS, 'backend', String(backendPort)]), /port (\d+)/, 'backend');
+    const backend = start([PEERS, 'backend', String(backendPort)]);
+    await waitForLine(backend, /port (\d+)/, 'backend');
     const daemon = start([cli, 'serve', '--port', String(daemonPort), '--proxy-port', String(proxyPort)], {
       cwd: project,
       env,
     });
     await waitForLine(daemon, /Names:/, 'berth serve');
     const ports = { berth: proxyPort, direct: backendPort };
+    const pids = { berth: daemon.pid, direct: backend.pid };
     for (const peer of ['http-proxy-3', 'pipe']) {
-      ports[peer] = Number(
-        (await waitForLine(start([PEERS, peer, String(backendPort)]), /port (\d+)/, peer))[1],
-      );
+      const child = start([PEERS, peer, String(backendPort)]);
+      pids[peer] = child.pid;
+      ports[peer] = Number((await waitForLine(child, /port (\d+)/, peer))[1]);
     }
     const hostOf = (t) => (t === 'berth' ? `web.bench.localhost:${proxyPort}` : `127.0.0.1:${ports[t]}`);
     const check = await sequential(ports.berth, hostOf('berth'), 1);
     if (!(check.length === 1)) throw new Error('berth proxy did not answer');
 
     const rps = Object.fromEntries(TARGETS.map((t) => [t, []]));
+    const cpu = Object.fromEntries(TARGETS.map((t) => [t, []]));
     const http1 = Object.fromEntries(TARGETS.map((t) => [t, []]));
     const ws1 = Object.fromEntries(TARGETS.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of rotate(TARGETS, round)) rps[t].push(await load(ports[t], hostOf(t)));
+      for (const t of rotate(TARGETS, round)) {
+        const measured = await load(ports[t], hostOf(t), pids[t]);
+        rps[t].push(measured.rps);
+        cpu[t].push(measured.cpu);
+      }
       for (const t of rotate(TARGETS, round)) {
         const samples = await sequential(ports[t], hostOf(t), WARMUP + SEQUENTIAL);
         http1[t].push(median(samples.slice(WARMUP)));
@@ -174,7 +191,7 @@ export async function run(ctx) {
         ws1[t].push(median(samples.slice(WARMUP)));
       }
       ctx.log(
-        `proxy round ${round + 1}: ${TARGETS.map((t) => `${t} ${Math.round(rps[t][round])} req/s, ${fmt(http1[t][round])} us, ws ${fmt(ws1[t][round])} us`).join('; ')}`,
+        `proxy round ${round + 1}: ${TARGETS.map((t) => `${t} ${Math.round(rps[t][round])} req/s (${fmt(cpu[t][round])} us CPU each), ${fmt(http1[t][round])} us, ws ${fmt(ws1[t][round])} us`).join('; ')}`,
       );
     }
 
@@ -203,7 +220,7 @@ export async function run(ctx) {
 
     const m = (xs) => median(xs);
     const values = Object.fromEntries(
-      TARGETS.map((t) => [t, { rps: m(rps[t]), http: m(http1[t]), ws: m(ws1[t]) }]),
+      TARGETS.map((t) => [t, { rps: m(rps[t]), cpu: m(cpu[t]), http: m(http1[t]), ws: m(ws1[t]) }]),
     );
     const added = (t, key) => values[t][key] - values.direct[key];
     const vsHp3 = values.berth.rps / values['http-proxy-3'].rps;
@@ -214,6 +231,7 @@ export async function run(ctx) {
       t,
       fmt(values[t].rps),
       `${fmt(values.berth.rps / values[t].rps)}x`,
+      fmt(values[t].cpu),
       fmt(values[t].http),
       t === 'direct' ? '' : fmt(added(t, 'http')),
       fmt(values[t].ws),
@@ -229,6 +247,7 @@ export async function run(ctx) {
             'target',
             'req/s',
             'berth / target',
+            'CPU per request (us)',
             'request (us)',
             'added (us)',
             'ws echo (us)',
@@ -245,16 +264,17 @@ export async function run(ctx) {
       notes: [
         'Every proxy runs in a process of its own in front of the same backend (a node:http server answering "ok" with a content length, and a ws echo); berth\'s proxy is the one in `berth serve`, routing by the Host web.bench.localhost.',
         'http-proxy-3 runs with a keep-alive agent, ws and xfwd on; the pipe is ~40 lines of node:http (bench/support/proxy-peers.mjs) with a keep-alive agent, no header rewriting and no X-Forwarded-*.',
+        'CPU per request: user + system time of the serving process (the proxy; the server for direct) during its load run, over the requests it answered; less at the mercy of other work on the machine than req/s.',
         "autocannon, the proxies and the backend share this machine's two cores: one extra hop costs about half the throughput.",
       ],
       targets: [
         target('proxy req/s vs http-proxy-3', '>= 1.0x', vsHp3, 1.0, {
           compare: '>=',
-          shown: `${fmt(vsHp3)}x (rounds ${perRound('http-proxy-3')})`,
+          shown: `${fmt(vsHp3)}x (rounds ${perRound('http-proxy-3')}); CPU per request ${fmt(values.berth.cpu)} us vs ${fmt(values['http-proxy-3'].cpu)}`,
         }),
         target('proxy req/s vs own node:http pipe', '>= 0.9x', vsPipe, 0.9, {
           compare: '>=',
-          shown: `${fmt(vsPipe)}x (rounds ${perRound('pipe')}); ${fmt(vsDirect)}x the server directly`,
+          shown: `${fmt(vsPipe)}x (rounds ${perRound('pipe')}); CPU per request ${fmt(values.berth.cpu)} us vs ${fmt(values.pipe.cpu)}; ${fmt(vsDirect)}x the server directly`,
         }),
         target('proxy added latency, HTTP, concurrency 1', '<= 300 us', added('berth', 'http'), 300, {
           shown: `${fmt(added('berth', 'http'))} us (http-proxy-3 ${fmt(added('http-proxy-3', 'http'))}, pipe ${fmt(added('pipe', 'http'))})`,
@@ -263,7 +283,7 @@ export async function run(ctx) {
           shown: `${fmt(added('berth', 'ws'))} us (http-proxy-3 ${fmt(added('http-proxy-3', 'ws'))}, pipe ${fmt(added('pipe', 'ws'))})`,
         }),
       ],
-      raw: { rounds: ROUNDS, rps, http: http1, ws: ws1, rssBefore, rssWith },
+      raw: { rounds: ROUNDS, rps, cpu, http: http1, ws: ws1, rssBefore, rssWith },
     };
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
