@@ -23,7 +23,7 @@ import { fmt, target } from '../support/report.mjs';
 import { median, rotate } from '../support/stats.mjs';
 
 const PEERS = join(dirname(fileURLToPath(import.meta.url)), '../support/proxy-peers.mjs');
-const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 7);
 const CONNECTIONS = 10;
 const DURATION_S = 3;
 const SEQUENTIAL = 2000;

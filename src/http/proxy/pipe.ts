@@ -72,17 +72,21 @@ export interface ForwardedFor {
 
 /** A header list without hop-by-hop headers (and those `Connection` names); an upgrade keeps `Connection` and `Upgrade`. */
 function endToEnd(raw: readonly string[], upgrade: boolean): string[] {
+  // Headers a Connection header names, beyond the hop-by-hop ones (rare: `keep-alive` and `close` are the usual values).
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== 'connection') continue;
-    named ??= new Set();
-    for (const token of raw[i + 1]!.split(',')) named.add(token.trim().toLowerCase());
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const header = token.trim().toLowerCase();
+      if (header !== 'close' && !HOP_BY_HOP.has(header)) (named ??= new Set()).add(header);
+    }
   }
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    const keep = upgrade && (name === 'connection' || name === 'upgrade');
-    if (!keep && (HOP_BY_HOP.has(name) || named?.has(name))) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) {
+      if (!upgrade || (name !== 'connection' && name !== 'upgrade')) continue;
+    }
     out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
@@ -148,6 +152,23 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
+ * Streams an answer into the client's response with back-pressure. By hand rather
+ * than pipe() or pipeline() (whose abort signals cost a third of a small request's
+ * time): four listeners. An answer cut short (the service died mid-body) cuts the
+ * client's short too.
+ */
+function relay(answer: IncomingMessage, res: ServerResponse): void {
+  answer.on('data', (chunk: Buffer) => {
+    if (!res.write(chunk)) {
+      answer.pause();
+      res.once('drain', () => answer.resume());
+    }
+  });
+  answer.once('end', () => res.end());
+  answer.once('error', () => res.destroy());
+}
+
+/**
  * Forwards `req` to `port` on loopback and streams the answer into `res`.
  * Nothing is buffered: a request body flows as it arrives, a response (server-sent
  * events, a long poll, 50 MB) as the service writes it. `unreachable` is called,
@@ -179,10 +200,7 @@ export function forward(
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders, false));
       // A streamed answer (no length: server-sent events, a long poll) shows its headers at once.
       if (answer.headers['content-length'] === undefined) res.flushHeaders();
-      // pipe, not pipeline: pipeline's abort signals cost a third of a small request's time.
-      // An answer cut short (the service died mid-body) cuts the client's short too.
-      answer.once('error', () => res.destroy());
-      answer.pipe(res);
+      relay(answer, res);
     });
     upstream.on('error', (error) => {
       if (answered || res.headersSent) {
