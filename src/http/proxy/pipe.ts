@@ -78,7 +78,9 @@ function endToEnd(raw: readonly string[], upgrade: boolean): string[] {
     if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
     for (const token of raw[i + 1]!.split(',')) {
       const header = token.trim().toLowerCase();
-      if (header !== 'close' && !HOP_BY_HOP.has(header)) (named ??= new Set()).add(header);
+      if (header === 'close' || HOP_BY_HOP.has(header)) continue;
+      named ??= new Set();
+      named.add(header);
     }
   }
   const out: string[] = [];
