@@ -70,6 +70,7 @@ beforeAll(async () => {
       'if (import.meta.hot) import.meta.hot.accept();',
       'if (!window.echoed) {',
       '  window.echoed = true;',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the page's own template literal, written into its module
       '  const ws = new WebSocket(`ws://api.vitesite.localhost:${location.port}/`);',
       "  ws.onopen = () => ws.send('from the page');",
       "  ws.onmessage = (e) => { document.querySelector('#echo').textContent = e.data; };",
