@@ -94,7 +94,8 @@ const env = { ...process.env, BERTH_HOME: home, NO_COLOR: '1' };
 const children = [];
 try {
   await runCli(['assign'], { cwd: project, env });
-  const daemon = spawn(process.execPath, [CLI, 'serve'], {
+  // No proxy: this measures the API, and the proxy's fixed port may be taken on this machine.
+  const daemon = spawn(process.execPath, [CLI, 'serve', '--no-proxy'], {
     cwd: project,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,7 @@ const SECTIONS = {
   daemon: 'daemon-throughput.mjs',
   burst: 'burst.mjs',
   etcd: 'etcd.mjs',
+  proxy: 'proxy.mjs',
 };
 
 function usage() {

@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
     summary: 'start the HTTP API and dashboard on loopback',
     load: () => import('./commands/serve.js'),
   },
+  hosts: {
+    summary: "print (or --write) the hosts-file lines for this checkout's names",
+    load: () => import('./commands/hosts.js'),
+  },
   registry: {
     summary: 'copy leases and history between registries (SQLite, etcd)',
     load: () => import('./commands/registry.js'),

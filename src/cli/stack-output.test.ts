@@ -78,8 +78,8 @@ describe('stackPrinter', () => {
     stackPrinter(io, { json: false, names: [] })({
       type: 'up',
       services: [
-        { service: 'db', port: 5432, url: 'tcp://localhost:5432', readyMs: 1234 },
-        { service: 'migrate', port: 20001, url: 'http://localhost:20001', readyMs: null },
+        { service: 'db', port: 5432, url: 'tcp://localhost:5432', name: null, readyMs: 1234 },
+        { service: 'migrate', port: 20001, url: 'http://localhost:20001', name: null, readyMs: null },
       ],
     });
     expect(err.join('\n')).toBe(
@@ -90,6 +90,26 @@ describe('stackPrinter', () => {
         'migrate  20001  http://localhost:20001  done',
       ].join('\n'),
     );
+  });
+
+  it("adds each service's name when the proxy gives it one", () => {
+    const { io, err } = capture();
+    stackPrinter(io, { json: false, names: [] })({
+      type: 'up',
+      services: [
+        { service: 'db', port: 5432, url: 'tcp://localhost:5432', name: null, readyMs: 1234 },
+        {
+          service: 'web',
+          port: 3000,
+          url: 'http://localhost:3000',
+          name: 'http://web.shop.localhost:4939',
+          readyMs: 5,
+        },
+      ],
+    });
+    expect(err.join('\n')).toContain('NAME');
+    expect(err.join('\n')).toContain('http://localhost:3000  http://web.shop.localhost:4939  5 ms');
+    expect(err.join('\n')).toMatch(/db +5432 +tcp:\/\/localhost:5432 +- +1\.2 s/);
   });
 
   it('formats durations', () => {

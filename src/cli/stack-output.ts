@@ -38,12 +38,14 @@ export function formatMs(ms: number): string {
 
 /** The summary printed once every service is ready. */
 export function summaryTable(services: readonly UpService[]): string {
+  const named = services.some((s) => s.name !== null);
   return table(
-    ['SERVICE', 'PORT', 'URL', 'READY IN'],
+    ['SERVICE', 'PORT', 'URL', ...(named ? ['NAME'] : []), 'READY IN'],
     services.map((s) => [
       s.service,
       String(s.port),
       s.url,
+      ...(named ? [s.name ?? '-'] : []),
       s.readyMs === null ? 'done' : formatMs(s.readyMs),
     ]),
     { right: [1] },

@@ -11,6 +11,7 @@ import type { ConflictStrategy, Decision, Lease, LeaseOwner, Plan } from '../cor
 import { BerthError } from '../errors.js';
 import { foreignHolders } from './foreign.js';
 import { staleness } from './lease-views.js';
+import { registerConfigCheckout } from './names.js';
 import { checkServiceNames, type Project, policyOf } from './project.js';
 import { reclaimBlockers } from './reclaim.js';
 import { TxSnapshot } from './snapshot.js';
@@ -71,7 +72,11 @@ export async function assignServices(
       allocate(project, tx, names, opts, facts, busy),
     );
     const failed = await confirmBinds(project, toConfirm);
-    if (failed.length === 0) return assignResult(project, plan);
+    if (failed.length === 0) {
+      // The checkout's name is decided when it first leases (src/compose/names.ts).
+      registerConfigCheckout(project.adapters, project.config);
+      return assignResult(project, plan);
+    }
     // The kernel's table missed a listener (it started between the read and the bind):
     // give the port back and plan again without it.
     for (const port of failed) busy.add(port);

@@ -11,9 +11,12 @@ import { createProcessGroups } from '../adapters/process/group.js';
 import { createUserNames } from '../adapters/process/info.js';
 import { createProcessTree } from '../adapters/process/stat.js';
 import { createProcessTable } from '../adapters/process/table.js';
+import { openCheckoutStore } from '../adapters/registry/checkouts.js';
 import { berthHome } from '../adapters/registry/home.js';
 import { openChosenRegistry } from '../adapters/registry/open.js';
 import { openRunStore } from '../adapters/registry/runs.js';
+import { createWorktreeReader } from '../adapters/vcs/checkout.js';
+import type { CheckoutStore, WorktreeReader } from '../core/checkouts.js';
 import type {
   FreshListeners,
   HealthChecker,
@@ -72,6 +75,10 @@ export interface Adapters {
   groups: ProcessGroups;
   /** What `berth up` runs, readable from other processes (opened on first use). */
   runs: RunStore;
+  /** Which folder is which checkout, for names (opened on first use). */
+  checkouts: CheckoutStore;
+  /** What a folder is (a linked git worktree, a main one, a plain folder). */
+  worktrees: WorktreeReader;
   /** Epoch milliseconds. */
   now: () => number;
   /** Where informational lines go (moves, reclaims); silent by default. */
@@ -99,8 +106,8 @@ const lazyHealthChecker: HealthChecker = {
   },
 };
 
-/** The adapters that read or act on the machine: all but the registry and the run store. */
-export type MachineAdapters = Omit<Adapters, 'registry' | 'runs'>;
+/** The adapters that read or act on the machine: all but the registry and the stores in its file. */
+export type MachineAdapters = Omit<Adapters, 'registry' | 'runs' | 'checkouts'>;
 
 // Loaded on first use, like the health checker: `berth get` and getPort() never need them,
 // and their modules (lsof/netstat parsers, /proc fd tables, signalling) would lengthen every start.
@@ -152,6 +159,7 @@ export function createMachineAdapters(given: Partial<MachineAdapters> = {}): Mac
     users: given.users ?? createUserNames(),
     spawner: given.spawner ?? lazySpawner,
     groups: given.groups ?? createProcessGroups(),
+    worktrees: given.worktrees ?? createWorktreeReader(),
     now: given.now ?? Date.now,
     log: given.log ?? (() => {}),
   };
@@ -190,11 +198,17 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
       ...(given.log ? { log: given.log } : {}),
     });
   const runs = once(() => given.runs ?? openRunStore({ home: options.home ?? berthHome() }));
+  const checkouts = once(
+    () => given.checkouts ?? openCheckoutStore({ home: options.home ?? berthHome(), now }),
+  );
   return {
     registry,
     ...machine,
     get runs() {
       return runs();
+    },
+    get checkouts() {
+      return checkouts();
     },
   };
 }

@@ -123,6 +123,11 @@ export interface UserConfig extends UserOverridableSettings {
    * `sqlite` (the default). `BERTH_REGISTRY` wins. Never credentials: BERTH_ETCD_* carry those.
    */
   registry?: string;
+  /**
+   * What `<NAME>_URL` carries: `ports` (`http://localhost:3000`, the default) or `named`
+   * (`http://web.shop.localhost:4939` through `berth serve`'s proxy, when it runs and the name resolves).
+   */
+  urls?: 'ports' | 'named';
   /** The services by name, in declaration order. At least one. */
   services: Record<string, UserServiceConfig>;
   /** Overrides by environment name (`--env`, `BERTH_ENV`). */

@@ -80,6 +80,8 @@ export interface Draft {
   project: string | null;
   /** Declared registry URL, or `null` for the default. */
   registry: string | null;
+  /** What `<NAME>_URL` carries: port URLs or named ones. */
+  urls: 'ports' | 'named';
   strategy: ConflictStrategy;
   healthCheckTimeout: number;
   maxRetries: number;
@@ -273,6 +275,7 @@ export function normalize(config: Record<string, unknown>): Draft {
     project: typeof config.project === 'string' && config.project !== '' ? config.project : null,
     registry:
       typeof config.registry === 'string' && config.registry.trim() !== '' ? config.registry.trim() : null,
+    urls: config.urls === 'named' ? 'named' : 'ports',
     strategy: pick<ConflictStrategy>(config.strategy, CONFLICT_STRATEGIES, SETTING_DEFAULTS.strategy),
     healthCheckTimeout: intIn(config.healthCheckTimeout, 1, 600_000, SETTING_DEFAULTS.healthCheckTimeout),
     maxRetries: intIn(config.maxRetries, 0, 100, SETTING_DEFAULTS.maxRetries),

@@ -187,5 +187,6 @@ export function resolveDraft(
     exclude: expandExclude(draft),
     services,
     registry: draft.registry,
+    urls: draft.urls,
   };
 }

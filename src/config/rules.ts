@@ -13,8 +13,15 @@ import { asRecord, type ConfigProblem, indexPath, keyPath } from './problems.js'
 import { effectiveRequires, envVarOf } from './resolve.js';
 import { checkRunRules } from './run-rules.js';
 
-/** Service names the API shape (`pm.ports()`) uses for its own keys. */
-export const RESERVED_SERVICE_NAMES: ReadonlySet<string> = new Set(['environment', 'urls']);
+/** Service names the API shape (`pm.ports()`, `GET /api/ports`) uses for its own keys. */
+export const RESERVED_SERVICE_NAMES: ReadonlySet<string> = new Set(['environment', 'urls', 'names']);
+
+/** Who uses a reserved name, for the error. */
+const RESERVED_BY: Readonly<Record<string, string>> = {
+  environment: 'ports()',
+  urls: 'ports()',
+  names: 'GET /api/ports',
+};
 
 /** An `exclude` range may not expand to more ports than this. */
 export const MAX_EXCLUDE_RANGE_PORTS = 10_000;
@@ -215,7 +222,10 @@ export function checkRules(draft: Draft): RuleProblems {
   const published = new Map<string, DraftService>();
   for (const s of draft.services) {
     if (RESERVED_SERVICE_NAMES.has(s.name)) {
-      err(s.path, `"${s.name}" is reserved (ports() uses it for its own key); rename the service`);
+      err(
+        s.path,
+        `"${s.name}" is reserved (${RESERVED_BY[s.name]} uses it for its own key); rename the service`,
+      );
     }
     checkInheritance(s, byName, err);
     checkConflicts(s, byName, err, conflictPairs);

@@ -59,6 +59,7 @@ const full: Required<UserConfig> = {
   $schema: './berth.schema.json',
   project: 'full',
   registry: 'etcd://etcd-1:2379',
+  urls: 'named',
   strategy: 'minimal',
   healthCheckTimeout: 5000,
   maxRetries: 5,

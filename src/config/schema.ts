@@ -375,6 +375,13 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
         'Where the leases live: `etcd://host1:2379,host2:2379[/prefix]` for a registry shared by a team or a CI fleet, or `sqlite` (the default, one file per user). `BERTH_REGISTRY` wins over it. TLS files and credentials never go here: use the BERTH_ETCD_* environment variables.',
       examples: ['etcd://etcd-1:2379,etcd-2:2379,etcd-3:2379'],
     },
+    urls: {
+      type: 'string',
+      description:
+        'What `<NAME>_URL` carries in `berth env`, `berth run` and `berth up`: "ports" (http://localhost:3000), or "named" (http://web.shop.localhost:4939, through the proxy of `berth serve`) when the daemon runs and the name resolves on this machine, else the port URL with a one-line reason.',
+      enum: ['ports', 'named'],
+      default: 'ports',
+    },
     ...overridable,
     services: {
       type: 'object',

@@ -337,6 +337,16 @@ const cases: Case[] = [
     ],
   ],
   [
+    'reserved name names',
+    broken((c) => (c.services.names = {})),
+    [
+      {
+        path: 'services.names',
+        message: '"names" is reserved (GET /api/ports uses it for its own key); rename the service',
+      },
+    ],
+  ],
+  [
     'service name with a space',
     broken((c) => (c.services['my api'] = {})),
     [

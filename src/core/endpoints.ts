@@ -117,18 +117,19 @@ export function urlVariable(service: string): string {
 /**
  * The variables `berth env` prints and `berth run` sets: `<VAR>` (the port,
  * `SERVER_PORT` or the service's `portEnv`) and the URL ({@link urlVariable}) for every
- * assigned service.
+ * assigned service: its named URL when `named` has one (`"urls": "named"`), else the port URL.
  */
 export function envVars(
   services: readonly ServiceSpec[],
   ports: ReadonlyMap<string, number>,
+  named: ReadonlyMap<string, string> = new Map(),
 ): [string, string][] {
   const out: [string, string][] = [];
   for (const spec of services) {
     const port = ports.get(spec.name);
     if (port === undefined) continue;
     out.push([spec.envVar, String(port)]);
-    out.push([urlVariable(spec.name), serviceUrl(spec, port)]);
+    out.push([urlVariable(spec.name), named.get(spec.name) ?? serviceUrl(spec, port)]);
   }
   return out;
 }

@@ -46,6 +46,17 @@ export function runEnvironment(environment: string, runId: string): string {
   return `${environment}.run-${runId}`;
 }
 
+/**
+ * Whether an environment is a test run's scope ({@link runEnvironment}): such
+ * leases last one run, so they get no names.
+ *
+ * @example
+ * isRunEnvironment('test.run-3f9a2c01') // true
+ */
+export function isRunEnvironment(environment: string): boolean {
+  return /\.run-[0-9a-f]{8}$/.test(environment);
+}
+
 /** What ends the label of every lease of a run. */
 function runSuffix(runId: string): string {
   return ` (run ${runId})`;

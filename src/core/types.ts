@@ -161,6 +161,8 @@ export interface ResolvedConfig {
   services: readonly ServiceSpec[];
   /** The config's `registry` URL (`etcd://...`), or `null`/absent for the default; `$BERTH_REGISTRY` wins over it. */
   registry?: string | null;
+  /** What `<NAME>_URL` carries: `ports` (the default) or `named` (through the daemon's proxy, when it can). */
+  urls?: 'ports' | 'named';
 }
 
 /** Who owns a lease: the process and its start time, so a reused pid is not mistaken for the owner. */

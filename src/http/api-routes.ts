@@ -7,8 +7,10 @@
 import type { Adapters } from '../compose/context.js';
 import { leaseUrl, leaseViews } from '../compose/lease-views.js';
 import { createManagerFor } from '../compose/manager.js';
+import { checkoutsByDir, leaseName } from '../compose/names.js';
 import type { ProjectRegistries } from '../compose/project-registries.js';
 import { type RunView, runKey, runViews } from '../compose/stack/status.js';
+import { namedUrl } from '../core/names.js';
 import { DEFAULT_ENVIRONMENT, type ResolvedConfig } from '../core/types.js';
 import { optionalString, readJsonBody, requiredString } from './body.js';
 import type { ConfigCache } from './config-cache.js';
@@ -29,6 +31,8 @@ export interface ApiDeps {
   health: HealthMonitor;
   /** The daemon's own facts for `/api/status`. */
   status: () => Record<string, unknown>;
+  /** The proxy's port, for each lease's `name`; `null` without a proxy. */
+  proxyPort: number | null;
 }
 
 /** `GET /api/leases` data. */
@@ -71,6 +75,7 @@ export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
   await kernel.refresh();
   const configs = new Map<string, ResolvedConfig | null>();
   const runs = runViews(deps.adapters);
+  const checkouts = deps.proxyPort === null ? null : checkoutsByDir(deps.adapters);
   const out: ApiLeaseJson[] = [];
   for (const lease of leaseViews(deps.adapters, leases)) {
     let config: ResolvedConfig | null = null;
@@ -81,7 +86,9 @@ export async function leasesRoute(deps: ApiDeps): Promise<LeasesData> {
     }
     const health = lease.kind === 'service' ? (deps.health.get(lease) ?? UNCHECKED) : null;
     const run = lease.kind === 'service' ? (runs.get(runKey(lease)) ?? null) : null;
-    out.push(apiLeaseJson(lease, health, config, run));
+    const host = checkouts === null ? null : leaseName(lease, checkouts.get(lease.dir));
+    const name = host === null ? null : namedUrl(lease.scheme!, host, deps.proxyPort!);
+    out.push(apiLeaseJson(lease, health, config, run, name));
   }
   return { leases: out, lastEventId };
 }

@@ -50,6 +50,8 @@ export interface AppOptions {
   status?: () => Record<string, unknown>;
   /** Registries of projects whose config names another than the daemon's; default opened as needed. */
   registries?: ProjectRegistries;
+  /** The proxy's port, for the names of leases (`name`, `names`); `null` or absent without a proxy. */
+  proxyPort?: number | null;
 }
 
 /** The app plus what the daemon starts and tests poke. */
@@ -166,6 +168,7 @@ function appParts(options: AppOptions) {
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
   });
   const registries = options.registries ?? new ProjectRegistries(adapters, registryOpener(adapters));
+  const proxyPort = options.proxyPort ?? null;
   const deps: ApiDeps = {
     adapters,
     configs,
@@ -173,6 +176,7 @@ function appParts(options: AppOptions) {
     health,
     registries,
     status: options.status ?? (() => ({})),
+    proxyPort,
   };
   const ports = new PortsRoute({
     registry: adapters.registry,
@@ -181,6 +185,7 @@ function appParts(options: AppOptions) {
     hub,
     registries,
     now: adapters.now,
+    names: proxyPort === null ? null : { port: proxyPort, checkouts: adapters.checkouts },
   });
   return { guard, hub, health, deps, ports, registries };
 }
@@ -198,7 +203,8 @@ function apiRoutes(
       '/api/status',
       {
         method: 'GET',
-        respond: () => json({ ...deps.status(), port: options.port, streams: hub.streams }),
+        respond: () =>
+          json({ ...deps.status(), port: options.port, proxyPort: deps.proxyPort, streams: hub.streams }),
       },
     ],
     [

@@ -18,6 +18,8 @@ export interface DaemonInfo {
   port: number;
   /** The dashboard's address without the token, e.g. `http://127.0.0.1:4949/`. */
   url: string;
+  /** The proxy's port (names: `http://web.shop.localhost:<proxyPort>`), `null` when it runs without one. */
+  proxyPort: number | null;
 }
 
 /** Reads daemon.json; `null` when missing or malformed. */
@@ -25,7 +27,8 @@ export function readDaemonFile(home: string): DaemonInfo | null {
   try {
     const raw = JSON.parse(readFileSync(join(home, DAEMON_FILE), 'utf8')) as Partial<DaemonInfo>;
     if (Number.isInteger(raw.pid) && Number.isInteger(raw.port) && typeof raw.url === 'string') {
-      return { pid: raw.pid!, port: raw.port!, url: raw.url };
+      const proxyPort = Number.isInteger(raw.proxyPort) ? raw.proxyPort! : null;
+      return { pid: raw.pid!, port: raw.port!, url: raw.url, proxyPort };
     }
     return null;
   } catch {

@@ -33,11 +33,16 @@ describe('startDaemon', () => {
     home = dir;
     // A leased test port: the default 4949 may be taken on the machine that runs the tests.
     const [port] = await reserveBlock(1);
-    daemon = await startDaemon({ home: dir, host: '127.0.0.2', port });
+    daemon = await startDaemon({ home: dir, host: '127.0.0.2', port, proxyPort: null });
     expect(daemon.port).toBe(port);
     expect(daemon.addresses).toEqual(['127.0.0.2']);
     expect(daemon.url).toBe(`http://127.0.0.2:${port}/`);
-    expect(readDaemonFile(dir)).toEqual({ pid: process.pid, port: daemon.port, url: daemon.url });
+    expect(readDaemonFile(dir)).toEqual({
+      pid: process.pid,
+      port: daemon.port,
+      url: daemon.url,
+      proxyPort: null,
+    });
     const token = readFileSync(join(dir, 'token'), 'utf8').trim();
     expect(daemon.tokenUrl).toBe(`${daemon.url}?token=${token}`);
     expect(await findRunningDaemon(dir, token)).toEqual(readDaemonFile(dir));

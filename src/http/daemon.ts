@@ -11,9 +11,12 @@ import { ProjectRegistries, registryOpener } from '../compose/project-registries
 import { BerthError } from '../errors.js';
 import { createApp, type DaemonApp } from './app.js';
 import { loadAssets } from './assets.js';
+import { bindAll, closeServer } from './bind.js';
+import { ConfigCache } from './config-cache.js';
 import { type DaemonInfo, removeDaemonFile, writeDaemonFile } from './daemon-file.js';
 import type { HealthCheck } from './health.js';
 import { createNodeListener } from './node-adapter.js';
+import { leaseProxyPort, type RunningProxy, startProxy } from './proxy/start.js';
 import { loadOrCreateToken } from './token.js';
 
 /** The daemon's preferred port when `--port` is not given. */
@@ -34,6 +37,11 @@ export interface DaemonOptions {
   unsafeExpose?: boolean;
   /** Extra Host header names to answer to. */
   allowHosts?: readonly string[];
+  /**
+   * The proxy's port (names), `null` for none. Default: \$BERTH_PROXY_PORT, else
+   * {@link DEFAULT_PROXY_PORT}. Held by another process: `E_PORT_HELD` naming it.
+   */
+  proxyPort?: number | null;
   /** Health check override (tests). */
   check?: HealthCheck;
   /** Informational lines (port moved, ::1 unavailable). */
@@ -46,6 +54,8 @@ export interface Daemon extends DaemonInfo {
   tokenUrl: string;
   /** Addresses actually bound. */
   addresses: string[];
+  /** Addresses the proxy bound (empty without a proxy). */
+  proxyAddresses: string[];
   app: DaemonApp;
   /** Stops serving, removes daemon.json and releases the port. */
   close(): Promise<void>;
@@ -71,30 +81,6 @@ export function checkExposure(host: string | undefined, unsafeExpose: boolean): 
   );
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen({ port, host, exclusive: true }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-/** Whether a bind error means the address family or address is missing here (no IPv6), not a failure. */
-function addressUnavailable(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' || code === 'EINVAL';
-}
-
 /** Leases the daemon's port: the explicit one or nothing, else 4949 or the pool (said aloud). */
 async function leasePort(options: DaemonOptions, log: (line: string) => void): Promise<number> {
   const { home, port } = options;
@@ -110,45 +96,6 @@ async function leasePort(options: DaemonOptions, log: (line: string) => void): P
   const got = await getPort({ port: DEFAULT_DAEMON_PORT, home, label: 'berth serve' });
   if (got !== DEFAULT_DAEMON_PORT) log(`port ${DEFAULT_DAEMON_PORT} is taken; serving on ${got} instead`);
   return got;
-}
-
-/** Binds every address; the ones after the first (::1) may be missing on this machine. */
-async function bindAll(
-  hosts: readonly string[],
-  port: number,
-  listener: ReturnType<typeof createNodeListener>,
-  log: (line: string) => void,
-): Promise<{ servers: Server[]; addresses: string[] }> {
-  const servers: Server[] = [];
-  const addresses: string[] = [];
-  try {
-    for (const [i, address] of hosts.entries()) {
-      const server = createServer(
-        { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS },
-        listener,
-      );
-      try {
-        await listen(server, port, address);
-        servers.push(server);
-        addresses.push(address);
-      } catch (error) {
-        // ::1 is a bonus: a machine without IPv6 still gets the daemon on 127.0.0.1.
-        if (i > 0 && addressUnavailable(error)) {
-          log(`${address} is not available here; serving on ${hosts[0]} only`);
-          continue;
-        }
-        throw new BerthError(
-          (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'E_PORT_HELD' : 'E_PROBE',
-          `cannot listen on ${address}:${port}: ${(error as Error).message}. Pick another port with --port.`,
-          { cause: error, data: { port, host: address } },
-        );
-      }
-    }
-  } catch (error) {
-    await Promise.all(servers.map(closeServer));
-    throw error;
-  }
-  return { servers, addresses };
 }
 
 /**
@@ -182,15 +129,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let adapters: Adapters | null = null;
   let app: DaemonApp | null = null;
   let servers: Server[] = [];
+  let proxy: RunningProxy | null = null;
+  let proxyPort: number | null = null;
+  const configs = new ConfigCache();
   const undo = async () => {
     app?.close();
+    await proxy?.close();
     await Promise.all(servers.map(closeServer));
+    adapters?.checkouts.close();
     adapters?.registry.close();
+    if (proxyPort !== null) await releasePort(proxyPort, { home });
     await releasePort(port, { home });
   };
   let addresses: string[];
   try {
     adapters = await openAdapters({ home, adapters: { log } });
+    // Taken before anything is bound: a held proxy port fails the start, naming its holder.
+    if (options.proxyPort !== null) proxyPort = await leaseProxyPort(adapters, home, options.proxyPort);
     app = createApp({
       adapters,
       registries: new ProjectRegistries(adapters, registryOpener(adapters, home)),
@@ -198,15 +153,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       token,
       allowHosts,
       assets,
+      configs,
+      proxyPort,
       ...(options.check ? { check: options.check } : {}),
       status: () => ({ pid: process.pid, url }),
     });
-    ({ servers, addresses } = await bindAll(hosts, port, createNodeListener(app), log));
+    const listener = createNodeListener(app);
+    ({ servers, addresses } = await bindAll(
+      hosts,
+      port,
+      () =>
+        createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, listener),
+      log,
+    ));
+    if (proxyPort !== null) {
+      proxy = await startProxy({ adapters, configs, app, port: proxyPort, daemonPort: port, log });
+    }
   } catch (error) {
     await undo();
     throw error;
   }
-  const info: DaemonInfo = { pid: process.pid, port, url };
+  const info: DaemonInfo = { pid: process.pid, port, url, proxyPort };
   writeDaemonFile(home, info);
   app.start();
   let closing: Promise<void> | null = null;
@@ -214,6 +181,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...info,
     tokenUrl: `${url}?token=${token}`,
     addresses,
+    proxyAddresses: proxy?.addresses ?? [],
     app,
     close: () => {
       closing ??= (async () => {

@@ -16,6 +16,8 @@ export interface ApiLeaseJson extends LeaseJson {
   kind: Lease['kind'];
   /** `http://localhost:3000`; `null` for ad-hoc leases (no scheme known). */
   url: string | null;
+  /** The service's name through berth's proxy, `http://web.shop.localhost:4939`; `null` when it has none. */
+  name: string | null;
   inheritsFrom: string | null;
   /** Why a stale lease is stale, else `null`. */
   staleReason: 'owner-dead' | 'expired' | null;
@@ -41,6 +43,7 @@ export function apiLeaseJson(
   health: ServiceHealth | null,
   config: ResolvedConfig | null,
   run: RunView | null = null,
+  name: string | null = null,
 ): ApiLeaseJson {
   const byName = new Map(config?.services.map((s) => [s.name, s]));
   const root = byName.get(inheritanceRoot(view.service, byName));
@@ -54,6 +57,7 @@ export function apiLeaseJson(
     kind: view.kind,
     port,
     url: leaseUrl(view),
+    name,
     inheritsFrom: view.inheritsFrom,
     state,
     staleReason: view.state === 'stale' ? view.reason : null,

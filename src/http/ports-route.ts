@@ -7,9 +7,12 @@
  */
 
 import { staleness } from '../compose/lease-views.js';
+import { leaseName } from '../compose/names.js';
 import type { ProjectRegistries } from '../compose/project-registries.js';
+import type { CheckoutStore } from '../core/checkouts.js';
 import { type PortsData, portsData, schemeUrl } from '../core/endpoints.js';
 import type { ProcessTable } from '../core/facts.js';
+import { namedUrl } from '../core/names.js';
 import type { Registry, RegistryReader } from '../core/registry.js';
 import { DEFAULT_ENVIRONMENT, type Lease, type ResolvedConfig } from '../core/types.js';
 import type { ConfigCache } from './config-cache.js';
@@ -63,6 +66,8 @@ export interface PortsRouteDeps {
   /** The registry of each project (its config's `registry` key); without it, `registry` for all. */
   registries?: ProjectRegistries;
   now: () => number;
+  /** The proxy's port and the registered checkouts, for the `names` map; `null` without a proxy. */
+  names?: { port: number; checkouts: CheckoutStore } | null;
 }
 
 /** The `GET /api/ports` handler with its cache. */
@@ -125,10 +130,25 @@ export class PortsRoute {
           { data: { dir: ref.dir, project: ref.name } },
         );
       }
-      return jsonResponse(portsFromLeases(leases, environment, config));
+      const data = portsFromLeases(leases, environment, config);
+      return jsonResponse(this.withNames(data, leases, ref.dir));
     } catch (error) {
       return toHttpError(error).response();
     }
+  }
+
+  /** Adds `names` (service -> named URL) beside `urls`, when the daemon runs a proxy. */
+  private withNames(data: PortsData, leases: readonly Lease[], dir: string): PortsData {
+    const { names } = this.deps;
+    if (!names) return data;
+    const checkout = names.checkouts.get(dir);
+    const out: Record<string, string> = {};
+    for (const service of Object.keys(data.urls)) {
+      const lease = leases.find((l) => l.service === service);
+      const host = lease ? leaseName(lease, checkout) : null;
+      if (host !== null) out[service] = namedUrl(lease!.scheme!, host, names.port);
+    }
+    return { ...data, names: out };
   }
 }
 

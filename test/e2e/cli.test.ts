@@ -197,6 +197,8 @@ describe('berth get / ls / release / env', () => {
         state: 'reserved',
         pid: null,
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        // No daemon runs, so no proxy gives it a name.
+        name: null,
       },
     ]);
     servers.push(await listen(block[8]!));

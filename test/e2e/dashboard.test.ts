@@ -31,7 +31,7 @@ const run = (args: string[]) => berth(args, { cwd: box.dir, env: box.env });
 
 beforeAll(async () => {
   browser = await launchBrowser(BROWSER);
-  block = await reserveBlock(8);
+  block = await reserveBlock(9);
   box = sandbox();
   box.writeConfig({
     project: 'shop',
@@ -60,10 +60,14 @@ beforeAll(async () => {
   // A real server on the server's port, so the page shows it bound and healthy.
   app = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => app.listen(block[1], '127.0.0.1', () => resolve()));
-  daemon = spawn(process.execPath, [CLI, 'serve', '--port', String(block[0])], {
-    cwd: box.dir,
-    env: box.env,
-  });
+  daemon = spawn(
+    process.execPath,
+    [CLI, 'serve', '--port', String(block[0]), '--proxy-port', String(block[8])],
+    {
+      cwd: box.dir,
+      env: box.env,
+    },
+  );
   tokenUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     daemon.stdout!.setEncoding('utf8');
@@ -106,7 +110,13 @@ describe(`dashboard in ${describeBrowser(BROWSER)}`, () => {
     await expect.poll(() => row('server').locator('td.port').textContent()).toBe(String(block[1]));
     expect(await row('client').locator('td.port').textContent()).toBe(String(block[3]));
     expect(await row('websocket').textContent()).toContain('← server');
-    expect(await row('server').locator('a').getAttribute('href')).toBe(`http://localhost:${block[1]}`);
+    expect(await row('server').locator('a').first().getAttribute('href')).toBe(
+      `http://localhost:${block[1]}`,
+    );
+    // Its name through the proxy, linked under the port URL.
+    expect(await row('server').locator('small.name a').getAttribute('href')).toBe(
+      `http://server.shop.localhost:${block[8]}`,
+    );
     expect(await page.locator('section.project h2').first().textContent()).toContain('shop');
     expect(await row('database').count()).toBe(0);
   });
@@ -133,7 +143,9 @@ describe(`dashboard in ${describeBrowser(BROWSER)}`, () => {
       })
       .toBeGreaterThanOrEqual(3);
     expect(await row('server').locator('svg.spark polyline').count()).toBe(1);
-    expect(await page.locator('td.service', { hasText: 'berth serve' }).count()).toBe(1);
+    // The daemon's own two leases: its port and its proxy's.
+    expect(await page.locator('td.service', { hasText: /^berth servethis dashboard$/ }).count()).toBe(1);
+    expect(await page.locator('td.service', { hasText: /^berth serve proxynames$/ }).count()).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
     const wide = await page.evaluate(FITS);
     expect(wide).toBe(true);

@@ -111,7 +111,10 @@ beforeAll(async () => {
   box = sandbox();
   box.writeConfig(config(block));
   expect((await run(['assign', 'server'])).code).toBe(0);
-  daemon = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], { cwd: box.dir, env: box.env });
+  daemon = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--no-proxy'], {
+    cwd: box.dir,
+    env: box.env,
+  });
   tokenUrl = await new Promise<string>((resolve, reject) => {
     let stderr = '';
     daemon.stderr!.on('data', (c: Buffer) => {
@@ -140,7 +143,7 @@ describe('berth serve: start-up', () => {
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     expect(statSync(join(box.home, 'token')).mode & 0o777).toBe(0o600);
     const info = JSON.parse(readFileSync(join(box.home, 'daemon.json'), 'utf8'));
-    expect(info).toEqual({ pid: daemon.pid, port, url: `http://127.0.0.1:${port}/` });
+    expect(info).toEqual({ pid: daemon.pid, port, url: `http://127.0.0.1:${port}/`, proxyPort: null });
   });
 
   it('leases its own port like any other (berth ls --all-projects shows it)', async () => {

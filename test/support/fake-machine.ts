@@ -3,6 +3,7 @@
  * processes, sockets or /proc: every adapter but the registry is a fake over
  * this state (the registry is a real SQLite file in a temp folder).
  */
+
 import type { Adapters } from '../../src/compose/context.js';
 import type {
   HealthCheckResult,
@@ -16,6 +17,7 @@ import type {
 } from '../../src/core/facts.js';
 import type { HealthSpec, LeaseOwner } from '../../src/core/types.js';
 import { BerthError } from '../../src/errors.js';
+import { FakeWorktrees, MemoryCheckoutStore } from './fake-checkouts.js';
 import { FakeChild, MemoryRunStore } from './fake-child.js';
 
 /** The pid the fake machine gives the current process. */
@@ -55,6 +57,9 @@ export class FakeMachine {
   readonly children: FakeChild[] = [];
   /** The run store `berth up` writes to. */
   readonly runs = new MemoryRunStore();
+  /** The checkouts registered for names, and what each folder is. */
+  readonly checkouts = new MemoryCheckoutStore();
+  readonly worktrees = new FakeWorktrees();
   /** Signals sent to process groups, in order, as `pgid:SIGNAL`. */
   readonly groupSignals: string[] = [];
   private nextPid = 5000;
@@ -160,6 +165,8 @@ export class FakeMachine {
         },
       },
       runs: this.runs,
+      checkouts: this.checkouts,
+      worktrees: this.worktrees,
       now: () => this.clock,
       log: () => {},
     };

@@ -156,6 +156,23 @@ export const MIGRATIONS: readonly Migration[] = [
         ) WITHOUT ROWID;
       `),
   },
+  {
+    version: 8,
+    description: 'checkouts: which folder is which checkout of a project, for names',
+    // A name (web.feature-x.shop.localhost) must be as sticky as a port: the label a
+    // checkout got when it first registered stays, whatever its branch becomes. Labels
+    // are unique within a project; '' is the project's first checkout.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE checkouts (
+          dir TEXT PRIMARY KEY,
+          project TEXT NOT NULL,
+          label TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX checkouts_name ON checkouts (project, label);
+      `),
+  },
 ];
 
 /** The version this berth writes. */

@@ -53,8 +53,8 @@ function run(over: Partial<ServiceRun> = {}): ServiceRun {
 }
 
 describe('the runs migration', () => {
-  it('is the newest step', () => {
-    expect(SCHEMA_VERSION).toBe(RUNS_VERSION);
+  it('is one of the steps', () => {
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(RUNS_VERSION);
   });
 
   it('upgrades a registry at the version before, keeping its leases and adding the runs table', () => {

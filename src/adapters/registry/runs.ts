@@ -1,13 +1,16 @@
+/**
+ * The run store in the registry file (`runs`, migration 7): what `berth up`
+ * runs, readable by `berth down`, `berth check` and the daemon. It opens its
+ * own connection, on first use: run rows change a handful of times per service
+ * start, so each write is one autocommitted statement, without the lock queue
+ * and group commit that allocations need. Rows are validated on read.
+ */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Scope } from '../../core/registry.js';
 import type { RunStore, ServiceRun } from '../../core/runs.js';
 import { type RunPhase, STOP_SIGNALS } from '../../core/stack.js';
 import type { LeaseOwner, StopSignal } from '../../core/types.js';
-import { openDatabase } from './database.js';
-import { migrate } from './migrations.js';
-
-/** How long a run-row write waits for another process's write lock, in milliseconds (allocations hold it for a few). */
-const WRITE_BUSY_MS = 5_000;
+import { openSideConnection } from './side-db.js';
 
 const PHASES: ReadonlySet<string> = new Set<RunPhase>([
   'pending',
@@ -146,16 +149,5 @@ class SqliteRunStore implements RunStore {
  * runs.scopeRuns({ dir: '/work/shop', environment: 'development' });
  */
 export function openRunStore(options: { home: string; notice?: (line: string) => void }): RunStore {
-  const { db } = openDatabase({
-    home: options.home,
-    ...(options.notice ? { notice: options.notice } : {}),
-    busyTimeoutMs: WRITE_BUSY_MS,
-    setup: (db) => {
-      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
-      migrate(db);
-      // As the registry's connections: no checkpoint inside a commit, the idle ones do it.
-      db.exec('PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;');
-    },
-  });
-  return new SqliteRunStore(db);
+  return new SqliteRunStore(openSideConnection(options));
 }

@@ -173,6 +173,24 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('an older berth (one version behind) refuses the newest registry, saying so, and leaves it and its leases alone', async () => {
+    const home = tempHome();
+    const registry = registryIn(home);
+    const l = lease({ port: 4321, service: 's' });
+    await registry.transaction((tx) => tx.insert(l));
+    registry.close();
+    const older = MIGRATIONS.slice(0, -1);
+    const db = new Database(join(home, REGISTRY_FILE));
+    expect(() => migrate(db, older)).toThrow(
+      `has schema version ${SCHEMA_VERSION}, newer than this berth understands (${SCHEMA_VERSION - 1}). Upgrade berth`,
+    );
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+    const again = registryIn(home);
+    expect(again.allLeases().map((x) => [x.port, x.service])).toEqual([[4321, 's']]);
+    again.close();
+  });
+
   it('refuses a registry from a newer berth', () => {
     const home = tempHome();
     const db = new Database(join(home, REGISTRY_FILE));

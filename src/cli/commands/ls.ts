@@ -2,9 +2,13 @@
  * `berth ls [--all-projects] [--json]`: leases with their state
  * (reserved / bound / stale), owner pid and age.
  */
+import { berthHome } from '../../compose/context.js';
 import { type LeaseView, leaseJson, leaseViews } from '../../compose/lease-views.js';
+import { checkoutsByDir, leaseName, registerConfigCheckout } from '../../compose/names.js';
+import { type CheckoutName, namedUrl } from '../../core/names.js';
 import { noPositionals, parseCommand } from '../args.js';
 import type { Command, CommandIO } from '../io.js';
+import { daemonProxy } from '../names.js';
 import { openProject, openRegistryHere } from '../project.js';
 import { formatAge, table } from '../style.js';
 import { listAllHosts } from './ls-hosts.js';
@@ -15,9 +19,16 @@ Lists this project's leases (this checkout and environment), or every lease
 on the machine with --all-projects. States: reserved (leased, nothing listening),
 bound (something listens on the port), stale (owner died or lease expired).
 --all-hosts lists every host's leases in a shared registry (etcd), with the
-URL other hosts reach each service at.`;
+URL other hosts reach each service at. While \`berth serve\` runs its proxy, NAME
+is each service's name through it (http://web.shop.localhost:4939).`;
 
-function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boolean) {
+function print(
+  leases: LeaseView[],
+  io: CommandIO,
+  now: number,
+  allProjects: boolean,
+  names: ReadonlyMap<LeaseView, string>,
+) {
   if (leases.length === 0) {
     io.out(allProjects ? 'no leases' : 'no leases for this project; run `berth assign`');
     return;
@@ -34,8 +45,17 @@ function print(leases: LeaseView[], io: CommandIO, now: number, allProjects: boo
     paintState(l),
     l.owner ? String(l.owner.pid) : '-',
     formatAge(now - l.createdAt),
+    ...(names.size > 0 ? [names.get(l) ?? '-'] : []),
   ]);
-  const header = [...(allProjects ? ['PROJECT', 'ENV'] : []), 'SERVICE', 'PORT', 'STATE', 'PID', 'AGE'];
+  const header = [
+    ...(allProjects ? ['PROJECT', 'ENV'] : []),
+    'SERVICE',
+    'PORT',
+    'STATE',
+    'PID',
+    'AGE',
+    ...(names.size > 0 ? ['NAME'] : []),
+  ];
   io.out(table(header, rows, { right: allProjects ? [3, 5] : [1, 3] }));
 }
 
@@ -52,11 +72,22 @@ const ls: Command = async (argv, io) => {
   if (values['all-hosts']) return listAllHosts(values, io);
   let leases: LeaseView[];
   let now: number;
+  const names = new Map<LeaseView, string>();
+  const proxy = await daemonProxy(berthHome());
+  const addNames = (checkoutOf: (dir: string) => CheckoutName | null | undefined) => {
+    if (proxy.port === null) return;
+    for (const l of leases) {
+      const host = leaseName(l, checkoutOf(l.dir));
+      if (host !== null) names.set(l, namedUrl(l.scheme!, host, proxy.port));
+    }
+  };
   if (values['all-projects']) {
     const adapters = await openRegistryHere(values, io.err);
     try {
       now = adapters.now();
       leases = leaseViews(adapters, adapters.registry.allLeases());
+      const checkouts = proxy.port === null ? new Map() : checkoutsByDir(adapters);
+      addNames((dir) => checkouts.get(dir));
     } finally {
       adapters.registry.close();
     }
@@ -65,12 +96,21 @@ const ls: Command = async (argv, io) => {
     try {
       now = pm.adapters.now();
       leases = pm.leases();
+      const checkout = proxy.port === null ? null : registerConfigCheckout(pm.adapters, pm.config);
+      addNames(() => checkout);
     } finally {
       pm.close();
     }
   }
-  if (values.json) io.out(JSON.stringify(leases.map(leaseJson), null, 2));
-  else print(leases, io, now, values['all-projects'] === true);
+  if (values.json)
+    io.out(
+      JSON.stringify(
+        leases.map((l) => ({ ...leaseJson(l), name: names.get(l) ?? null })),
+        null,
+        2,
+      ),
+    );
+  else print(leases, io, now, values['all-projects'] === true, names);
   return 0;
 };
 

@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { berthHome } from '../../compose/context.js';
 import { stopLeftovers, treeBelow } from '../../compose/leftovers.js';
 import { serviceCommand } from '../../compose/port-args.js';
 import { runLeases } from '../../compose/run-leases.js';
@@ -19,6 +20,7 @@ import { wrongPortFix, wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
 import { ownArguments, parseCommand } from '../args.js';
 import type { Command } from '../io.js';
+import { namedUrlsFor, namingProbe } from '../names.js';
 import { openProject } from '../project.js';
 
 const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
@@ -63,6 +65,7 @@ const run: Command = async (argv, io) => {
   }
   const pm = await openProject(values, io.err);
   try {
+    const named = await namedUrlsFor(pm, namingProbe(berthHome()), io.err);
     const leases = runLeases(pm, service);
     for (let attempt = 0; ; attempt++) {
       const result = await leases.assign();
@@ -71,7 +74,7 @@ const run: Command = async (argv, io) => {
       const port = ports.get(service)!;
       const env = {
         ...process.env,
-        ...Object.fromEntries(envVars(pm.config.services, ports)),
+        ...Object.fromEntries(envVars(pm.config.services, ports, named)),
         PORT: String(port),
       };
       const spec = pm.config.services.find((s) => s.name === service)!;

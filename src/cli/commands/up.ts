@@ -4,9 +4,11 @@
  * reverse order on Ctrl-C, SIGTERM or SIGHUP (a second Ctrl-C kills at once).
  * The runner is src/compose/stack/; this file parses, prints and forwards signals.
  */
+import { berthHome } from '../../compose/context.js';
 import { startStack } from '../../compose/stack/start.js';
 import { parseCommand } from '../args.js';
 import type { Command } from '../io.js';
+import { daemonProxy, namedUrlsFor, resolvesToLoopback, serviceNamedUrls } from '../names.js';
 import { openProject } from '../project.js';
 import { stackPrinter } from '../stack-output.js';
 
@@ -66,7 +68,14 @@ const up: Command = async (argv, io) => {
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   try {
-    const stack = await startStack(pm, { services: positionals, emit: print });
+    const proxy = await daemonProxy(berthHome());
+    const urls = await namedUrlsFor(pm, { proxy: async () => proxy, resolves: resolvesToLoopback }, io.err);
+    const stack = await startStack(pm, {
+      services: positionals,
+      emit: print,
+      ...(proxy.port === null ? {} : { names: serviceNamedUrls(pm, proxy.port) }),
+      urls,
+    });
     stop = () => stack.stop();
     for (let i = 0; i < early; i++) stack.stop();
     const outcome = await stack.done;

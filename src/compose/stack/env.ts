@@ -18,12 +18,13 @@ export function serviceEnv(
   config: ResolvedConfig,
   ports: ReadonlyMap<string, number>,
   service: string,
+  named?: ReadonlyMap<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
   const spec = config.services.find((s) => s.name === service);
   Object.assign(env, spec?.run.env ?? {});
-  for (const [key, value] of envVars(config.services, ports)) env[key] = value;
+  for (const [key, value] of envVars(config.services, ports, named)) env[key] = value;
   const port = ports.get(service);
   if (port !== undefined) env.PORT = String(port);
   return env;

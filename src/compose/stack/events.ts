@@ -17,6 +17,8 @@ export interface UpService {
   service: string;
   port: number;
   url: string;
+  /** Its name through berth's proxy (`http://api.shop.localhost:4939`), `null` when it has none. */
+  name: string | null;
   /** Milliseconds from its (last) start to ready; `null` for a one-shot that finished. */
   readyMs: number | null;
 }

@@ -62,6 +62,10 @@ export interface RunnerContext {
   pollMs: number;
   /** Services without a command that this `berth up` leased (none was leased before it): released at the end too. */
   leasedForRun: readonly string[];
+  /** Each service's name through the proxy (the summary shows them); absent without a running proxy. */
+  names?: ReadonlyMap<string, string>;
+  /** URLs that replace the port URLs in `<NAME>_URL` (`"urls": "named"`). */
+  urls?: ReadonlyMap<string, string>;
 }
 
 /** How often berth up tries a registry that does not answer (an etcd outage) again, in milliseconds. */
@@ -206,7 +210,7 @@ export class StackRunner {
       const proc = await adapters.spawner.spawn({
         command: plan.command,
         cwd: spec.run.cwd,
-        env: serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name),
+        env: serviceEnv(this.ctx.env, this.ctx.pm.config, this.ctx.ports, name, this.ctx.urls),
       });
       this.procs.set(name, proc);
       if (this.stopping) {
@@ -587,7 +591,7 @@ export class StackRunner {
     this.summarised = true;
     this.ctx.emit({
       type: 'up',
-      services: upServices(this.ctx.graph, this.ctx.ports, this.specs, this.readyMs),
+      services: upServices(this.ctx.graph, this.ctx.ports, this.specs, this.readyMs, this.ctx.names),
     });
   }
 

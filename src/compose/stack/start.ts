@@ -28,6 +28,10 @@ export interface StackOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Milliseconds between readiness probes; default {@link READY_POLL_MS}. */
   pollMs?: number;
+  /** Each service's name through the proxy, for the summary. */
+  names?: ReadonlyMap<string, string>;
+  /** URLs that replace the port URLs in `<NAME>_URL` (`"urls": "named"`). */
+  urls?: ReadonlyMap<string, string>;
 }
 
 /** A stack that runs. */
@@ -112,6 +116,8 @@ export async function startStack(pm: PortManager, options: StackOptions): Promis
     leasedForRun: Object.keys(result.services).filter(
       (name) => !leasedBefore.has(name) && !served.includes(name),
     ),
+    ...(options.names ? { names: options.names } : {}),
+    ...(options.urls ? { urls: options.urls } : {}),
   });
   runner.begin();
   return {

@@ -25,6 +25,7 @@ export function upServices(
   ports: ReadonlyMap<string, number>,
   specs: ReadonlyMap<string, ServiceSpec>,
   readyMs: ReadonlyMap<string, number>,
+  names: ReadonlyMap<string, string> = new Map(),
 ): UpService[] {
   return graph.units.flatMap((unit) =>
     unit.serves.map((service) => {
@@ -33,6 +34,7 @@ export function upServices(
         service,
         port,
         url: serviceUrl(specs.get(service)!, port),
+        name: names.get(service) ?? null,
         readyMs: readyMs.get(unit.name) ?? null,
       };
     }),

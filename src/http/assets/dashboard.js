@@ -167,13 +167,27 @@ function runCell(l) {
 function cells(l) {
   const h = healthOf(l);
   const self = l.kind === 'adhoc' && l.pid !== null && l.pid === state.daemonPid;
-  const service = el('td', { class: 'service' }, el('span', { text: self ? 'berth serve' : l.service }));
-  if (self) service.append(el('small', { class: 'muted inherits', text: 'this dashboard' }));
+  const proxy = self && l.service === 'berth serve proxy';
+  const service = el(
+    'td',
+    { class: 'service' },
+    el('span', { text: proxy ? 'berth serve proxy' : self ? 'berth serve' : l.service }),
+  );
+  if (self)
+    service.append(el('small', { class: 'muted inherits', text: proxy ? 'names' : 'this dashboard' }));
   if (l.inheritsFrom) service.append(el('small', { class: 'muted inherits', text: `← ${l.inheritsFrom}` }));
   const url =
     l.url && /^https?:/.test(l.url)
       ? el('a', { href: l.url, target: '_blank', rel: 'noopener noreferrer', text: l.url })
       : el('span', { class: 'mono', text: l.url ?? '—' });
+  const urlCell = el('td', { class: 'url' }, url);
+  // The service's name through berth's proxy, when the daemon runs one.
+  if (l.name) {
+    const name = /^https?:/.test(l.name)
+      ? el('a', { href: l.name, target: '_blank', rel: 'noopener noreferrer', text: l.name })
+      : el('span', { class: 'mono', text: l.name });
+    urlCell.append(el('small', { class: 'name' }, name));
+  }
   const stateText = l.state === 'stale' ? `stale: ${l.staleReason}` : l.state;
   const healthCell = el(
     'td',
@@ -199,7 +213,7 @@ function cells(l) {
   return [
     service,
     el('td', { class: 'port mono', text: l.port }),
-    el('td', { class: 'url' }, url),
+    urlCell,
     el('td', {}, el('span', { class: `pill state-${l.state}`, text: stateText })),
     runCell(l),
     el('td', {
