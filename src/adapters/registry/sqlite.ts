@@ -371,6 +371,8 @@ class SqliteRegistry implements Registry {
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw this.named(error);
+    } finally {
+      this.queue.ring();
     }
   }
 
