@@ -185,7 +185,11 @@ describe('migrations', () => {
 describe('query plans', () => {
   // The allocation path must not scan the table: its cost may not grow with the registry.
   const cases: [string, string][] = [
-    ['range', 'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 ORDER BY port'],
+    [
+      'range',
+      'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NULL UNION ALL SELECT * FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NOT NULL ORDER BY port',
+    ],
+    ['ports', 'SELECT port FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NULL ORDER BY port'],
     ['scope', "SELECT * FROM leases WHERE dir = 'd' AND environment = 'e' AND kind = 'service' ORDER BY id"],
     ['expiry', 'SELECT * FROM leases WHERE expires_at IS NOT NULL AND expires_at <= 5 ORDER BY id'],
   ];

@@ -223,7 +223,13 @@ class SqliteRegistry implements Registry {
         db.prepare(
           `SELECT ${LEASE_COLUMNS} FROM leases WHERE dir = ? AND environment = ? AND kind = 'service' ORDER BY id`,
         ),
-      range: () => db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? ORDER BY port`),
+      // Each half is an index range scan (roots: leases_port; inheriting rows: leases_inheritors).
+      range: () =>
+        db.prepare(
+          `SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NULL
+           UNION ALL SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NOT NULL
+           ORDER BY port`,
+        ),
       ports: () =>
         db
           .prepare(
@@ -301,7 +307,7 @@ class SqliteRegistry implements Registry {
   }
 
   leasesInRange(min: number, max: number): Lease[] {
-    return validRows(this.stmt.range.all(min, max) as LeaseRow[], rowToLease);
+    return validRows(this.stmt.range.all(min, max, min, max) as LeaseRow[], rowToLease);
   }
 
   lease(id: number): Lease | null {
