@@ -14,7 +14,7 @@ import { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
 import {
   CHECKPOINT_FORCE_BYTES,
   CHECKPOINT_WAL_BYTES,
-  LOCK_QUEUE_DIR,
+  lockQueueDir,
   openRegistry,
   REGISTRY_FILE,
 } from './sqlite.js';
@@ -230,7 +230,7 @@ describe('leases (SQLite only: raw rows, the lock)', () => {
     const pending = r.transaction((tx) => tx.insert(lease())).then(() => events.push('transaction done'));
     // The transaction waits in the lock queue, and the event loop keeps running meanwhile:
     // this test's own polling sees its ticket while the other connection still holds the lock.
-    const queue = join(home, LOCK_QUEUE_DIR);
+    const queue = lockQueueDir(join(home, REGISTRY_FILE));
     await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
       timeoutMs: 10_000,
       what: 'a ticket in the lock queue',
