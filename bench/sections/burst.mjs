@@ -111,6 +111,9 @@ export async function run(ctx) {
         teams[lib] = Array.from({ length: n }, () => startWorker(lib, home));
       }
       for (const lib of LIBS) for (const w of teams[lib]) await expectLine(w, 'started');
+      // One untimed trial each: a process's first call opens the registry (berth) and loads
+      // the rest of its code; the timed trials measure processes that have asked before.
+      for (const lib of LIBS) await trial(teams[lib], { calls: m, options: {} }, null);
       for (const mode of modes) {
         const key = `${n}x${m} ${mode}`;
         results[key] = Object.fromEntries(LIBS.map((lib) => [lib, []]));
