@@ -124,6 +124,7 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
+  private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
   constructor(readonly adapters: Adapters) {
     this.owner = adapters.processes.self();
@@ -306,7 +307,7 @@ export class GetPortContext {
         // The leases passed over to reach it stand in the way: their owners get the full check.
         const passed = port === undefined ? open : open.slice(0, open.indexOf(port));
         const blockers = passed.flatMap((p) => snapshot.leaseAt(p) ?? []);
-        if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now())) {
+        if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now(), this.aliveIn(tx))) {
           snapshot = this.freshSnapshot(tx, listening, busy);
           port = firstFree();
         }
@@ -410,7 +411,7 @@ export class GetPortContext {
     // Ports asked for by number that another process's lease holds get its owner fully
     // checked first: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.
     const blockers = request.preferred.flatMap((p) => snapshot.leaseAt(p) ?? []);
-    if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now()))
+    if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now(), this.aliveIn(tx)))
       snapshot = this.freshSnapshot(tx, listening, busy);
     const size = policy.pool.max - policy.pool.min + 1;
     const taken = new Set(request.exclude);
@@ -470,6 +471,12 @@ export class GetPortContext {
       expiresAt: null,
       scheme: null,
     }).id;
+  }
+
+  /** The owners found alive so far in `tx`'s batch (its requests run one after another in it). */
+  private aliveIn(tx: RegistryTx): Set<string> {
+    if (this.alive.batch !== tx.batch) this.alive = { batch: tx.batch, owners: new Set() };
+    return this.alive.owners;
   }
 
   /** One occupancy snapshot per batch, shared by its requests (they run one after another in it). */
