@@ -75,7 +75,7 @@ export async function handoffRun({ home, dist, processes = PROCESSES, turns = TU
  */
 const VARIANTS = [
   { name: `${PROCESSES} processes, back to back`, processes: PROCESSES, turns: TURNS, pauseMs: 0 },
-  { name: '2 processes, 0-2 ms apart', processes: 2, turns: 150, pauseMs: 2 },
+  { name: '2 processes, 0-2 ms apart', processes: 2, turns: 400, pauseMs: 2 },
 ];
 
 /** Runs the hand-off section. */
