@@ -124,6 +124,7 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
+  /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
   private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
   constructor(readonly adapters: Adapters) {
