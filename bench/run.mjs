@@ -39,6 +39,7 @@ const SECTIONS = {
   memory: 'memory.mjs',
   daemon: 'daemon-throughput.mjs',
   burst: 'burst.mjs',
+  handoff: 'handoff.mjs',
   etcd: 'etcd.mjs',
   proxy: 'proxy.mjs',
 };

@@ -98,7 +98,7 @@ export async function run(ctx) {
       'Times include spawning the process (spawnSync from the bench process).',
     ],
     targets: [
-      target('CLI start', '`berth get server` <= 1.5x `node -e 0`', vsFloor, 1.5, {
+      target('CLI start', '`berth get server` <= 1.4x `node -e 0`', vsFloor, 1.4, {
         shown: `${fmt(vsFloor)}x (${fmt(berth)} ms vs ${fmt(floor)} ms; detect-port CLI ${fmt(detect)} ms)`,
       }),
     ],

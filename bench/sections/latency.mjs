@@ -95,6 +95,7 @@ export async function run(ctx) {
       const runs = reps[lib][mode];
       v[`${mode}.median`] = median(runs.map((r) => r.median));
       v[`${mode}.p99`] = median(runs.map((r) => r.p99));
+      v[`${mode}.mean`] = median(runs.map((r) => r.mean));
       v[`${mode}.false`] = runs.reduce((a, r) => a + r.falseResults, 0);
       v[`${mode}.errors`] = runs.reduce((a, r) => a + r.errors, 0);
       v[`${mode}.moved`] = runs.reduce((a, r) => a + r.movedOff, 0);
@@ -113,6 +114,7 @@ export async function run(ctx) {
       metrics: [
         { key: `${mode}.median`, label: 'median', unit: 'us' },
         { key: `${mode}.p99`, label: 'p99', unit: 'us' },
+        { key: `${mode}.mean`, label: 'mean', unit: 'us' },
         { key: `${mode}.false`, label: 'false results', ratio: false, format: count },
         { key: `${mode}.errors`, label: 'errors', ratio: false, format: count },
         ...(mode === 'preferred'
@@ -137,11 +139,23 @@ export async function run(ctx) {
       '"false results" counts returned ports that were not bindable on all of ::, 0.0.0.0, 127.0.0.1 and ::1 right after the call, summed over the reps.',
     ],
     targets: [
-      target('zero-config latency', '<= 0.7x get-port', zero, 0.7, {
+      target('zero-config latency', '<= 0.35x get-port', zero, 0.35, {
         shown: `${fmt(zero)}x (berth ${fmt(values.berth['zero-config.median'])} us, get-port ${fmt(values['get-port']['zero-config.median'])} us; reps ${perRep('zero-config')})`,
       }),
       target('preferred-port latency', '<= 0.5x get-port', pref, 0.5, {
         shown: `${fmt(pref)}x (berth ${fmt(values.berth['preferred.median'])} us, get-port ${fmt(values['get-port']['preferred.median'])} us; reps ${perRep('preferred')})`,
+      }),
+      ...['zero-config', 'preferred'].flatMap((mode) => {
+        const p99 = ratio(values.berth[`${mode}.p99`], values['get-port'][`${mode}.p99`]);
+        const spread = ratio(values.berth[`${mode}.mean`], values.berth[`${mode}.median`]);
+        return [
+          target(`${mode} p99`, "<= get-port's p99", p99, 1, {
+            shown: `${fmt(p99)}x (berth ${fmt(values.berth[`${mode}.p99`])} us, get-port ${fmt(values['get-port'][`${mode}.p99`])} us)`,
+          }),
+          target(`${mode} mean`, "<= 1.5x berth's median", spread, 1.5, {
+            shown: `${fmt(spread)}x (mean ${fmt(values.berth[`${mode}.mean`])} us, median ${fmt(values.berth[`${mode}.median`])} us)`,
+          }),
+        ];
       }),
     ],
     raw: { calls: CALLS, reps: REPS, preferredPorts: { count: preferredPorts.length }, runs: reps },

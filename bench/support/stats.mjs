@@ -21,10 +21,11 @@ export function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median and p99 of one run's samples. */
+/** Median, p99 and mean of one run's samples. */
 export function summarize(samples) {
   return {
     median: median(samples),
+    mean: samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : Number.NaN,
     p99: percentile(samples, 99),
     max: Math.max(...samples),
     n: samples.length,

@@ -19,7 +19,7 @@ import { berthHome } from '../adapters/registry/home.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
 import type { ProbeResult } from '../core/facts.js';
 import { pickPort, tallyPick } from '../core/pick.js';
-import { basePolicy, isPort, type PortPolicy, type PortUse } from '../core/policy.js';
+import { basePolicy, DEFAULT_POOL, isPort, type PortPolicy, type PortUse } from '../core/policy.js';
 import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
@@ -60,6 +60,9 @@ const KERNEL_TRUST_MS = 5_000;
 /** Attempts when a picked port turns out busy on bind (a listener the kernel table had not shown yet). */
 const MAX_BIND_ATTEMPTS = 20;
 
+/** Pool ports tried when each, free on every address, proves busy on get-port's `host` (a listener came in between). */
+const HOST_ATTEMPTS = 20;
+
 /**
  * Zero-config calls lease at least this many ports per request (more when more calls
  * wait) and hand them out one by one, each confirmed by a bind when handed out. A commit
@@ -92,6 +95,21 @@ export interface PortRequest {
 
 const DEFAULT_LABEL = 'getPort';
 
+/** A check of one port that replaces or adds to the all-address bind (get-port's `host`: that address only). */
+export type PortCheck = (port: number) => Promise<ProbeResult>;
+
+/** One use of {@link GetPortContext}'s probe loop. */
+interface ConfirmStep {
+  /** Leases the next port to try (passing over `busy`, the ports this loop found busy); `null`: none left. */
+  choose(busy: ReadonlySet<number>): Promise<number | null>;
+  /** Confirms a leased port; default one bind on every address. */
+  check?: PortCheck;
+  /** Busy ports after which the loop gives up. */
+  attempts: number;
+  /** The error then. */
+  exhausted(busy: readonly number[]): BerthError;
+}
+
 /**
  * The getPort state of one registry: the leases this process holds through
  * getPort, the zero-config reserve, and whether ports here have proved crowded.
@@ -106,6 +124,8 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
+  /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
+  private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
   constructor(readonly adapters: Adapters) {
     this.owner = adapters.processes.self();
@@ -126,36 +146,75 @@ export class GetPortContext {
     }
   }
 
-  private async leasePort(request: PortRequest): Promise<number> {
+  /**
+   * Leases a port for `request` and confirms it with a bind on every address (and,
+   * given `host`, a check of that address too: berth/get-port's `host`).
+   */
+  private leasePort(request: PortRequest, host?: PortCheck): Promise<number> {
     const zeroConfig =
       request.preferred.length === 0 &&
       request.range === null &&
       request.exclude.size === 0 &&
       request.label === DEFAULT_LABEL;
+    const choose = zeroConfig
+      ? () => this.fromReserve()
+      : async (busy: ReadonlySet<number>) => {
+          const listening = await this.listeningFacts();
+          const policy = this.policy();
+          const leased = await this.adapters.registry.transaction((tx) =>
+            this.lease(tx, request, policy, 1, listening, busy),
+          );
+          return this.hold(leased)[0]!;
+        };
+    const check = host
+      ? async (port: number) => ((await this.probe(port)) === 'free' ? host(port) : 'busy')
+      : undefined;
+    return this.confirmed({
+      choose,
+      ...(check ? { check } : {}),
+      attempts: host ? HOST_ATTEMPTS : MAX_BIND_ATTEMPTS,
+      exhausted: host ? hostBusyError : bindBusyError,
+    }) as Promise<number>;
+  }
+
+  /**
+   * The probe loop of every getPort flavour: `choose` leases a port (passing over
+   * the ports this loop found busy), a bind (or `check`) confirms it, and a busy
+   * port is given back before the next choice. Returns the confirmed port, or
+   * `null` once `choose` has nothing left; after `attempts` busy ports, throws
+   * `exhausted(busy)`. A check that throws gives its port back and rethrows.
+   */
+  private async confirmed(step: ConfirmStep): Promise<number | null> {
+    const check = step.check ?? ((port: number) => this.probe(port));
     const busy = new Set<number>();
-    for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-      const listening = await this.listeningFacts();
-      const policy = this.policy();
-      const port = zeroConfig
-        ? await this.fromReserve()
-        : this.hold(
-            await this.adapters.registry.transaction((tx) =>
-              this.lease(tx, request, policy, 1, listening, busy),
-            ),
-          )[0]!;
+    for (let attempt = 0; attempt < step.attempts; attempt++) {
+      const port = await step.choose(busy);
+      if (port === null) return null;
       // A burst's answers come back at once: their probes run in slices (see slices.ts).
       await endOfSlice();
-      if ((await this.adapters.probe.check(port)) === 'free') return port;
-      // The registry thought it free, so something not leased through berth listens there.
+      let result: ProbeResult;
+      try {
+        result = await check(port);
+      } catch (error) {
+        await this.release(port);
+        throw error;
+      }
+      if (result === 'free') return port;
       busy.add(port);
-      this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
       await this.release(port);
     }
-    throw new BerthError(
-      'E_NO_PORT',
-      `ports kept turning out busy when bound (${[...busy].join(', ')}). Another program is grabbing ports; try again.`,
-      { data: { ports: [...busy] } },
-    );
+    throw step.exhausted([...busy]);
+  }
+
+  /**
+   * One bind of `port` on every address. A busy port the registry thought free means
+   * something not leased through berth listens here: the next calls plan from the
+   * kernel's socket table for a while.
+   */
+  private async probe(port: number): Promise<ProbeResult> {
+    const result = await this.adapters.probe.check(port);
+    if (result !== 'free') this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
+    return result;
   }
 
   /** Releases a port this process leased here; false when it held no such lease. */
@@ -234,10 +293,7 @@ export class GetPortContext {
    * ephemeral, browser-blocked): as in get-port, the ports asked for are tried and the
    * bind decides. `check` replaces the probe (get-port's `host`: that address only).
    */
-  async leaseFirstFree(
-    candidates: readonly number[],
-    check?: (port: number) => Promise<ProbeResult>,
-  ): Promise<number | null> {
+  async leaseFirstFree(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
     callStarted();
     try {
       return await this.leaseFirstFreeNow(candidates, check);
@@ -246,12 +302,8 @@ export class GetPortContext {
     }
   }
 
-  private async leaseFirstFreeNow(
-    candidates: readonly number[],
-    check?: (port: number) => Promise<ProbeResult>,
-  ): Promise<number | null> {
-    const busy = new Set<number>();
-    for (;;) {
+  private leaseFirstFreeNow(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
+    const choose = async (busy: ReadonlySet<number>): Promise<number | null> => {
       // The kernel's table lists listeners on every address: only for the all-address probe.
       const listening = check ? null : await this.listeningFacts();
       // Ports a bind or the kernel showed busy are passed over without taking the lock.
@@ -264,7 +316,7 @@ export class GetPortContext {
         // The leases passed over to reach it stand in the way: their owners get the full check.
         const passed = port === undefined ? open : open.slice(0, open.indexOf(port));
         const blockers = passed.flatMap((p) => snapshot.leaseAt(p) ?? []);
-        if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now())) {
+        if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now(), this.aliveIn(tx))) {
           snapshot = this.freshSnapshot(tx, listening, busy);
           port = firstFree();
         }
@@ -272,20 +324,29 @@ export class GetPortContext {
         snapshot.take(port);
         return { port, id: this.insertLease(tx, port, DEFAULT_LABEL) };
       });
-      if (!leased) return null;
-      const [port] = this.hold([leased]) as [number];
-      await endOfSlice();
-      let result: ProbeResult;
-      try {
-        result = check ? await check(port) : await this.adapters.probe.check(port);
-      } catch (error) {
-        await this.release(port);
-        throw error;
-      }
-      if (result === 'free') return port;
-      busy.add(port);
-      if (!check) this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
-      await this.release(port);
+      return leased ? this.hold([leased])[0]! : null;
+    };
+    // Every candidate found busy is passed over, so the loop ends when they run out.
+    return this.confirmed({
+      choose,
+      ...(check ? { check } : {}),
+      attempts: Number.POSITIVE_INFINITY,
+      exhausted: bindBusyError,
+    });
+  }
+
+  /**
+   * get-port's random fallback, for berth/get-port: a pool port, never one in `exclude`;
+   * with `host` (get-port's option), free on every address and on that host too.
+   */
+  async leaseFromPool(exclude: ReadonlySet<number>, host?: PortCheck): Promise<number> {
+    // Only excluded ports in the pool matter; with none there, zero-config calls keep their fast path.
+    const avoid = [...exclude].filter((p) => p >= DEFAULT_POOL.min && p <= DEFAULT_POOL.max);
+    callStarted();
+    try {
+      return await this.leasePort(toRequest(avoid.length > 0 ? { exclude: avoid } : {}), host);
+    } finally {
+      callEnded();
     }
   }
 
@@ -359,7 +420,7 @@ export class GetPortContext {
     // Ports asked for by number that another process's lease holds get its owner fully
     // checked first: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.
     const blockers = request.preferred.flatMap((p) => snapshot.leaseAt(p) ?? []);
-    if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now()))
+    if (reclaimBlockers(tx, blockers, this.adapters.processes, this.adapters.now(), this.aliveIn(tx)))
       snapshot = this.freshSnapshot(tx, listening, busy);
     const size = policy.pool.max - policy.pool.min + 1;
     const taken = new Set(request.exclude);
@@ -422,6 +483,12 @@ export class GetPortContext {
     }).id;
   }
 
+  /** The owners found alive so far in `tx`'s batch (its requests run one after another in it). */
+  private aliveIn(tx: RegistryTx): Set<string> {
+    if (this.alive.batch !== tx.batch) this.alive = { batch: tx.batch, owners: new Set() };
+    return this.alive.owners;
+  }
+
   /** One occupancy snapshot per batch, shared by its requests (they run one after another in it). */
   private snapshotFor(
     tx: RegistryTx,
@@ -451,6 +518,22 @@ export class GetPortContext {
     const { kernel } = this.adapters;
     return basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
   }
+}
+
+function bindBusyError(busy: readonly number[]): BerthError {
+  return new BerthError(
+    'E_NO_PORT',
+    `ports kept turning out busy when bound (${busy.join(', ')}). Another program is grabbing ports; try again.`,
+    { data: { ports: [...busy] } },
+  );
+}
+
+function hostBusyError(busy: readonly number[]): BerthError {
+  return new BerthError(
+    'E_NO_PORT',
+    `pool ports kept turning out busy on the given host (${busy.join(', ')}). Another program is grabbing ports there; try again.`,
+    { data: { ports: [...busy] } },
+  );
 }
 
 function noPortError(request: PortRequest, policy: PortPolicy, tally: ObstacleTally): BerthError {

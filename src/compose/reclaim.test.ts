@@ -196,4 +196,26 @@ describe('reclaimBlockers', () => {
       false,
     );
   });
+
+  it('skips owners the transaction already found alive, and remembers the ones it finds alive', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const live = { pid: 3, startTime: 'b' };
+    const dead = { pid: 4, startTime: 'c' };
+    await r.transaction((tx) => {
+      tx.insert(lease(7411, live, { createdAt: 0 }));
+      tx.insert(lease(7412, dead, { createdAt: 0 }));
+    });
+    const { table, calls } = fakeProcesses(self, new Set(['3:b']), new Set([1, 3, 4]));
+    const alive = new Set<string>();
+    await r.transaction((tx) => {
+      reclaimBlockers(tx, tx.leasesInRange(7411, 7411), table, 1_000, alive);
+      reclaimBlockers(tx, tx.leasesInRange(7411, 7411), table, 1_000, alive);
+      // A dead owner is never remembered as alive: found dead, its leases go at once.
+      expect(reclaimBlockers(tx, tx.leasesInRange(7412, 7412), table, 1_000, alive)).toBe(true);
+    });
+    expect(calls.isAlive).toBe(2);
+    expect([...alive]).toEqual(['3:b']);
+    expect(r.allLeases().map((l) => l.port)).toEqual([7411]);
+  });
 });

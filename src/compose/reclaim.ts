@@ -57,6 +57,9 @@ function recordReclaimed(tx: RegistryTx, reclaimed: readonly Reclaimed[], now: n
  * those it finds dead: a zombie (a test worker killed while its parent does
  * not reap) passes `kill(pid, 0)` but not this. One check per distinct owner;
  * this process's own leases are never touched. Returns whether it removed any.
+ * `alive`: owners already found alive in this transaction (skipped, and added to):
+ * a burst of 25 requests for one port held by another process checked that owner's
+ * /proc entry 25 times under the lock (#22).
  *
  * @example
  * if (reclaimBlockers(tx, [tx.lease(id)!], processes, now())) replan();
@@ -66,6 +69,7 @@ export function reclaimBlockers(
   leases: readonly Lease[],
   processes: ProcessTable,
   now: number,
+  alive: Set<string> = new Set(),
 ): boolean {
   const self = processes.self();
   const checked = new Set<string>();
@@ -73,9 +77,12 @@ export function reclaimBlockers(
   for (const { owner } of leases) {
     if (!owner || (owner.pid === self.pid && owner.startTime === self.startTime)) continue;
     const key = ownerKey(owner);
-    if (checked.has(key)) continue;
+    if (checked.has(key) || alive.has(key)) continue;
     checked.add(key);
-    if (processes.isAlive(owner)) continue;
+    if (processes.isAlive(owner)) {
+      alive.add(key);
+      continue;
+    }
     for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
   }
   recordReclaimed(tx, out, now);

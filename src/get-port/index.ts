@@ -12,11 +12,8 @@
 import { isIP } from 'node:net';
 import { probeHost } from '../adapters/net/probe.js';
 import { berthHome } from '../compose/context.js';
-import { type GetPortContext, getPortContext } from '../compose/get-port.js';
+import { type GetPortContext, getPortContext, type PortCheck } from '../compose/get-port.js';
 import { preloadGetPort } from '../compose/preload.js';
-import type { ProbeResult } from '../core/facts.js';
-import { DEFAULT_POOL } from '../core/policy.js';
-import { BerthError } from '../errors.js';
 import { candidateChunks, excludedPorts, type Options, preferredPorts } from './options.js';
 
 export type { Options } from './options.js';
@@ -29,9 +26,6 @@ preloadGetPort();
  * settles a chunk, and an endless generator is read no further than the chunk it is in.
  */
 const CHUNK_SIZE = 64;
-
-/** Pool ports tried when each, free on every address, proves busy on `host` (a listener came in between). */
-const HOST_ATTEMPTS = 20;
 
 /** Ports handed out through this entry point, with the context that leased each: what `clearLockedPorts()` releases. */
 const handedOut = new Map<number, GetPortContext>();
@@ -62,7 +56,7 @@ export default async function getPort(options?: Options): Promise<number> {
     const port = await context.leaseFirstFree(chunk, check);
     if (port !== null) return handOut(port, context);
   }
-  return handOut(await fromPool(context, exclude, check), context);
+  return handOut(await context.leaseFromPool(exclude, check), context);
 }
 
 /**
@@ -91,42 +85,11 @@ function handOut(port: number, context: GetPortContext): number {
 }
 
 /** A probe of `host` alone: an address, or a name resolved once to the address `listen()` would bind. */
-async function hostCheck(host: string): Promise<(port: number) => Promise<ProbeResult>> {
+async function hostCheck(host: string): Promise<PortCheck> {
   let address = host;
   if (isIP(host) === 0) {
     const { lookup } = await import('node:dns/promises');
     address = (await lookup(host)).address;
   }
   return (port) => probeHost(port, address);
-}
-
-/** get-port's random fallback: a pool port, never an excluded one, checked on `host` when given. */
-async function fromPool(
-  context: GetPortContext,
-  exclude: ReadonlySet<number>,
-  check: ((port: number) => Promise<ProbeResult>) | undefined,
-): Promise<number> {
-  // Only excluded ports in the pool matter; with none there, zero-config calls keep their fast path.
-  const avoid = new Set([...exclude].filter((p) => p >= DEFAULT_POOL.min && p <= DEFAULT_POOL.max));
-  const busy: number[] = [];
-  for (let attempt = 0; attempt < HOST_ATTEMPTS; attempt++) {
-    const port = await (avoid.size > 0 ? context.getPort({ exclude: avoid }) : context.getPort());
-    if (!check) return port;
-    let result: ProbeResult;
-    try {
-      result = await check(port);
-    } catch (error) {
-      await context.release(port);
-      throw error;
-    }
-    if (result === 'free') return port;
-    await context.release(port);
-    avoid.add(port);
-    busy.push(port);
-  }
-  throw new BerthError(
-    'E_NO_PORT',
-    `pool ports kept turning out busy on the given host (${busy.join(', ')}). Another program is grabbing ports there; try again.`,
-    { data: { ports: busy } },
-  );
 }

@@ -53,7 +53,8 @@ function run(over: Partial<ServiceRun> = {}): ServiceRun {
 }
 
 describe('the runs migration', () => {
-  it('is one of the steps', () => {
+  it('is a step of the schema this berth writes', () => {
+    expect(MIGRATIONS.find((m) => m.version === RUNS_VERSION)?.description).toMatch(/berth up runs/);
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(RUNS_VERSION);
   });
 

@@ -14,7 +14,7 @@ import { MIGRATIONS, migrate, SCHEMA_VERSION } from './migrations.js';
 import {
   CHECKPOINT_FORCE_BYTES,
   CHECKPOINT_WAL_BYTES,
-  LOCK_QUEUE_DIR,
+  lockQueueDir,
   openRegistry,
   REGISTRY_FILE,
 } from './sqlite.js';
@@ -203,7 +203,11 @@ describe('migrations', () => {
 describe('query plans', () => {
   // The allocation path must not scan the table: its cost may not grow with the registry.
   const cases: [string, string][] = [
-    ['range', 'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 ORDER BY port'],
+    [
+      'range',
+      'SELECT * FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NULL UNION ALL SELECT * FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NOT NULL ORDER BY port',
+    ],
+    ['ports', 'SELECT port FROM leases WHERE port BETWEEN 1 AND 2 AND inherits_from IS NULL ORDER BY port'],
     ['scope', "SELECT * FROM leases WHERE dir = 'd' AND environment = 'e' AND kind = 'service' ORDER BY id"],
     ['expiry', 'SELECT * FROM leases WHERE expires_at IS NOT NULL AND expires_at <= 5 ORDER BY id'],
   ];
@@ -244,7 +248,7 @@ describe('leases (SQLite only: raw rows, the lock)', () => {
     const pending = r.transaction((tx) => tx.insert(lease())).then(() => events.push('transaction done'));
     // The transaction waits in the lock queue, and the event loop keeps running meanwhile:
     // this test's own polling sees its ticket while the other connection still holds the lock.
-    const queue = join(home, LOCK_QUEUE_DIR);
+    const queue = lockQueueDir(join(home, REGISTRY_FILE));
     await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
       timeoutMs: 10_000,
       what: 'a ticket in the lock queue',

@@ -5,7 +5,6 @@
  * indexes are the last line of defence.
  */
 import { close, fdatasync, open, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   NewLease,
@@ -25,6 +24,7 @@ import { damageFound, isBusy, isDamage, openDatabase, sleepSync } from './databa
 import { type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
 import { createLockQueue, type LockQueue } from './lock-queue.js';
 import { migrate } from './migrations.js';
+import { LOCK_QUEUE_DIR, lockQueueDir } from './queue-dir.js';
 import { type EventRow, type LeaseRow, rowToEvent, rowToLease, validRows } from './rows.js';
 
 /**
@@ -88,9 +88,6 @@ function syncFile(path: string, done: () => void): void {
   });
 }
 
-/** Folder of the lock queue's tickets inside BERTH_HOME. */
-export const LOCK_QUEUE_DIR = 'lock-queue';
-
 /** Options for {@link openRegistry}. */
 export interface OpenRegistryOptions {
   /** Folder holding registry.db (created with mode 0700 when missing). */
@@ -114,6 +111,7 @@ export interface OpenRegistryOptions {
 }
 
 export { loadSqlite, REGISTRY_FILE } from './database.js';
+export { LOCK_QUEUE_DIR, lockQueueDir };
 
 const LEASE_COLUMNS =
   'id, port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme';
@@ -223,7 +221,13 @@ class SqliteRegistry implements Registry {
         db.prepare(
           `SELECT ${LEASE_COLUMNS} FROM leases WHERE dir = ? AND environment = ? AND kind = 'service' ORDER BY id`,
         ),
-      range: () => db.prepare(`SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? ORDER BY port`),
+      // Each half is an index range scan (roots: leases_port; inheriting rows: leases_inheritors).
+      range: () =>
+        db.prepare(
+          `SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NULL
+           UNION ALL SELECT ${LEASE_COLUMNS} FROM leases WHERE port BETWEEN ? AND ? AND inherits_from IS NOT NULL
+           ORDER BY port`,
+        ),
       ports: () =>
         db
           .prepare(
@@ -276,7 +280,7 @@ class SqliteRegistry implements Registry {
     this.tx = this.makeTx();
     const processes = options.processes ?? ANY_PROCESS;
     this.queue = createLockQueue({
-      dir: join(dirname(path), LOCK_QUEUE_DIR),
+      dir: lockQueueDir(path),
       tryLock: () => this.tryBegin(),
       progress: () => this.stmt.dataVersion.get() as number,
       timeoutMs: this.lockTimeoutMs,
@@ -301,7 +305,7 @@ class SqliteRegistry implements Registry {
   }
 
   leasesInRange(min: number, max: number): Lease[] {
-    return validRows(this.stmt.range.all(min, max) as LeaseRow[], rowToLease);
+    return validRows(this.stmt.range.all(min, max, min, max) as LeaseRow[], rowToLease);
   }
 
   lease(id: number): Lease | null {
@@ -371,6 +375,8 @@ class SqliteRegistry implements Registry {
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw this.named(error);
+    } finally {
+      this.queue.ring();
     }
   }
 
