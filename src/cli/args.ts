@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { isPort } from '../core/policy.js';
 import { BerthError } from '../errors.js';
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 /** Flags every command accepts. */
 export const GLOBAL_OPTIONS = {

@@ -5,10 +5,9 @@
 import type { AssignResult } from '../../compose/manager.js';
 import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
-import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';
-import type { Command, CommandIO } from '../io.js';
-import { openProject } from '../project.js';
+import type { CommandIO } from '../io.js';
+import { projectCommand } from '../project.js';
 import { table } from '../style.js';
 
 const HELP = `Usage: berth assign [service...] [--strategy ${CONFLICT_STRATEGIES.join('|')}] [--ttl 30m] [--json]
@@ -40,28 +39,23 @@ export function printAssignment(result: AssignResult, io: CommandIO): void {
   io.out(table(['SERVICE', 'PORT', 'STRATEGY', 'URL'], rows, { right: [1] }));
 }
 
-const assign: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('assign', argv, {
+export default projectCommand({
+  name: 'assign',
+  help: HELP,
+  options: {
     strategy: { type: 'string' },
     ttl: { type: 'string' },
-  });
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  const strategy = parseStrategy(values.strategy);
-  const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl, '--ttl');
-  const pm = await openProject(values, io.err);
-  try {
-    const opts = { ...(strategy ? { strategy } : {}), ...(ttlMs ? { ttlMs } : {}) };
+  },
+  check: ({ values }) => {
+    const strategy = parseStrategy(values.strategy);
+    const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl, '--ttl');
+    return { ...(strategy ? { strategy } : {}), ...(ttlMs ? { ttlMs } : {}) };
+  },
+  run: async ({ values, positionals, pm, io, args: opts }) => {
     const result =
       positionals.length > 0 ? await pm.assignServices(positionals, opts) : await pm.assignAll(opts);
     if (values.json) io.out(JSON.stringify(result, null, 2));
     else printAssignment(result, io);
     return 0;
-  } finally {
-    pm.close();
-  }
-};
-
-export default assign;
+  },
+});

@@ -10,9 +10,8 @@ import { type FixOutcome, fixLeases } from '../../compose/fix.js';
 import { projectOf } from '../../compose/project.js';
 import { describeOrphans, type StackStatus, stackStatus } from '../../compose/stack/status.js';
 import { isProblem, type PortHolderFact, type ServiceDiagnosis } from '../../core/diagnose.js';
-import { parseCommand } from '../args.js';
-import type { Command, CommandIO } from '../io.js';
-import { openProject } from '../project.js';
+import type { CommandIO } from '../io.js';
+import { projectCommand } from '../project.js';
 import { table } from '../style.js';
 
 const HELP = `Usage: berth check [service...] [--fix] [--json]
@@ -169,14 +168,11 @@ function orphansOf(status: StackStatus) {
   }));
 }
 
-const check: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('check', argv, { fix: { type: 'boolean' } });
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  const pm = await openProject(values, io.err);
-  try {
+export default projectCommand({
+  name: 'check',
+  help: HELP,
+  options: { fix: { type: 'boolean' } },
+  run: async ({ values, positionals, pm, io }) => {
     let rows = await diagnoseLeases(pm, leasedServices(pm, positionals));
     let fixed = true;
     const fixing = values.fix === true && rows.some(isProblem);
@@ -215,10 +211,5 @@ const check: Command = async (argv, io) => {
       for (const line of problems) io.out(`${io.paint.red('✖')} ${line}`);
     }
     return ok ? 0 : 1;
-  } finally {
-    pm.adapters.runs.close();
-    pm.close();
-  }
-};
-
-export default check;
+  },
+});

@@ -4,9 +4,8 @@
  * left running. The work is src/compose/stack/down.ts; this file prints it.
  */
 import { downStack } from '../../compose/stack/down.js';
-import { noPositionals, parseCommand } from '../args.js';
-import type { Command } from '../io.js';
-import { openProject } from '../project.js';
+import { noPositionals } from '../args.js';
+import { projectCommand } from '../project.js';
 import { stackPrinter } from '../stack-output.js';
 
 const HELP = `Usage: berth down [--env NAME] [--json]
@@ -18,16 +17,15 @@ was killed, stops the processes it left (they are recorded with their start
 times, so a reused pid is never signalled) and releases their leases.
 Exits 0 once nothing of the stack runs, also when nothing ran.`;
 
-const down: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('down', argv, {});
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  noPositionals('down', positionals);
-  const pm = await openProject(values, io.err);
-  const json = values.json === true;
-  try {
+export default projectCommand({
+  name: 'down',
+  help: HELP,
+  options: {},
+  check: ({ positionals }) => {
+    noPositionals('down', positionals);
+  },
+  run: async ({ values, pm, io }) => {
+    const json = values.json === true;
     const print = stackPrinter(io, { json, names: pm.config.services.map((s) => s.name) });
     const result = await downStack(pm, { emit: json ? () => {} : print });
     if (json) {
@@ -54,10 +52,5 @@ const down: Command = async (argv, io) => {
       );
     }
     return 0;
-  } finally {
-    pm.adapters.runs.close();
-    pm.close();
-  }
-};
-
-export default down;
+  },
+});

@@ -6,10 +6,9 @@
 import { berthHome } from '../../compose/context.js';
 import { envVars, shellQuote } from '../../core/endpoints.js';
 import { BerthError } from '../../errors.js';
-import { noPositionals, parseCommand } from '../args.js';
-import type { Command } from '../io.js';
+import { noPositionals } from '../args.js';
 import { daemonProxy, namedUrlsFor, resolvesToLoopback, serviceNamedUrls } from '../names.js';
-import { openProject } from '../project.js';
+import { projectCommand } from '../project.js';
 import { remoteEnvVars } from './env-host.js';
 
 const HELP = `Usage: berth env [--format shell|dotenv|json] [--host H]
@@ -24,25 +23,25 @@ with URLs at H's advertised address; it assigns nothing.`;
 
 const FORMATS = ['shell', 'dotenv', 'json'] as const;
 
-const env: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('env', argv, {
+export default projectCommand({
+  name: 'env',
+  help: HELP,
+  options: {
     format: { type: 'string', short: 'f' },
     host: { type: 'string' },
-  });
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  noPositionals('env', positionals);
-  const format = values.json ? 'json' : (values.format ?? 'shell');
-  if (!(FORMATS as readonly string[]).includes(format)) {
-    throw new BerthError(
-      'E_USAGE',
-      `--format "${format}" is not a format. Use one of ${FORMATS.join(', ')}.`,
-    );
-  }
-  const pm = await openProject(values, io.err);
-  try {
+  },
+  check: ({ values, positionals }) => {
+    noPositionals('env', positionals);
+    const format = values.json ? 'json' : (values.format ?? 'shell');
+    if (!(FORMATS as readonly string[]).includes(format)) {
+      throw new BerthError(
+        'E_USAGE',
+        `--format "${format}" is not a format. Use one of ${FORMATS.join(', ')}.`,
+      );
+    }
+    return format;
+  },
+  run: async ({ values, pm, io, args: format }) => {
     let vars: [string, string][];
     let names = new Map<string, string>();
     if (values.host !== undefined) {
@@ -66,9 +65,5 @@ const env: Command = async (argv, io) => {
     else for (const [k, v] of vars) io.out(`export ${k}=${shellQuote(v)}`);
     if (format !== 'json') for (const [service, url] of names) io.out(`# ${service}: ${url}`);
     return 0;
-  } finally {
-    pm.close();
-  }
-};
-
-export default env;
+  },
+});

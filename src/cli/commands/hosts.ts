@@ -8,10 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { berthHome } from '../../compose/context.js';
 import { hostsLines, updateHostsText } from '../../core/hosts-block.js';
 import { BerthError } from '../../errors.js';
-import { noPositionals, parseCommand } from '../args.js';
-import type { Command } from '../io.js';
+import { noPositionals } from '../args.js';
 import { serviceHosts } from '../names.js';
-import { openProject } from '../project.js';
+import { projectCommand } from '../project.js';
 
 /** The variable that points `berth hosts --write` at another file (tests, containers). */
 export const HOSTS_FILE_VARIABLE = 'BERTH_HOSTS_FILE';
@@ -36,15 +35,12 @@ function hostsFile(): string {
     : '/etc/hosts';
 }
 
-const hosts: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('hosts', argv, { write: { type: 'boolean' } });
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  noPositionals('hosts', positionals);
-  const pm = await openProject(values, io.err);
-  try {
+export default projectCommand({
+  name: 'hosts',
+  help: HELP,
+  options: { write: { type: 'boolean' } },
+  check: ({ positionals }) => noPositionals('hosts', positionals),
+  run: async ({ values, pm, io }) => {
     const names = [...serviceHosts(pm).values()].map((h) => h.host);
     if (!values.write) {
       if (values.json) io.out(JSON.stringify({ names, lines: hostsLines(names) }, null, 2));
@@ -81,10 +77,8 @@ const hosts: Command = async (argv, io) => {
       );
     }
     return 0;
-  } finally {
-    pm.close();
-  }
-};
+  },
+});
 
 function cannotWrite(file: string, error: unknown): BerthError {
   const code = (error as NodeJS.ErrnoException).code;
@@ -97,5 +91,3 @@ function cannotWrite(file: string, error: unknown): BerthError {
     { cause: error, data: { file } },
   );
 }
-
-export default hosts;

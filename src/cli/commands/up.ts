@@ -6,10 +6,8 @@
  */
 import { berthHome } from '../../compose/context.js';
 import { startStack } from '../../compose/stack/start.js';
-import { parseCommand } from '../args.js';
-import type { Command } from '../io.js';
 import { daemonProxy, namedUrlsFor, resolvesToLoopback, serviceNamedUrls } from '../names.js';
-import { openProject } from '../project.js';
+import { projectCommand } from '../project.js';
 import { stackPrinter } from '../stack-output.js';
 
 const HELP = `Usage: berth up [service...] [--env NAME] [--json]
@@ -44,54 +42,49 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  */
 const SAME_SIGNAL_MS = 250;
 
-const up: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('up', argv, {});
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  const pm = await openProject(values, io.err);
-  const print = stackPrinter(io, {
-    json: values.json === true,
-    names: pm.config.services.map((s) => s.name),
-  });
-  // Signals that arrive while the ports are being leased stop the stack as soon as it exists.
-  let stop: () => void = () => {};
-  let early = 0;
-  let last = Number.NEGATIVE_INFINITY;
-  const onSignal = () => {
-    const now = Date.now();
-    if (now - last < SAME_SIGNAL_MS) return;
-    last = now;
-    early++;
-    stop();
-  };
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  try {
-    const proxy = await daemonProxy(berthHome());
-    const urls = await namedUrlsFor(pm, { proxy: async () => proxy, resolves: resolvesToLoopback }, io.err);
-    const stack = await startStack(pm, {
-      services: positionals,
-      emit: print,
-      ...(proxy.port === null ? {} : { names: serviceNamedUrls(pm, proxy.port) }),
-      urls,
+export default projectCommand({
+  name: 'up',
+  help: HELP,
+  options: {},
+  run: async ({ values, positionals, pm, io }) => {
+    const print = stackPrinter(io, {
+      json: values.json === true,
+      names: pm.config.services.map((s) => s.name),
     });
-    stop = () => stack.stop();
-    for (let i = 0; i < early; i++) stack.stop();
-    const outcome = await stack.done;
-    if (outcome.failed !== null) {
-      io.err(
-        `berth: stopped the stack because ${outcome.failed.service} ${outcome.failed.reason}. Fix ${outcome.failed.service} (its output is above) or set its restart policy.`,
-      );
-    } else if (!values.json) {
-      io.err('berth: the stack is down; its leases are released');
+    // Signals that arrive while the ports are being leased stop the stack as soon as it exists.
+    let stop: () => void = () => {};
+    let early = 0;
+    let last = Number.NEGATIVE_INFINITY;
+    const onSignal = () => {
+      const now = Date.now();
+      if (now - last < SAME_SIGNAL_MS) return;
+      last = now;
+      early++;
+      stop();
+    };
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
+    try {
+      const proxy = await daemonProxy(berthHome());
+      const urls = await namedUrlsFor(pm, { proxy: async () => proxy, resolves: resolvesToLoopback }, io.err);
+      const stack = await startStack(pm, {
+        services: positionals,
+        emit: print,
+        ...(proxy.port === null ? {} : { names: serviceNamedUrls(pm, proxy.port) }),
+        urls,
+      });
+      stop = () => stack.stop();
+      for (let i = 0; i < early; i++) stack.stop();
+      const outcome = await stack.done;
+      if (outcome.failed !== null) {
+        io.err(
+          `berth: stopped the stack because ${outcome.failed.service} ${outcome.failed.reason}. Fix ${outcome.failed.service} (its output is above) or set its restart policy.`,
+        );
+      } else if (!values.json) {
+        io.err('berth: the stack is down; its leases are released');
+      }
+      return outcome.code;
+    } finally {
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
     }
-    return outcome.code;
-  } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    pm.adapters.runs.close();
-    pm.close();
-  }
-};
-
-export default up;
+  },
+});

@@ -9,10 +9,9 @@ import type { PortManager } from '../../compose/manager.js';
 import type { CheckStatus, HealthSpec, ResolvedConfig } from '../../core/types.js';
 import { HEALTH_INTERVAL_MS } from '../../core/types.js';
 import { BerthError } from '../../errors.js';
-import { parseCommand } from '../args.js';
 import { parseDuration } from '../duration.js';
-import type { Command, CommandIO } from '../io.js';
-import { openProject } from '../project.js';
+import type { CommandIO } from '../io.js';
+import { projectCommand } from '../project.js';
 import type { Paint } from '../style.js';
 
 const HELP = `Usage: berth wait [service...] [--timeout 60s] [--json]
@@ -155,16 +154,13 @@ async function poll(
   changed();
 }
 
-const wait: Command = async (argv, io) => {
-  const { values, positionals } = parseCommand('wait', argv, { timeout: { type: 'string', short: 't' } });
-  if (values.help) {
-    io.out(HELP);
-    return 0;
-  }
-  const timeoutMs =
-    values.timeout === undefined ? WAIT_TIMEOUT_MS : parseDuration(values.timeout, '--timeout');
-  const pm = await openProject(values, io.err);
-  try {
+export default projectCommand({
+  name: 'wait',
+  help: HELP,
+  options: { timeout: { type: 'string', short: 't' } },
+  check: ({ values }) =>
+    values.timeout === undefined ? WAIT_TIMEOUT_MS : parseDuration(values.timeout, '--timeout'),
+  run: async ({ values, positionals, pm, io, args: timeoutMs }) => {
     const leases = leasedServices(pm, positionals);
     if (leases.length === 0) {
       throw new BerthError(
@@ -216,10 +212,8 @@ const wait: Command = async (argv, io) => {
       );
     }
     return 0;
-  } finally {
-    pm.close();
-  }
-};
+  },
+});
 
 /** The live progress block on stderr: drawn once, then redrawn in place. */
 function liveLines(watches: readonly Watch[], io: CommandIO, started: number) {
@@ -245,5 +239,3 @@ function liveLines(watches: readonly Watch[], io: CommandIO, started: number) {
     },
   };
 }
-
-export default wait;
