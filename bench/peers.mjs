@@ -7,7 +7,7 @@
  *
  * Each adapter calls the library the way its README tells a user to:
  * - berth:           `getPort({ home, port, range })` from `berth`, `releasePort(port)` after each call
- * - berth/get-port:  the get-port calls below, on berth's get-port entry: what a user who
+ * - berth-ports/get-port:  the get-port calls below, on berth's get-port entry: what a user who
  *                    switched with one line gets (registry: BERTH_HOME, set under `home`)
  * - get-port:        `getPort()`, `getPort({ port })`, `getPort({ port: portNumbers(min, max) })`
  * - get-port-please: `getPort({ random: true })` (a bare `getPort()` returns 3000-3100, not any free port),
@@ -24,7 +24,7 @@ import { distUrl } from './support/dist.mjs';
 /** The libraries, berth's two entries first. */
 export const LIBRARIES = [
   'berth',
-  'berth/get-port',
+  'berth-ports/get-port',
   'get-port',
   'get-port-please',
   'portfinder',
@@ -32,11 +32,11 @@ export const LIBRARIES = [
 ];
 
 /** The peers only. */
-export const PEERS = LIBRARIES.filter((lib) => lib !== 'berth' && lib !== 'berth/get-port');
+export const PEERS = LIBRARIES.filter((lib) => lib !== 'berth' && lib !== 'berth-ports/get-port');
 
 const noop = async () => {};
 
-/** Calls get-port's API (get-port itself, or berth/get-port) the way get-port's README shows. */
+/** Calls get-port's API (get-port itself, or berth-ports/get-port) the way get-port's README shows. */
 function getPortAdapter({ default: getPort, portNumbers, clearLockedPorts }) {
   const call = ({ port, range } = {}) => {
     if (range) {
@@ -60,8 +60,8 @@ const factories = {
     return call;
   },
 
-  async 'berth/get-port'({ home }) {
-    // berth/get-port has no option naming the registry: it reads BERTH_HOME at each call.
+  async 'berth-ports/get-port'({ home }) {
+    // berth-ports/get-port has no option naming the registry: it reads BERTH_HOME at each call.
     // A registry of its own, so its leases (kept until reset, as get-port's users keep
     // them) never crowd the berth row's.
     if (home) process.env.BERTH_HOME = join(home, 'get-port');

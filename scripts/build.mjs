@@ -50,10 +50,10 @@ const shared = {
 };
 // The library entries too: importing 47 separate modules cost ~50 ms and ~9 MB of RSS
 // before the first getPort(); tsc's per-module output stays for the .d.ts files.
-// `berth` and `berth/get-port` share one chunk of the getPort code, so a process that
-// imports both has one set of leases per registry (and one exit hook); berth/get-port
+// `berth` and `berth-ports/get-port` share one chunk of the getPort code, so a process that
+// imports both has one set of leases per registry (and one exit hook); berth-ports/get-port
 // loads none of the rest (config loader, yaml, jiti, HTTP).
-// The test runners' entries (berth/vitest, berth/jest, berth/playwright and their setup
+// The test runners' entries (berth-ports/vitest, berth-ports/jest, berth-ports/playwright and their setup
 // modules), and the watchdog process a test run starts: `dist/runners/...`, as in src/.
 const runnerEntries = [
   'runners/vitest/index',
@@ -77,7 +77,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   allowOverwrite: true,
 });
-// CommonJS builds of the runners' entries, for `require('berth/jest')` and Jest's
+// CommonJS builds of the runners' entries, for `require('berth-ports/jest')` and Jest's
 // CommonJS config files: Jest loads globalSetup with require, and most Jest projects are
 // CommonJS. esbuild splits no CommonJS output, so each entry is a bundle of its own (the
 // Jest setup and teardown share their runs through a global, see src/runners/jest).

@@ -23,7 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['compose', 'core', 'errors', 'http'],
   // get-port's `host` option probes one address, which the Probe interface does not offer.
   'get-port': ['adapters', 'compose', 'core', 'errors'],
-  // berth/vitest, berth/jest, berth/playwright: the runners' conventions over compose's test run.
+  // berth-ports/vitest, berth-ports/jest, berth-ports/playwright: the runners' conventions over compose's test run.
   runners: ['compose', 'core', 'errors'],
 };
 

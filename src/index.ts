@@ -2,7 +2,7 @@
  * berth's library API. Named exports only; the CLI is its own `bin` entry.
  *
  * @example
- * import { createPortManager, getPort } from 'berth';
+ * import { createPortManager, getPort } from 'berth-ports';
  * const pm = await createPortManager();
  * const { services } = await pm.assignAll();
  * const port = await getPort({ port: [3000, 3001], range: [3000, 3999] });

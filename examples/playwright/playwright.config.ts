@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { berthWebServers } from 'berth/playwright';
+import { berthWebServers } from 'berth-ports/playwright';
 
 // Leases ports for server and client (berth.config.json, its `test` environment): each
 // webServer gets its port, PORT, SERVER_URL, CLIENT_URL, ...; the page opens the client.

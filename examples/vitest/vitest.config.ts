@@ -5,7 +5,7 @@ export default defineConfig({
     // Leases the services of berth.config.json (its `test` environment) for the run, starts
     // the api, and provides { ports, urls } to the tests; the teardown stops it and releases
     // every lease of the run, the workers' included.
-    globalSetup: ['berth/vitest/setup'],
+    globalSetup: ['berth-ports/vitest/setup'],
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 3,

@@ -97,7 +97,7 @@ export interface AdapterOptions {
 
 /**
  * The real health checker, loaded on its first check: it brings node:http, which
- * `berth get` and `berth/get-port` never need and should not load at start-up.
+ * `berth get` and `berth-ports/get-port` never need and should not load at start-up.
  */
 const lazyHealthChecker: HealthChecker = {
   check: async (spec, port, options) => {

@@ -148,7 +148,7 @@ export class GetPortContext {
 
   /**
    * Leases a port for `request` and confirms it with a bind on every address (and,
-   * given `host`, a check of that address too: berth/get-port's `host`).
+   * given `host`, a check of that address too: berth-ports/get-port's `host`).
    */
   private leasePort(request: PortRequest, host?: PortCheck): Promise<number> {
     const zeroConfig =
@@ -284,7 +284,7 @@ export class GetPortContext {
     this.adapters.registry.close();
   }
 
-  // For berth/get-port (src/get-port/), which walks get-port's preferred ports chunk by
+  // For berth-ports/get-port (src/get-port/), which walks get-port's preferred ports chunk by
   // chunk and decides itself what comes after them.
 
   /**
@@ -336,7 +336,7 @@ export class GetPortContext {
   }
 
   /**
-   * get-port's random fallback, for berth/get-port: a pool port, never one in `exclude`;
+   * get-port's random fallback, for berth-ports/get-port: a pool port, never one in `exclude`;
    * with `host` (get-port's option), free on every address and on that host too.
    */
   async leaseFromPool(exclude: ReadonlySet<number>, host?: PortCheck): Promise<number> {
@@ -615,7 +615,7 @@ export function getPortContext(home?: string): GetPortContext {
   // call); not a relative one, which may mean another folder after a chdir.
   const last = lastContext;
   if (last && last.home === home && (home === undefined || isAbsolute(home))) return last.context;
-  // By resolved folder: `getPort()` and `berth/get-port` in one process share one registry connection.
+  // By resolved folder: `getPort()` and `berth-ports/get-port` in one process share one registry connection.
   const key = home === undefined ? defaultHome() : resolve(home);
   let context = contexts.get(key);
   if (!context) {

@@ -1,5 +1,5 @@
 /**
- * What every getPort() needs, loaded when a library entry (`berth`, `berth/get-port`)
+ * What every getPort() needs, loaded when a library entry (`berth`, `berth-ports/get-port`)
  * is imported, as get-port loads node:net at import: a burst of calls then does not
  * spend its first ~15 ms loading modules and reading the machine's ephemeral range (#8).
  */

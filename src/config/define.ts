@@ -139,7 +139,7 @@ export interface UserConfig extends UserOverridableSettings {
  *
  * @example
  * // berth.config.ts
- * import { defineConfig } from 'berth';
+ * import { defineConfig } from 'berth-ports';
  * export default defineConfig({
  *   services: { server: { preferred: [3000] }, websocket: { inheritFrom: 'server', requires: ['websocket'] } },
  * });

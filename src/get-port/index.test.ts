@@ -1,6 +1,6 @@
 /**
  * get-port's behaviours, as its own test suite checks them, run against
- * `berth/get-port` (the source entry; test/e2e/get-port-compat.test.ts runs the
+ * `berth-ports/get-port` (the source entry; test/e2e/get-port-compat.test.ts runs the
  * built one, through the package's exports map, in several processes). No port is
  * assumed free: preferred ports come from `reserveBlock` (leased in the registry
  * every test worker shares), everything else from berth's pool.
@@ -56,7 +56,7 @@ function thrown(fn: () => unknown): [string, string] | null {
   }
 }
 
-describe('berth/get-port: the port it returns', () => {
+describe('berth-ports/get-port: the port it returns', () => {
   it('is a number that can be bound at once, on every address', async () => {
     const port = await getPort();
     expect(Number.isInteger(port)).toBe(true);
@@ -90,7 +90,7 @@ describe('berth/get-port: the port it returns', () => {
   });
 });
 
-describe('berth/get-port: preferred ports', () => {
+describe('berth-ports/get-port: preferred ports', () => {
   it('returns the preferred port when it is free', async () => {
     const [wanted] = (await reserveBlock(1)) as [number];
     expect(await getPort({ port: wanted })).toBe(wanted);
@@ -190,7 +190,7 @@ describe('berth/get-port: preferred ports', () => {
   });
 });
 
-describe('berth/get-port: portNumbers', () => {
+describe('berth-ports/get-port: portNumbers', () => {
   it("throws get-port's errors, at the call", () => {
     const types = '`from` and `to` must be integer numbers';
     expect(thrown(() => portNumbers(1024.5, 2000))).toEqual(['TypeError', types]);
@@ -224,7 +224,7 @@ describe('berth/get-port: portNumbers', () => {
   });
 });
 
-describe('berth/get-port: exclude', () => {
+describe('berth-ports/get-port: exclude', () => {
   it("is validated as get-port validates it, with get-port's TypeErrors", async () => {
     await expect(getPort({ exclude: 42 as never })).rejects.toThrow(
       new TypeError('The `exclude` option must be an iterable.'),
@@ -267,7 +267,7 @@ describe('berth/get-port: exclude', () => {
   });
 });
 
-describe('berth/get-port: host', () => {
+describe('berth-ports/get-port: host', () => {
   it('checks availability on that address only', async () => {
     const [wanted] = (await reserveBlock(1)) as [number];
     const holder = await listen(wanted, '127.0.0.1');
@@ -298,14 +298,14 @@ describe('berth/get-port: host', () => {
   });
 });
 
-describe('berth/get-port: reserve and the other listen options', () => {
+describe('berth-ports/get-port: reserve and the other listen options', () => {
   it('accepts them', async () => {
     const port = await getPort({ reserve: true, ipv6Only: true, backlog: 10, exclusive: true });
     expect(inPool(port)).toBe(true);
   });
 });
 
-describe('berth/get-port: clearLockedPorts', () => {
+describe('berth-ports/get-port: clearLockedPorts', () => {
   it('releases the ports leased through this entry, so the same preferred port comes back', async () => {
     const [wanted] = (await reserveBlock(1)) as [number];
     expect(await getPort({ port: wanted })).toBe(wanted);

@@ -1,12 +1,12 @@
 /**
- * `berth/get-port`: get-port 7's API on berth's registry. Switching is one line,
- * `from 'get-port'` becomes `from 'berth/get-port'`. The difference: every port is
+ * `berth-ports/get-port`: get-port 7's API on berth's registry. Switching is one line,
+ * `from 'get-port'` becomes `from 'berth-ports/get-port'`. The difference: every port is
  * leased in the shared registry for the calling process, so parallel processes never
  * receive the same port, and it stays leased until the process exits or
  * `clearLockedPorts()`.
  *
  * @example
- * import getPort, { portNumbers } from 'berth/get-port';
+ * import getPort, { portNumbers } from 'berth-ports/get-port';
  * const port = await getPort({ port: portNumbers(3000, 3100) });
  */
 import { isIP } from 'node:net';
@@ -41,7 +41,7 @@ let clearing: Promise<unknown> = Promise.resolve();
  * TypeErrors for a bad `exclude`.
  *
  * @example
- * import getPort from 'berth/get-port';
+ * import getPort from 'berth-ports/get-port';
  * const port = await getPort({ port: [3000, 3001], exclude: [3002] });
  * server.listen(port);
  */
@@ -60,12 +60,12 @@ export default async function getPort(options?: Options): Promise<number> {
 }
 
 /**
- * Releases every port this process leased through `berth/get-port` (ports leased with
+ * Releases every port this process leased through `berth-ports/get-port` (ports leased with
  * berth's own `getPort` stay), so they can be handed out again. Returns at once; the
  * next `getPort` of this entry waits for the releases.
  *
  * @example
- * import getPort, { clearLockedPorts } from 'berth/get-port';
+ * import getPort, { clearLockedPorts } from 'berth-ports/get-port';
  * await getPort({ port: 3000 }); // 3000, if free
  * clearLockedPorts();
  * await getPort({ port: 3000 }); // 3000 again

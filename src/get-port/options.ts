@@ -7,7 +7,7 @@ import type { ListenOptions } from 'node:net';
 import { MAX_PORT } from '../core/policy.js';
 
 /**
- * Options of `getPort` from `berth/get-port`: get-port 7's, name for name and type for
+ * Options of `getPort` from `berth-ports/get-port`: get-port 7's, name for name and type for
  * type (types.test.ts compares them with get-port's own declarations).
  */
 export type Options = {

@@ -10,7 +10,7 @@ import { FIRST_UNPRIVILEGED_PORT, MAX_PORT } from '../core/policy.js';
  * otherwise, thrown at once (not when iterated). Single use, like get-port's.
  *
  * @example
- * import getPort, { portNumbers } from 'berth/get-port';
+ * import getPort, { portNumbers } from 'berth-ports/get-port';
  * const port = await getPort({ port: portNumbers(3000, 3100) }); // 3000-3100 if one is free, else a pool port
  */
 export function portNumbers(from: number, to: number): Iterable<number> {

@@ -1,5 +1,5 @@
 /**
- * berth/get-port's types are get-port 7's: the same exports, the same signatures and
+ * berth-ports/get-port's types are get-port 7's: the same exports, the same signatures and
  * the same `Options`, compared with get-port's own index.d.ts (a devDependency). The
  * `expectTypeOf` checks are checked by `tsc --noEmit` (npm test); vitest runs the file
  * too, so a missing export also fails at run time.
@@ -9,7 +9,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as entry from './index.js';
 import getPort, { clearLockedPorts, type Options, portNumbers } from './index.js';
 
-describe('berth/get-port types', () => {
+describe('berth-ports/get-port types', () => {
   it("are get-port's, export for export", () => {
     expectTypeOf<keyof typeof entry>().toEqualTypeOf<keyof typeof upstream>();
     expectTypeOf(getPort).toEqualTypeOf<typeof upstream.default>();

@@ -3,7 +3,7 @@
  * mount in their own servers.
  *
  * @example
- * import { createPortsHandler } from 'berth';
+ * import { createPortsHandler } from 'berth-ports';
  * http.createServer(createPortsHandler(pm)).listen(port);
  */
 export type { AppOptions, DaemonApp } from './app.js';

@@ -62,7 +62,7 @@ function expectBare(error: Error, code: string): void {
   expect(error.stack?.startsWith(`BerthError: ${error.message}`)).toBe(true);
 }
 
-describe('berthSetup (berth/vitest)', () => {
+describe('berthSetup (berth-ports/vitest)', () => {
   it('rejects a bad option with E_USAGE naming it, before anything is leased', async () => {
     const { dir, home } = project({ services: { api: { preferred: [3000], command: 'exit 1' } } });
     for (const [options, message] of [
@@ -95,7 +95,7 @@ describe('berthSetup (berth/vitest)', () => {
   });
 });
 
-describe('createGlobalSetup (berth/jest)', () => {
+describe('createGlobalSetup (berth-ports/jest)', () => {
   it('refuses a bad option as the setup file is loaded, without a stack', async () => {
     const error = await caught(() => createGlobalSetup({ readyTimeoutMs: 'soon' } as never));
     expectBare(error, 'E_USAGE');
@@ -112,7 +112,7 @@ describe('createGlobalSetup (berth/jest)', () => {
   });
 });
 
-describe('berthWebServers (berth/playwright)', () => {
+describe('berthWebServers (berth-ports/playwright)', () => {
   it('rejects a bad option with E_USAGE naming it, without a stack', async () => {
     for (const [options, message] of [
       [{ env: 'x' }, 'berthWebServers: option env must be an object of variable names to string values'],

@@ -1,6 +1,6 @@
 /**
- * `berth/get-port` as a get-port user meets it: the built package, resolved by name
- * through package.json's exports map from a project whose node_modules/berth links to
+ * `berth-ports/get-port` as a get-port user meets it: the built package, resolved by name
+ * through package.json's exports map from a project whose node_modules/berth-ports links to
  * this checkout, by Node and by TypeScript; the bundle loads nothing but the getPort
  * code; and berth's one difference from get-port, processes asking at once never
  * receive the same port. (src/get-port/index.test.ts checks get-port's behaviours.)
@@ -25,7 +25,7 @@ beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), 'berth-get-port-consumer-'));
   home = join(project, 'berth-home');
   mkdirSync(join(project, 'node_modules'));
-  symlinkSync(ROOT, join(project, 'node_modules/berth'), 'dir');
+  symlinkSync(ROOT, join(project, 'node_modules/berth-ports'), 'dir');
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module' }));
 });
 
@@ -47,17 +47,17 @@ function run(file: string, args: string[] = []): Promise<string> {
   });
 }
 
-describe('berth/get-port, installed', () => {
+describe('berth-ports/get-port, installed', () => {
   it('resolves through the exports map to the bundled entry, with get-port’s exports', async () => {
     const consumer = join(project, 'consumer.mjs');
     writeFileSync(
       consumer,
-      `import getPort, { portNumbers, clearLockedPorts } from 'berth/get-port';
+      `import getPort, { portNumbers, clearLockedPorts } from 'berth-ports/get-port';
        const wanted = Number(process.argv[2]);
        const port = await getPort({ port: portNumbers(wanted, wanted) });
        clearLockedPorts();
        console.log(JSON.stringify({
-         resolved: import.meta.resolve('berth/get-port'),
+         resolved: import.meta.resolve('berth-ports/get-port'),
          kinds: [typeof getPort, typeof portNumbers, typeof clearLockedPorts],
          port,
        }));`,
@@ -76,7 +76,7 @@ describe('berth/get-port, installed', () => {
   it('its types resolve for a TypeScript consumer (moduleResolution NodeNext)', async () => {
     writeFileSync(
       join(project, 'consumer.ts'),
-      `import getPort, { clearLockedPorts, type Options, portNumbers } from 'berth/get-port';
+      `import getPort, { clearLockedPorts, type Options, portNumbers } from 'berth-ports/get-port';
        const options: Options = { port: portNumbers(3000, 3100), exclude: [3001], host: '127.0.0.1', reserve: true };
        const port: number = await getPort(options);
        clearLockedPorts();
@@ -102,7 +102,7 @@ describe('berth/get-port, installed', () => {
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     await expect(run(tsc, ['-p', join(project, 'tsconfig.json'), '--traceResolution'])).resolves.toContain(
-      `'berth/get-port' was successfully resolved to '${join(ROOT, 'dist/get-port/index.d.ts')}'`,
+      `'berth-ports/get-port' was successfully resolved to '${join(ROOT, 'dist/get-port/index.d.ts')}'`,
     );
   });
 
@@ -134,13 +134,13 @@ describe('berth/get-port, installed', () => {
   });
 });
 
-describe("berth/get-port across processes (berth's difference from get-port)", () => {
+describe("berth-ports/get-port across processes (berth's difference from get-port)", () => {
   it('processes asking at once never receive the same port, preferred or from the pool', async () => {
     const PROCESSES = 4;
     const [a, b, c] = (await reserveBlock(3)) as [number, number, number];
     // Each process: zero-config calls, the three preferred ports as an array and as portNumbers.
     const worker = `
-      import getPort, { portNumbers } from 'berth/get-port';
+      import getPort, { portNumbers } from 'berth-ports/get-port';
       console.log('ready');
       process.stdin.once('data', async () => {
         const asks = [

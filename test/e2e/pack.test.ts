@@ -45,6 +45,11 @@ afterAll(() => {
 });
 
 describe('the packed package, installed by its name into a fresh project', () => {
+  it('is berth-ports on npm, and installs the berth command', () => {
+    expect(name).toBe('berth-ports');
+    expect(readdirSync(join(app, 'node_modules/.bin'))).toContain('berth');
+  });
+
   it('installs without the etcd client', () => {
     const installed = readdirSync(join(app, 'node_modules'));
     expect(installed).toContain(name);

@@ -74,7 +74,7 @@ function checkReport(report: string): { ports: number; lines: number } {
 
 const VITEST_EXAMPLE = ['run', '--root', 'examples/vitest'];
 
-describe('berth/vitest on examples/vitest', () => {
+describe('berth-ports/vitest on examples/vitest', () => {
   it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
     const { home, report } = workspace();
     const r = run(RUNNER_BIN.vitest, VITEST_EXAMPLE, { BERTH_HOME: home, BERTH_EXAMPLE_REPORT: report });
@@ -149,7 +149,7 @@ async function interrupted(signal: NodeJS.Signals, start: (home: string) => Runn
 
 const JEST_EXAMPLE = ['--config', 'examples/jest/jest.config.cjs'];
 
-describe('berth/jest on examples/jest (CommonJS)', () => {
+describe('berth-ports/jest on examples/jest (CommonJS)', () => {
   it('runs the example: the api is started for the run, every worker test binds its own port, nothing is left', async () => {
     const { home, report } = workspace();
     const r = run(RUNNER_BIN.jest, [...JEST_EXAMPLE, '--maxWorkers', '3'], {
@@ -179,7 +179,7 @@ describe('berth/jest on examples/jest (CommonJS)', () => {
 
 const PLAYWRIGHT_EXAMPLE = ['test', '--config', 'examples/playwright/playwright.config.ts'];
 
-describe('berth/playwright on examples/playwright', () => {
+describe('berth-ports/playwright on examples/playwright', () => {
   /** The dashboard test's browser (test/support/browser.ts), handed to the example's config. */
   let launch = '';
   beforeAll(async () => {
@@ -305,9 +305,9 @@ describe('berth/playwright on examples/playwright', () => {
 
 describe('the entries from ESM and CommonJS', () => {
   const ENTRIES: Record<string, string[]> = {
-    'berth/vitest': ['berthSetup', 'setup', 'teardown', 'workerPort', 'workerPorts'],
-    'berth/vitest/setup': ['setup', 'teardown'],
-    'berth/jest': [
+    'berth-ports/vitest': ['berthSetup', 'setup', 'teardown', 'workerPort', 'workerPorts'],
+    'berth-ports/vitest/setup': ['setup', 'teardown'],
+    'berth-ports/jest': [
       'berthPorts',
       'createGlobalSetup',
       'globalSetup',
@@ -315,9 +315,9 @@ describe('the entries from ESM and CommonJS', () => {
       'workerPort',
       'workerPorts',
     ],
-    'berth/jest/setup': ['default'],
-    'berth/jest/teardown': ['default'],
-    'berth/playwright': ['berthWebServers', 'workerPort', 'workerPorts'],
+    'berth-ports/jest/setup': ['default'],
+    'berth-ports/jest/teardown': ['default'],
+    'berth-ports/playwright': ['berthWebServers', 'workerPort', 'workerPorts'],
   };
 
   it('each entry loads with import and with require, through the exports map', () => {
@@ -341,7 +341,7 @@ describe('the entries from ESM and CommonJS', () => {
   it("berthWebServers with an unknown service: the lease child's E_UNKNOWN_SERVICE, naming the option, without a stack", () => {
     const { home } = workspace();
     const script = `
-      const { berthWebServers } = require('berth/playwright');
+      const { berthWebServers } = require('berth-ports/playwright');
       try {
         berthWebServers({ cwd: ${JSON.stringify(join(ROOT, 'examples/playwright'))}, home: ${JSON.stringify(home)}, services: ['nope'] });
       } catch (error) {
@@ -368,8 +368,8 @@ describe('the entries from ESM and CommonJS', () => {
   it('a CommonJS TypeScript project type-checks against the require types (.d.cts)', () => {
     typeCheckConsumer('cjs-consumer', {
       'consumer.ts': [
-        "import { berthPorts, createGlobalSetup, workerPort } from 'berth/jest';",
-        "import { berthWebServers } from 'berth/playwright';",
+        "import { berthPorts, createGlobalSetup, workerPort } from 'berth-ports/jest';",
+        "import { berthWebServers } from 'berth-ports/playwright';",
         "const port: Promise<number> = workerPort('api');",
         'const api: number | undefined = berthPorts().ports.api;',
         "const setup = createGlobalSetup({ services: ['api'] });",
@@ -391,7 +391,7 @@ function typeCheckConsumer(
 ): void {
   const dir = join(workspace().home, '..', name);
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/berth'));
+  symlinkSync(ROOT, join(dir, 'node_modules/berth-ports'));
   for (const pkg of options.links ?? [])
     symlinkSync(join(ROOT, 'node_modules', pkg), join(dir, 'node_modules', pkg));
   writeFileSync(

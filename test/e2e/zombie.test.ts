@@ -62,7 +62,7 @@ describe.runIf(process.platform === 'linux')('leases of a zombie owner', () => {
     expect(stateOf(pid)).toBe('Z');
   });
 
-  it('berth/get-port for one of those ports gets it', async () => {
+  it('berth-ports/get-port for one of those ports gets it', async () => {
     const { home, ports, pid } = await zombieHolding(1);
     const script = `import getPort from ${JSON.stringify(join(ROOT, 'dist/get-port/index.js'))};
       console.log(await getPort({ port: ${ports[0]} }));`;

@@ -1,6 +1,6 @@
 /**
- * The test runners' helpers on the etcd registry: a vitest run with the `berth/vitest`
- * setup (examples/vitest), a Jest run with `berth/jest` (examples/jest) and a Playwright run with `berthWebServers()`
+ * The test runners' helpers on the etcd registry: a vitest run with the `berth-ports/vitest`
+ * setup (examples/vitest), a Jest run with `berth-ports/jest` (examples/jest) and a Playwright run with `berthWebServers()`
  * (examples/playwright), with BERTH_REGISTRY set. Their ports are leased on etcd (another
  * host sees them while the run lasts), none in SQLite, and no lease is left after.
  */
@@ -94,7 +94,7 @@ async function expectLeasedOnEtcdOnly(run: Awaited<ReturnType<typeof runOnEtcd>>
   expectNoLeaseInSqlite(run.home);
 }
 
-describe('berth/vitest and berth/jest on etcd', () => {
+describe('berth-ports/vitest and berth-ports/jest on etcd', () => {
   it('runs examples/vitest: its ports leased on etcd while it runs, none left after, none in SQLite', async () => {
     const run = await runOnEtcd(RUNNER_BIN.vitest, ['run', '--root', 'examples/vitest']);
     await expectLeasedOnEtcdOnly(run, /Tests\s+14 passed/);
@@ -111,7 +111,7 @@ describe('berth/vitest and berth/jest on etcd', () => {
   }, 180_000);
 });
 
-describe('berth/playwright on etcd', () => {
+describe('berth-ports/playwright on etcd', () => {
   let launch = '';
   beforeAll(async () => {
     launch = JSON.stringify(await launchOptions(findBrowser(thisHost())));

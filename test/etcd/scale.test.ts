@@ -75,7 +75,7 @@ function getPorts(host: string, takenPort: number, freePort: number): Promise<Re
     const opened = performance.now() - started;
     const asked = await getPort({ port: ${takenPort} });
     const free = await getPort({ port: ${freePort} });
-    // berth/get-port, get-port's drop-in: the taken port and the free one, in that order.
+    // berth-ports/get-port, get-port's drop-in: the taken port and the free one, in that order.
     const { default: dropIn } = await import(${JSON.stringify(GET_PORT)});
     const dropInPort = await dropIn({ port: [${takenPort}, ${freePort} + 1] });
     console.log(JSON.stringify({ any, asked, free, opened, dropInPort }));
@@ -93,7 +93,7 @@ function getPorts(host: string, takenPort: number, freePort: number): Promise<Re
 }
 
 describe('10,000 live leases on host a, 500 on host b', () => {
-  it('getPort(), getPort({ port }) of a taken and of a free port, and berth/get-port, answer on both hosts', async () => {
+  it('getPort(), getPort({ port }) of a taken and of a free port, and berth-ports/get-port, answer on both hosts', async () => {
     const a = await getPorts('a', 20100, block[15]!);
     expect(taken.a.has(a.any!)).toBe(false);
     expect(a.any).toBeGreaterThanOrEqual(29500);

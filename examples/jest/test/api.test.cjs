@@ -1,4 +1,4 @@
-const { berthPorts } = require('berth/jest');
+const { berthPorts } = require('berth-ports/jest');
 const { report } = require('./bind.cjs');
 
 test('reaches the api the global setup started, on the port berth leased for this run', async () => {

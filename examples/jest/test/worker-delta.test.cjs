@@ -1,4 +1,4 @@
-const { workerPort, workerPorts } = require('berth/jest');
+const { workerPort, workerPorts } = require('berth-ports/jest');
 const { bind, close, report } = require('./bind.cjs');
 
 test('binds the port leased for its worker (delta)', async () => {

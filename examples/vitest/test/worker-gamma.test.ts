@@ -1,4 +1,4 @@
-import { workerPort, workerPorts } from 'berth/vitest';
+import { workerPort, workerPorts } from 'berth-ports/vitest';
 import { expect, it } from 'vitest';
 import { bind, close, report } from './bind.js';
 

@@ -16,7 +16,7 @@ an existing file unless --force is given.`;
 
 /** The starter config: the seed's six services. */
 export const STARTER_CONFIG = {
-  $schema: './node_modules/berth/berth.schema.json',
+  $schema: './node_modules/berth-ports/berth.schema.json',
   strategy: 'minimal',
   services: {
     server: {

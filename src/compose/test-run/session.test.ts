@@ -51,7 +51,7 @@ describe('startTestRun', () => {
     const run = await startTestRun({ runner: 'vitest', cwd: dir, home, log: quiet });
     expect(run.values).toEqual({ ports: {}, urls: {} });
     expect(run.env).toEqual({ BERTH_RUN_ID: run.runId });
-    // A worker's lease as berth/vitest's workerPort makes it, and one of another run.
+    // A worker's lease as berth-ports/vitest's workerPort makes it, and one of another run.
     const context = new GetPortContext(createAdapters({ home }));
     await context.getPort({ label: `vitest worker 1: port (run ${run.runId})` });
     await context.getPort({ label: 'vitest worker 1: port (run 00000000)' });

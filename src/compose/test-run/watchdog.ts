@@ -67,7 +67,7 @@ export interface WatchdogPayload {
  */
 export function watchdogScript(): string | null {
   try {
-    const root = dirname(createRequire(import.meta.url).resolve('berth/package.json'));
+    const root = dirname(createRequire(import.meta.url).resolve('berth-ports/package.json'));
     const script = join(root, 'dist/runners/watchdog.js');
     return existsSync(script) ? script : null;
   } catch {

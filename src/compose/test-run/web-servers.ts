@@ -231,7 +231,7 @@ function commandLine(command: RunCommand): string {
 
 /** This package's built file `dist/<path>`, found through the package's own name. */
 export function builtScript(path: string): string {
-  return join(dirname(createRequire(import.meta.url).resolve('berth/package.json')), 'dist', path);
+  return join(dirname(createRequire(import.meta.url).resolve('berth-ports/package.json')), 'dist', path);
 }
 
 /**

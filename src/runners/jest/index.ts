@@ -1,23 +1,23 @@
 /**
- * `berth/jest`: ports for Jest that no other process gets, whatever runs
+ * `berth-ports/jest`: ports for Jest that no other process gets, whatever runs
  * beside it (other Jest processes of a monorepo, CI shards on one host,
  * another worktree). Works from CommonJS (no `--experimental-vm-modules`).
  *
- * - `globalSetup: 'berth/jest/setup'` leases the project's services for the
+ * - `globalSetup: 'berth-ports/jest/setup'` leases the project's services for the
  *   run (the config's `test` environment), starts those with a `command` as
  *   `berth up` does and waits until they are ready. Jest's globals do not reach
  *   the tests (jest#6007), so the ports travel in the environment:
  *   `BERTH_PORTS` and `BERTH_URLS` (JSON, read with {@link berthPorts}), and
  *   `<NAME>_PORT` / `<NAME>_URL` as `berth env` prints them.
- * - `globalTeardown: 'berth/jest/teardown'` stops them and releases every
+ * - `globalTeardown: 'berth-ports/jest/teardown'` stops them and releases every
  *   lease of the run, the workers' included.
  * - `workerPort(name)` / `workerPorts(n)` lease ports for the calling worker.
  *
  * @example
  * // jest.config.js
- * module.exports = { globalSetup: 'berth/jest/setup', globalTeardown: 'berth/jest/teardown' };
+ * module.exports = { globalSetup: 'berth-ports/jest/setup', globalTeardown: 'berth-ports/jest/teardown' };
  * // a test
- * const { berthPorts, workerPort } = require('berth/jest');
+ * const { berthPorts, workerPort } = require('berth-ports/jest');
  * const { urls } = berthPorts();
  * server.listen(await workerPort());
  */
@@ -58,7 +58,7 @@ function pending(): TestRun[] {
  *
  * @example
  * // jest.global-setup.js, named in jest.config.js's globalSetup
- * const { createGlobalSetup } = require('berth/jest');
+ * const { createGlobalSetup } = require('berth-ports/jest');
  * module.exports = createGlobalSetup({ services: ['api'], verbose: true });
  */
 export function createGlobalSetup(
@@ -77,21 +77,21 @@ export function createGlobalSetup(
 }
 
 /**
- * Jest's `globalSetup` (`berth/jest/setup`): {@link createGlobalSetup} with the defaults.
+ * Jest's `globalSetup` (`berth-ports/jest/setup`): {@link createGlobalSetup} with the defaults.
  *
  * @example
  * // jest.config.js
- * module.exports = { globalSetup: 'berth/jest/setup', globalTeardown: 'berth/jest/teardown' };
+ * module.exports = { globalSetup: 'berth-ports/jest/setup', globalTeardown: 'berth-ports/jest/teardown' };
  */
 export const globalSetup = createGlobalSetup();
 
 /**
- * Jest's `globalTeardown` (`berth/jest/teardown`): stops the services of every
+ * Jest's `globalTeardown` (`berth-ports/jest/teardown`): stops the services of every
  * run the setup started in this process and releases all their leases.
  *
  * @example
  * // jest.config.js
- * module.exports = { globalSetup: 'berth/jest/setup', globalTeardown: 'berth/jest/teardown' };
+ * module.exports = { globalSetup: 'berth-ports/jest/setup', globalTeardown: 'berth-ports/jest/teardown' };
  */
 export function globalTeardown(): Promise<void> {
   return atEntry(() => endRuns(pending().splice(0)));
@@ -131,7 +131,7 @@ const worker = (): WorkerRef => ({ runner: 'jest', worker: process.env.JEST_WORK
  * holds. Released when the worker exits, or by the run's teardown.
  *
  * @example
- * const { workerPort } = require('berth/jest');
+ * const { workerPort } = require('berth-ports/jest');
  * const port = await workerPort('api');
  */
 export function workerPort(name?: string): Promise<number> {

@@ -1,9 +1,9 @@
 /**
- * `berth/jest/setup`: Jest's `globalSetup` (see `berth/jest`).
+ * `berth-ports/jest/setup`: Jest's `globalSetup` (see `berth-ports/jest`).
  *
  * @example
  * // jest.config.js
- * module.exports = { globalSetup: 'berth/jest/setup', globalTeardown: 'berth/jest/teardown' };
+ * module.exports = { globalSetup: 'berth-ports/jest/setup', globalTeardown: 'berth-ports/jest/teardown' };
  */
 import { globalSetup } from './index.js';
 

@@ -1,5 +1,5 @@
 /**
- * `berth/playwright`: Playwright's `webServer`s on ports no other process gets.
+ * `berth-ports/playwright`: Playwright's `webServer`s on ports no other process gets.
  * `berthWebServers()` leases the config's services for the run (the config's
  * `test` environment, a scope of the run's own) and returns a `webServer` entry
  * for each service with a `command` (its port or URL, berth's variables, its
@@ -16,7 +16,7 @@
  * @example
  * // playwright.config.ts
  * import { defineConfig } from '@playwright/test';
- * import { berthWebServers } from 'berth/playwright';
+ * import { berthWebServers } from 'berth-ports/playwright';
  * const berth = berthWebServers({ cwd: import.meta.dirname, baseURL: 'client' });
  * export default defineConfig({ webServer: berth.webServer, use: { baseURL: berth.baseURL } });
  */
@@ -191,7 +191,7 @@ const worker = (): WorkerRef => ({ runner: 'playwright', worker: process.env.TES
  * same port for the same name while the worker lives, never one another process holds.
  *
  * @example
- * import { workerPort } from 'berth/playwright';
+ * import { workerPort } from 'berth-ports/playwright';
  * const port = await workerPort('mock-api');
  */
 export function workerPort(name?: string): Promise<number> {

@@ -1,9 +1,9 @@
 /**
- * `berth/vitest`: ports for vitest that no other process gets, whatever runs
+ * `berth-ports/vitest`: ports for vitest that no other process gets, whatever runs
  * beside it (other vitest processes of a monorepo, CI shards on one host,
  * another worktree).
  *
- * - The global setup `berth/vitest/setup` leases the project's services for the
+ * - The global setup `berth-ports/vitest/setup` leases the project's services for the
  *   run (the config's `test` environment), starts those with a `command` as
  *   `berth up` does and waits until they are ready, and provides their ports and
  *   URLs to the tests (`inject('berth')`); its teardown stops them and releases
@@ -12,10 +12,10 @@
  *
  * @example
  * // vitest.config.ts
- * export default defineConfig({ test: { globalSetup: ['berth/vitest/setup'] } });
+ * export default defineConfig({ test: { globalSetup: ['berth-ports/vitest/setup'] } });
  * // a test
  * import { inject } from 'vitest';
- * import { workerPort } from 'berth/vitest';
+ * import { workerPort } from 'berth-ports/vitest';
  * const { urls } = inject('berth');
  * server.listen(await workerPort());
  */
@@ -38,7 +38,7 @@ export interface BerthProvided extends RunValues {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The ports and URLs of berth's services for this run (berth/vitest/setup). */
+    /** The ports and URLs of berth's services for this run (berth-ports/vitest/setup). */
     berth: BerthProvided;
   }
 }
@@ -61,7 +61,7 @@ export type SetupProject = Pick<TestProject, 'provide'> & { config: Pick<TestPro
  * @example
  * // test/global-setup.ts, listed in `globalSetup`
  * import type { TestProject } from 'vitest/node';
- * import { berthSetup } from 'berth/vitest';
+ * import { berthSetup } from 'berth-ports/vitest';
  * export default function setup(project: TestProject) {
  *   return berthSetup(project, { services: ['api'], verbose: true });
  * }
@@ -96,7 +96,7 @@ const teardowns: (() => Promise<void>)[] = [];
  *
  * @example
  * // vitest.config.ts
- * export default defineConfig({ test: { globalSetup: ['berth/vitest/setup'] } });
+ * export default defineConfig({ test: { globalSetup: ['berth-ports/vitest/setup'] } });
  */
 export async function setup(project: SetupProject): Promise<void> {
   teardowns.push(await berthSetup(project));
@@ -107,7 +107,7 @@ export async function setup(project: SetupProject): Promise<void> {
  * started and releases all their leases.
  *
  * @example
- * // vitest.config.ts: globalSetup: ['berth/vitest/setup'] calls it after the run
+ * // vitest.config.ts: globalSetup: ['berth-ports/vitest/setup'] calls it after the run
  */
 export function teardown(): Promise<void> {
   return atEntry(async () => {
@@ -123,7 +123,7 @@ const worker = (): WorkerRef => ({ runner: 'vitest', worker: process.env.VITEST_
  * holds. Released when the worker exits, or by the run's teardown.
  *
  * @example
- * import { workerPort } from 'berth/vitest';
+ * import { workerPort } from 'berth-ports/vitest';
  * const port = await workerPort('api');
  * server.listen(port);
  */
@@ -136,7 +136,7 @@ export function workerPort(name?: string): Promise<number> {
  * a call that fails leaves none of its ports leased (E_USAGE, E_NO_PORT).
  *
  * @example
- * import { workerPorts } from 'berth/vitest';
+ * import { workerPorts } from 'berth-ports/vitest';
  * const [http, grpc] = await workerPorts(2);
  */
 export function workerPorts(count: number): Promise<number[]> {

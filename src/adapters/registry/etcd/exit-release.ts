@@ -80,7 +80,7 @@ export function revokeAtExit(lease: HeldLease): () => void {
 /** The worker script (built: dist/adapters/registry/etcd/exit-worker.js), or `null`. */
 function workerScript(): string | null {
   try {
-    const root = dirname(createRequire(import.meta.url).resolve('berth/package.json'));
+    const root = dirname(createRequire(import.meta.url).resolve('berth-ports/package.json'));
     const script = join(root, 'dist/adapters/registry/etcd/exit-worker.js');
     return existsSync(script) ? script : null;
   } catch {

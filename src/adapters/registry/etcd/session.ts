@@ -346,7 +346,7 @@ export const ETCD_INSTALL = 'npm install etcd3 cockatiel';
 /**
  * The etcd3 client and cockatiel, loaded once per process when an etcd registry is first
  * opened. Both are CommonJS, and are required rather than imported: a dynamic `import()`
- * fails in Jest's sandbox (berth/jest's CommonJS build) without --experimental-vm-modules.
+ * fails in Jest's sandbox (berth-ports/jest's CommonJS build) without --experimental-vm-modules.
  * They are optional peer dependencies (most installs use SQLite and never load them):
  * missing, the etcd registry fails at once with `E_REGISTRY` and the install line. A
  * failed load is not kept, so installing them fixes a long-running process's next call.
