@@ -18,6 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   core: ['errors'],
   config: ['core', 'errors'],
   adapters: ['core', 'errors'],
+  // Only through its wiring, context.ts and preload.ts: see the test below.
   compose: ['adapters', 'config', 'core', 'errors'],
   http: ['compose', 'config', 'core', 'errors'],
   cli: ['compose', 'core', 'errors', 'http'],
@@ -95,6 +96,18 @@ describe('layering (ARCHITECTURE.md)', () => {
         .map((spec) => `${file} -> ${spec}`),
     );
     expect(io).toEqual([]);
+  });
+
+  it('reaches src/adapters from compose only through its wiring (context.ts builds the Adapters, preload.ts warms them)', () => {
+    const wiring = new Set(['compose/context.ts', 'compose/preload.ts']);
+    const reaching = sources('compose')
+      .filter((file) => !wiring.has(file))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((spec) => spec.startsWith('.') && layerOf(file, spec) === 'adapters')
+          .map((spec) => `${file} -> ${spec}`),
+      );
+    expect(reaching).toEqual([]);
   });
 
   it('keeps src/errors.ts at the bottom: it imports nothing of berth', () => {

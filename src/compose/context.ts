@@ -35,11 +35,26 @@ import type { Registry } from '../core/registry.js';
 import type { RunStore } from '../core/runs.js';
 import { Reclaimer } from './reclaim.js';
 
+/*
+ * The parts of the machine that compose's other modules use outside an `Adapters`
+ * object: this file is the only one of compose that imports src/adapters
+ * (src/architecture.test.ts checks it), so what they need comes through here.
+ */
+export { createKernelFacts } from '../adapters/net/kernel.js';
+export { startDetached } from '../adapters/process/detach.js';
+export { berthListener, ENDING_SIGNALS, reraise } from '../adapters/process/signal-hooks.js';
+export { hostName, urlHost } from '../adapters/registry/etcd/host.js';
+export { openChosenRegistry } from '../adapters/registry/open.js';
 /**
  * The default registry folder: `$BERTH_HOME`, `$XDG_STATE_HOME/berth` or
  * `~/.local/state/berth` (for `berth serve`, which keeps its token and daemon.json there).
  */
 export { berthHome };
+
+/** The machine's process table alone (lease owners: alive or not, this process), for entries that need no registry. */
+export function machineProcesses(): ProcessTable {
+  return createProcessTable();
+}
 
 /** The machine's process tree alone (parent pids), for entries that need no registry. */
 export function machineProcessTree(): ProcessTree {

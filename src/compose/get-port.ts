@@ -14,8 +14,6 @@
  */
 
 import { isAbsolute, resolve } from 'node:path';
-import { createKernelFacts } from '../adapters/net/kernel.js';
-import { berthHome } from '../adapters/registry/home.js';
 import { describeTally, type ObstacleTally } from '../core/decisions.js';
 import type { ProbeResult } from '../core/facts.js';
 import { pickPort, tallyPick } from '../core/pick.js';
@@ -23,7 +21,7 @@ import { basePolicy, DEFAULT_POOL, isPort, type PortPolicy, type PortUse } from 
 import type { RegistryTx } from '../core/registry.js';
 import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
-import { type Adapters, createAdapters } from './context.js';
+import { type Adapters, berthHome, createAdapters, createKernelFacts } from './context.js';
 import { reclaimBlockers } from './reclaim.js';
 import { callEnded, callStarted, endOfSlice } from './slices.js';
 import { TxSnapshot } from './snapshot.js';

@@ -3,10 +3,11 @@
  * the URLs that reach their services at the host's advertised address, not localhost.
  * A single host's registry (SQLite) is one host: this machine.
  */
-import { hostName, urlHost } from '../adapters/registry/etcd/host.js';
+
 import type { HostLease } from '../core/hosts.js';
 import type { Registry } from '../core/registry.js';
 import type { Lease } from '../core/types.js';
+import { hostName, urlHost } from './context.js';
 
 /**
  * The leases of `host` (every host when `null`), read from the shared store now.

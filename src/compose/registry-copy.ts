@@ -3,11 +3,10 @@
  * port each service had last (history) and the event log, e.g. from this user's
  * SQLite file to the team's etcd. Leases go to this host.
  */
-import { createProcessTable } from '../adapters/process/table.js';
-import { berthHome } from '../adapters/registry/home.js';
-import { openChosenRegistry } from '../adapters/registry/open.js';
+
 import type { Registry, RegistryEvent, Scope } from '../core/registry.js';
 import type { Lease } from '../core/types.js';
+import { berthHome, machineProcesses, openChosenRegistry } from './context.js';
 import { staleness } from './lease-views.js';
 
 /**
@@ -17,7 +16,7 @@ import { staleness } from './lease-views.js';
  * const from = await openRegistryAt('sqlite', false);
  */
 export async function openRegistryAt(url: string, attachOwned: boolean): Promise<Registry> {
-  const processes = createProcessTable();
+  const processes = machineProcesses();
   const registry = openChosenRegistry({
     configured: url,
     env: { ...process.env, BERTH_REGISTRY: url },
@@ -62,7 +61,7 @@ function allEvents(registry: Registry): RegistryEvent[] {
  * const report = await copyRegistry(sqlite, etcd);
  */
 export async function copyRegistry(from: Registry, to: Registry): Promise<CopyReport> {
-  const processes = createProcessTable();
+  const processes = machineProcesses();
   const now = Date.now();
   const live = from.allLeases().filter((l) => staleness(l, now, processes) === null);
   const events = allEvents(from);

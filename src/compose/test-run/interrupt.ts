@@ -7,7 +7,7 @@
  * hook runs on `exit`, for a runner that exits without its teardown.
  */
 
-import { berthListener, ENDING_SIGNALS, reraise } from '../../adapters/process/signal-hooks.js';
+import { berthListener, ENDING_SIGNALS, reraise } from '../context.js';
 
 /** The signals that interrupt a run. */
 export const INTERRUPT_SIGNALS: readonly NodeJS.Signals[] = ENDING_SIGNALS;

@@ -17,11 +17,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { startDetached } from '../../adapters/process/detach.js';
 import type { ProcessGroupRef } from '../../core/facts.js';
 import type { Scope } from '../../core/registry.js';
 import type { LeaseOwner, ResolvedConfig, StopSignal } from '../../core/types.js';
-import { type Adapters, createAdapters } from '../context.js';
+import { type Adapters, createAdapters, startDetached } from '../context.js';
 import { createManagerFor } from '../manager.js';
 import { downStack } from '../stack/down.js';
 import { stopGroup } from '../stack/stop.js';

@@ -11,7 +11,6 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { createProcessTable } from '../../adapters/process/table.js';
 import { findConfigFile, loadConfig } from '../../config/load.js';
 import { serviceUrl, shellQuote } from '../../core/endpoints.js';
 import type { Scope } from '../../core/registry.js';
@@ -26,7 +25,7 @@ import {
 } from '../../core/test-run.js';
 import type { LeaseOwner, ResolvedConfig, RunCommand, StopSignal } from '../../core/types.js';
 import { BerthError, type BerthErrorCode, isBerthError, unexpectedMessage } from '../../errors.js';
-import { type Adapters, createAdapters, openAdapters } from '../context.js';
+import { type Adapters, createAdapters, machineProcesses, openAdapters } from '../context.js';
 import { leaseViews, staleness } from '../lease-views.js';
 import { createManagerFor } from '../manager.js';
 import { serviceCommand } from '../port-args.js';
@@ -344,7 +343,7 @@ export function guardWebServers(plan: WebServerPlan): void {
   if ((plan.servers.length === 0 || plan.reused !== null) && !releases) return;
   startWatchdog({
     home: plan.home,
-    runner: createProcessTable().self(),
+    runner: machineProcesses().self(),
     runId: plan.runId,
     config: null,
     scope: plan.scope,
