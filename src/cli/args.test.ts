@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownArguments } from './args.js';
+import { ownArguments, registryArgument } from './args.js';
 
 describe('ownArguments', () => {
   it.each([
@@ -18,5 +18,16 @@ describe('ownArguments', () => {
     [['run', '--'], ['run']],
   ])('%j -> %j: only what comes before the first -- is berth’s', (argv, own) => {
     expect(ownArguments(argv)).toEqual(own);
+  });
+});
+
+describe('registryArgument', () => {
+  it.each([
+    [['ls', '--registry', 'etcd://a:2379'], 'etcd://a:2379'],
+    [['ls', '--registry=etcd://b:2379/team'], 'etcd://b:2379/team'],
+    [['run', 'web', '--', 'tool', '--registry', 'x'], undefined],
+    [['ls'], undefined],
+  ])('%j -> %s: berth’s own flag only', (argv, registry) => {
+    expect(registryArgument(argv)).toBe(registry);
   });
 });

@@ -31,6 +31,24 @@ export function ownArguments(argv: readonly string[]): readonly string[] {
   return split === -1 ? argv : argv.slice(0, split);
 }
 
+/**
+ * The value of berth's own `--registry` (`--registry URL` or `--registry=URL`) in `argv`,
+ * if any. Pure: the entry point (main.ts) makes it the command's BERTH_REGISTRY.
+ *
+ * @example
+ * registryArgument(['ls', '--registry', 'etcd://a:2379']) // 'etcd://a:2379'
+ */
+export function registryArgument(argv: readonly string[]): string | undefined {
+  const own = ownArguments(argv);
+  let found: string | undefined;
+  for (let i = 0; i < own.length; i++) {
+    const arg = own[i]!;
+    if (arg === '--registry' && i + 1 < own.length) found = own[++i];
+    else if (arg.startsWith('--registry=')) found = arg.slice('--registry='.length);
+  }
+  return found;
+}
+
 /** What a command's parser returns. */
 export interface Parsed<V> {
   values: V & { config?: string; env?: string; json?: boolean; help?: boolean; registry?: string };
@@ -61,9 +79,6 @@ export function parseCommand<const O extends Record<string, OptionSpec>>(
       allowPositionals: true,
       strict: true,
     });
-    // --registry is BERTH_REGISTRY for this command and the processes it starts (berth run's child).
-    const { registry } = values as { registry?: unknown };
-    if (typeof registry === 'string') process.env.BERTH_REGISTRY = registry;
     return { values, positionals } as never;
   } catch (error) {
     const message = (error as Error).message

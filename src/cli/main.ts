@@ -5,7 +5,7 @@
  */
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
-import { ownArguments } from './args.js';
+import { ownArguments, registryArgument } from './args.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, type CommandIO, processIO, writeLine } from './io.js';
 
@@ -119,6 +119,10 @@ async function main(argv: string[], io: CommandIO): Promise<number> {
       `unknown command "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Run \`berth --help\` for the list.`,
     );
   }
+  // --registry is BERTH_REGISTRY for this command and the processes it starts (berth run's
+  // child, berth up's services): set once, here at the entry, not by the argument parser.
+  const registry = registryArgument(rest);
+  if (registry !== undefined) process.env.BERTH_REGISTRY = registry;
   return (await command.load()).default(rest, io);
 }
 

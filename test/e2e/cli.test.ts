@@ -361,6 +361,29 @@ describe('berth run', () => {
     expect(after.find((l: { service: string }) => l.service === 'server')).toBeUndefined();
   });
 
+  it('--registry chooses the registry of the command and of the process it starts', async () => {
+    fresh();
+    const bad = await run(['assign', '--registry', 'redis://a:6379']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('registry "redis://a:6379" is not a registry URL');
+    const env = { ...box.env, BERTH_REGISTRY: 'etcd://127.0.0.1:1' };
+    const res = await berth(
+      [
+        'run',
+        'server',
+        '--quiet',
+        '--registry=sqlite',
+        '--',
+        process.execPath,
+        '-e',
+        'console.log(process.env.BERTH_REGISTRY)',
+      ],
+      { cwd: box.dir, env },
+    );
+    expect(res.stderr).toBe('');
+    expect(res.stdout.trim()).toBe('sqlite');
+  });
+
   it('releases the leases it made for the other services at the end, and keeps those leased before it', async () => {
     fresh();
     const cli = { ...box.env, CLI: join(process.cwd(), 'dist/cli/main.js') };
