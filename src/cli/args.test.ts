@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownArguments, registryArgument } from './args.js';
+import { ownArguments, parseCommand, registryArgument } from './args.js';
 
 describe('ownArguments', () => {
   it.each([
@@ -18,6 +18,18 @@ describe('ownArguments', () => {
     [['run', '--'], ['run']],
   ])('%j -> %j: only what comes before the first -- is berth’s', (argv, own) => {
     expect(ownArguments(argv)).toEqual(own);
+  });
+});
+
+describe('parseCommand', () => {
+  it('says in its own words what a flag lacks, and names the close flag of a typo', () => {
+    expect(() => parseCommand('assign', ['--strategy'], { strategy: { type: 'string' } })).toThrow(
+      'assign: --strategy needs a value, e.g. --strategy VALUE. Run `berth assign --help` for its options.',
+    );
+    expect(() => parseCommand('assign', ['--stratgy', 'x'], { strategy: { type: 'string' } })).toThrow(
+      'assign: unknown option --stratgy (did you mean --strategy?). Run',
+    );
+    expect(() => parseCommand('ls', ['--bogus'], {})).toThrow(/^ls: unknown option --bogus\. Run/);
   });
 });
 

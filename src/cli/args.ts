@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { isPort } from '../core/policy.js';
+import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
@@ -81,14 +82,23 @@ export function parseCommand<const O extends Record<string, OptionSpec>>(
     });
     return { values, positionals } as never;
   } catch (error) {
-    const message = (error as Error).message
-      .replace(/\. To specify a positional.*$/s, '')
-      .replace(/\.+$/, '');
     throw new BerthError(
       'E_USAGE',
-      `${command}: ${message}. Run \`berth ${command} --help\` for its options.`,
+      `${command}: ${usageMessage((error as Error).message, Object.keys({ ...GLOBAL_OPTIONS, ...options }))}. Run \`berth ${command} --help\` for its options.`,
     );
   }
+}
+
+/** node's parseArgs message in berth's words: the flag, and the close one for a typo. */
+function usageMessage(message: string, known: readonly string[]): string {
+  const missing = /^Option '(-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[2]} needs a value, e.g. ${missing[2]} VALUE`;
+  const unknown = /^Unknown option '(-{1,2})([\w-]+)'/.exec(message);
+  if (unknown) {
+    const hint = closest(unknown[2]!, known);
+    return `unknown option ${unknown[1]}${unknown[2]}${hint ? ` (did you mean --${hint}?)` : ''}`;
+  }
+  return message.replace(/\. To specify a positional.*$/s, '').replace(/\.+$/, '');
 }
 
 /** Refuses positional arguments a command does not take (`berth ls extra`). */

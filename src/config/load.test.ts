@@ -198,6 +198,17 @@ describe('loadConfig', () => {
     expect(error.message).toBe('berth.config.ts failed to load: boom. Fix the file and run again.');
   });
 
+  it("names berth's package when a TypeScript config imports defineConfig from 'berth'", async () => {
+    write(
+      'berth.config.ts',
+      "import { defineConfig } from 'berth';\nexport default defineConfig({ services: { a: {} } });\n",
+    );
+    const error = await configError(loadConfig({ cwd: root, environment: 'development' }));
+    expect(error.message).toContain(
+      "berth's package is berth-ports: import { defineConfig } from 'berth-ports'.",
+    );
+  });
+
   it('lists every problem in details', async () => {
     write(
       'berth.config.json',

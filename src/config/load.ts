@@ -132,8 +132,15 @@ async function importModule(file: string, name: string): Promise<unknown> {
     const jiti = createJiti(import.meta.url, { moduleCache: false });
     return await jiti.import(file, { default: true });
   } catch (error) {
-    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw configError(`${name} failed to load: ${why}. Fix the file and run again.`, { file, cause: error });
+    const why = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    // berth's npm name is berth-ports: `import { defineConfig } from 'berth'` finds another package, or none.
+    const hint = /Cannot find (module|package) 'berth'/.test(why)
+      ? " berth's package is berth-ports: import { defineConfig } from 'berth-ports'."
+      : '';
+    throw configError(`${name} failed to load: ${why}.${hint} Fix the file and run again.`, {
+      file,
+      cause: error,
+    });
   }
 }
 

@@ -163,7 +163,9 @@ async function runChild(
     }).catch((error: NodeJS.ErrnoException) => {
       throw new BerthError(
         'E_NOT_FOUND',
-        `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
+        error.code === 'ENOENT'
+          ? `cannot run "${file}": no such program${file.includes('/') ? '' : ' on PATH'}. Check the command after -- (an npm script runs as \`npm run <script>\`, a local tool as \`npx <tool>\`).`
+          : `cannot run "${file}": ${error.code ?? error.message}. Check the command after --.`,
       );
     });
     child.on('error', () => {}); // after a successful spawn, only kill() can fail; the exit decides
