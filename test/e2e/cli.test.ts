@@ -484,7 +484,9 @@ describe('berth run', () => {
     fresh();
     const res = await run(['run', 'server', '--', 'definitely-not-a-command-xyz']);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('cannot run "definitely-not-a-command-xyz": no such program on PATH. Check the command after --');
+    expect(res.stderr).toContain(
+      'cannot run "definitely-not-a-command-xyz": no such program on PATH. Check the command after --',
+    );
     expect(res.stderr).not.toContain('node:internal');
     const usage = await run(['run', 'server']);
     expect(usage.code).toBe(2);
