@@ -68,7 +68,10 @@ describe('resolveProject', () => {
     const two = thrown(() =>
       resolveProject(q(undefined), [lease('shop', '/a/shop'), lease('blog', '/b/blog')]),
     );
-    expect([two.code, two.message]).toEqual(['E_AMBIGUOUS', expect.stringContaining('project=')]);
+    expect([two.code, two.message]).toEqual([
+      'E_AMBIGUOUS',
+      '2 checkouts hold leases in environment "development" (projects blog, shop): /a/shop, /b/blog. Add project= with a name or one of these folders.',
+    ]);
   });
 
   it('ignores ad-hoc getPort() leases and answers 404 for unknown names', () => {

@@ -78,7 +78,9 @@ export function resolveProject(query: ProjectQuery, leases: readonly Lease[]): P
   }
   throw new HttpError(
     'E_AMBIGUOUS',
-    `${what} has ${dirs.length} checkouts: ${dirs.join(', ')}. Add ${project === undefined ? 'project= or ' : ''}dir= with one of these folders.`,
+    project === undefined
+      ? `${dirs.length} checkouts hold leases in ${what} (projects ${[...new Set(named.filter((l) => candidates.has(l.dir)).map((l) => l.project))].sort().join(', ')}): ${dirs.join(', ')}. Add project= with a name or one of these folders.`
+      : `${what} has ${dirs.length} checkouts: ${dirs.join(', ')}. Add dir= with one of these folders.`,
     { data: { project: project ?? null, folders: dirs } },
   );
 }
