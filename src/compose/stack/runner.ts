@@ -24,6 +24,7 @@ import {
   stackRules,
   step,
   type Taken,
+  type UnitRun,
   type UnitState,
 } from '../../core/stack.js';
 import type { LeaseOwner, ServiceSpec } from '../../core/types.js';
@@ -79,6 +80,13 @@ const groupOf = (p: SpawnedProcess): ProcessGroupRef => ({
   startTime: p.startTime,
 });
 
+/** One start of a unit's process: what berth made of its command (for the wrong-port hint), its `output` check. */
+interface Start {
+  proc: SpawnedProcess;
+  plan: PortArgsPlan;
+  matcher: OutputMatcher | null;
+}
+
 /** Runs one stack; see the module comment. */
 export class StackRunner {
   readonly done: Promise<StackOutcome>;
@@ -89,10 +97,6 @@ export class StackRunner {
   private readonly watches = new Map<string, AbortController>();
   /** The stop of each signalled unit, done when its whole process group is gone. */
   private readonly stops = new Map<string, Promise<unknown>>();
-  /** What berth made of each unit's command at its last start (port arguments), for the wrong-port hint. */
-  private readonly plans = new Map<string, PortArgsPlan>();
-  /** Each unit's `output` check for its current start. */
-  private readonly matchers = new Map<string, OutputMatcher>();
   private readonly units: ReadonlyMap<string, StackUnit>;
   private readonly specs: ReadonlyMap<string, ServiceSpec>;
   private readonly timers: RestartTimers;
@@ -195,7 +199,7 @@ export class StackRunner {
     return unit;
   }
 
-  private unitState(name: string) {
+  private unitState(name: string): UnitRun {
     const state = this.state.units.get(name);
     if (state === undefined) throw new Error(`berth up: no unit "${name}"`);
     return state;
@@ -241,7 +245,6 @@ export class StackRunner {
       if (!this.running || (phase !== 'pending' && phase !== 'restarting')) return;
       const { adapters } = this.ctx.pm;
       const plan = serviceCommand(spec, spec.run.command, this.port(name), spec.run.cwd);
-      this.plans.set(name, plan);
       if (plan.message !== null) {
         this.ctx.emit({
           type: 'port-args',
@@ -254,7 +257,6 @@ export class StackRunner {
       const ready = spec.run.ready;
       // Matched afresh at each start: a line of the last run does not make this one ready.
       const matcher = ready?.type === 'output' ? new OutputMatcher(ready.pattern) : null;
-      if (matcher) this.matchers.set(name, matcher);
       const proc = await adapters.spawner.spawn({
         command: plan.command,
         cwd: spec.run.cwd,
@@ -283,7 +285,7 @@ export class StackRunner {
       void proc.exited.then((exit) => this.guard(name, () => this.onExit(name, proc, exit)));
       const owner = { pid: proc.pid, startTime: proc.startTime };
       await this.throughOutage(name, () => this.ctx.pm.setOwner(unit.serves, owner));
-      this.watch(name, this.ctx.self.pid);
+      this.watch(name, { proc, plan, matcher });
     } finally {
       // A stop that came meanwhile waited for this launch to settle.
       this.dispatch({ type: 'launched', unit: name });
@@ -358,25 +360,24 @@ export class StackRunner {
   }
 
   /**
-   * Probes `name` until ready (or its port is taken); `ancestor` null for an
+   * Probes `name` until ready (or its port is taken); `start` null for an
    * external unit. While its tree has not bound the port, also watches for a
    * process of the tree listening on another port.
    */
-  private watch(name: string, ancestor: number | null): void {
+  private watch(name: string, start: Start | null): void {
     const controller = new AbortController();
     this.watches.get(name)?.abort();
     this.watches.set(name, controller);
     const { adapters } = this.ctx.pm;
     const port = this.port(name);
-    const { probe, wake } = this.readinessProbe(name, ancestor, controller.signal);
+    const { probe, wake } = this.readinessProbe(name, start, controller.signal);
     const sleep = (ms: number, signal: AbortSignal) =>
       wake === null ? this.ctx.sleep(ms, signal) : Promise.race([this.ctx.sleep(ms, signal), wake]);
-    const proc = this.procs.get(name);
-    const plan = this.plans.get(name);
-    if (ancestor !== null && proc !== undefined && plan !== undefined) {
+    // Only while that start's process still runs.
+    if (start !== null && this.procs.get(name) === start.proc) {
       this.guard(name, () =>
         watchWrongPort(adapters, {
-          root: proc.pid,
+          root: start.proc.pid,
           port,
           signal: controller.signal,
           sleep: (ms, signal) => this.ctx.sleep(ms, signal),
@@ -389,7 +390,7 @@ export class StackRunner {
               pid: l.pid,
               command: l.command,
               listening: l.port,
-              fix: wrongPortFix(plan, name),
+              fix: wrongPortFix(start.plan, name),
             }),
         }),
       );
@@ -420,7 +421,7 @@ export class StackRunner {
    */
   private readinessProbe(
     name: string,
-    ancestor: number | null,
+    start: Start | null,
     signal: AbortSignal,
   ): { probe: () => Promise<Readiness>; wake: Promise<void> | null } {
     const { adapters } = this.ctx.pm;
@@ -428,7 +429,7 @@ export class StackRunner {
     const port = this.port(name);
     const check = spec.run.ready;
     if (check?.type === 'output') {
-      const matcher = this.matchers.get(name) ?? new OutputMatcher(check.pattern);
+      const matcher = start?.matcher ?? new OutputMatcher(check.pattern);
       return { probe: async () => matcher.probe(), wake: matcher.matched };
     }
     if (check?.type === 'command') {
@@ -439,6 +440,8 @@ export class StackRunner {
         wake: null,
       };
     }
+    // berth up is the root of every process it starts; an external unit may be served by anyone.
+    const ancestor = start === null ? null : this.ctx.self.pid;
     return { probe: () => probeReadiness(adapters, { port, check, ancestor }), wake: null };
   }
 
