@@ -6,12 +6,18 @@ import {
   allGone,
   allUp,
   backoffMs,
+  initialStack,
   nextToStart,
   nextToStop,
   PENDING,
   type RunPhase,
+  type StackEffect,
   type StackGraph,
+  type StackInput,
+  type StackState,
   stackGraph,
+  stackRules,
+  step,
   type UnitEvent,
   type UnitState,
   whenExited,
@@ -231,5 +237,292 @@ describe('whenExited', () => {
     ],
   ] as const)('%s', (_name, over, expected) => {
     expect(whenExited({ ...base, ...over })).toEqual(expected);
+  });
+});
+
+describe('the stack machine', () => {
+  const three = (over: { autoReassign?: boolean; api?: Partial<ServiceSpec['run']> } = {}) => {
+    const services = [
+      svc('db', { requires: ['tcp'] }, cmd('node db.js')),
+      svc('api', {}, { ...cmd('node api.js'), dependsOn: ['db'], ...over.api }),
+      svc('websocket', { inheritFrom: 'api', requires: ['websocket'] }),
+      svc('web', {}, { ...cmd('node web.js'), dependsOn: ['api'] }),
+    ];
+    const graph = stackGraph(services, null);
+    return stackRules(graph, services, over.autoReassign ?? true);
+  };
+
+  /** Feeds `inputs` in turn; the last state and every effect, in order. */
+  const feed = (rules: ReturnType<typeof three>, inputs: StackInput[], from?: StackState) => {
+    let state = from ?? initialStack(rules.graph);
+    const effects: StackEffect[] = [];
+    for (const input of inputs) {
+      const out = step(state, rules, input);
+      state = out.state;
+      effects.push(...out.effects);
+    }
+    return { state, effects };
+  };
+  const only = (effects: StackEffect[], ...types: StackEffect['type'][]) =>
+    effects.filter((e) => types.includes(e.type));
+  const phase = (state: StackState, unit: string) => state.units.get(unit)?.phase;
+  /** db, api and web started and ready (at 10, 20, 30; each ready 5 ms later). */
+  const up: StackInput[] = ['db', 'api', 'web'].flatMap((unit, i) => [
+    { type: 'started', unit, at: 10 * (i + 1) },
+    { type: 'launched', unit },
+    { type: 'ready', unit, at: 10 * (i + 1) + 5 },
+  ]);
+
+  it('records every unit, launches what depends on nothing, then each unit once what it needs is ready', () => {
+    const rules = three();
+    const begun = feed(rules, [{ type: 'begin' }]);
+    expect(begun.effects).toEqual([
+      { type: 'record', unit: 'db' },
+      { type: 'record', unit: 'api' },
+      { type: 'record', unit: 'web' },
+      { type: 'launch', unit: 'db', takenBy: null },
+    ]);
+    expect(begun.state.units.get('db')?.launching).toBe(true);
+    const dbUp = feed(rules, up.slice(0, 3), begun.state);
+    expect(only(dbUp.effects, 'launch', 'ready')).toEqual([
+      { type: 'ready', unit: 'db', ms: 5 },
+      { type: 'launch', unit: 'api', takenBy: null },
+    ]);
+  });
+
+  it('sums up once, when every unit is ready, with how long each took', () => {
+    const { state, effects } = feed(three(), [{ type: 'begin' }, ...up]);
+    expect(only(effects, 'summary')).toHaveLength(1);
+    expect(effects.at(-1)).toEqual({ type: 'summary' });
+    expect([...state.units.values()].map((u) => u.readyMs)).toEqual([5, 5, 5]);
+  });
+
+  it('does not launch a unit twice while its launch has not settled', () => {
+    const rules = three();
+    const { state } = feed(rules, [{ type: 'begin' }]);
+    // db is still launching: nothing new starts, whatever else happens.
+    expect(only(step(state, rules, { type: 'fail', unit: 'x', reason: 'y' }).effects, 'launch')).toEqual([]);
+    expect(only(feed(rules, [{ type: 'begin' }]).effects, 'launch')).toHaveLength(1);
+  });
+
+  it('stops in reverse dependency order: each unit is signalled once its dependents are gone, then finishes', () => {
+    const rules = three();
+    const running = feed(rules, [{ type: 'begin' }, ...up]).state;
+    const stop = feed(rules, [{ type: 'stop' }], running);
+    expect(only(stop.effects, 'cancel', 'signal')).toEqual([
+      { type: 'cancel' },
+      { type: 'signal', unit: 'web' },
+    ]);
+    expect(phase(stop.state, 'web')).toBe('stopping');
+    const exit = (unit: string): StackInput => ({ type: 'exit', unit, code: 0, signal: null, taken: null });
+    const web = feed(rules, [exit('web')], stop.state);
+    expect(only(web.effects, 'notice', 'signal')).toEqual([
+      { type: 'notice', notice: { type: 'stopped', service: 'web', code: 0, signal: null } },
+      { type: 'signal', unit: 'api' },
+    ]);
+    const down = feed(rules, [exit('api'), exit('db')], web.state);
+    expect(down.effects.at(-1)).toEqual({ type: 'finish' });
+    expect(down.state.mode).toBe('finishing');
+    expect(down.state.failure).toBeNull();
+  });
+
+  it('waits for a launch in flight before it finishes, and stops at once what never started', () => {
+    const rules = three();
+    const { state, effects } = feed(rules, [{ type: 'begin' }, { type: 'stop' }]);
+    // db is being launched: nothing runs, so nothing is signalled, but the stack is not down yet.
+    expect(only(effects, 'signal', 'finish')).toEqual([]);
+    expect(phase(state, 'api')).toBe('stopped');
+    const settled = feed(rules, [{ type: 'launched', unit: 'db' }], state);
+    expect(settled.effects).toEqual([{ type: 'finish' }]);
+  });
+
+  it('on a second stop kills everything still running, saying so for those not yet signalled', () => {
+    const rules = three();
+    const running = feed(rules, [{ type: 'begin' }, ...up]).state;
+    const { effects } = feed(rules, [{ type: 'stop' }, { type: 'stop' }], running);
+    expect(only(effects, 'notice', 'kill-all')).toEqual([
+      { type: 'notice', notice: { type: 'killed', service: 'db', afterMs: 0 } },
+      { type: 'notice', notice: { type: 'killed', service: 'api', afterMs: 0 } },
+      { type: 'kill-all' },
+    ]);
+  });
+
+  it('restarts after a back-off with on-failure, counting, until maxRestarts; then the stack fails', () => {
+    const rules = three({ api: { restart: 'on-failure', maxRestarts: 1 } });
+    const running = feed(rules, [{ type: 'begin' }, ...up]).state;
+    const crash: StackInput = { type: 'exit', unit: 'api', code: 1, signal: null, taken: null };
+    const first = feed(rules, [crash], running);
+    expect(only(first.effects, 'notice', 'back-off')).toEqual([
+      { type: 'notice', notice: { type: 'exited', service: 'api', code: 1, signal: null } },
+      {
+        type: 'notice',
+        notice: { type: 'restarting', service: 'api', delayMs: 1000, restarts: 1, maxRestarts: 1 },
+      },
+      { type: 'back-off', unit: 'api', delayMs: 1000 },
+    ]);
+    const again = feed(rules, [{ type: 'restart-due', unit: 'api' }], first.state);
+    expect(again.effects).toEqual([{ type: 'launch', unit: 'api', takenBy: null }]);
+    const second = feed(
+      rules,
+      [{ type: 'started', unit: 'api', at: 100 }, { type: 'launched', unit: 'api' }, crash],
+      again.state,
+    );
+    expect(second.state.failure).toEqual({
+      service: 'api',
+      reason: 'exited with code 1 after 1 restart (maxRestarts 1)',
+    });
+    // api is gone, so db need not wait for it.
+    expect(only(second.effects, 'signal')).toEqual([
+      { type: 'signal', unit: 'web' },
+      { type: 'signal', unit: 'db' },
+    ]);
+  });
+
+  it('does not restart once the stack stops, and a back-off that ends then launches nothing', () => {
+    const rules = three({ api: { restart: 'always' } });
+    const running = feed(rules, [{ type: 'begin' }, ...up]).state;
+    const { state, effects } = feed(
+      rules,
+      [
+        { type: 'exit', unit: 'api', code: 1, signal: null, taken: null },
+        { type: 'stop' },
+        { type: 'restart-due', unit: 'api' },
+      ],
+      running,
+    );
+    expect(only(effects, 'launch')).toEqual([]);
+    expect(phase(state, 'api')).toBe('stopped');
+  });
+
+  it('fails the stack, naming the unit, when one without a restart policy exits; a second failure is not reported', () => {
+    const rules = three();
+    const running = feed(rules, [{ type: 'begin' }, ...up]).state;
+    const { state, effects } = feed(
+      rules,
+      [
+        { type: 'exit', unit: 'api', code: 2, signal: null, taken: null },
+        { type: 'fail', unit: 'db', reason: 'later' },
+      ],
+      running,
+    );
+    expect(state.failure).toEqual({ service: 'api', reason: 'exited with code 2 (restart: "no")' });
+    expect(
+      only(effects, 'notice').filter((e) => e.type === 'notice' && e.notice.type === 'failed'),
+    ).toHaveLength(1);
+    expect(state.mode).toBe('stopping');
+  });
+
+  it('lets a one-shot that nothing depends on finish, and ends when it was all there was', () => {
+    const services = [svc('migrate', {}, cmd('node migrate.js'))];
+    const rules = stackRules(stackGraph(services, null), services, true);
+    const { state, effects } = feed(rules, [
+      { type: 'begin' },
+      { type: 'started', unit: 'migrate', at: 0 },
+      { type: 'launched', unit: 'migrate' },
+      { type: 'exit', unit: 'migrate', code: 0, signal: null, taken: null },
+    ]);
+    expect(only(effects, 'summary', 'finish')).toEqual([{ type: 'summary' }, { type: 'finish' }]);
+    expect(state.failure).toBeNull();
+  });
+
+  it('moves a unit that lost its port to a stranger without counting a restart, and says who took it', () => {
+    const rules = three();
+    const starting = feed(rules, [{ type: 'begin' }, ...up.slice(0, 3), up[3]!, up[4]!]).state;
+    const taken = { port: 3000, holder: 'pid 900 (nc -l 3000)' };
+    const { state, effects } = feed(
+      rules,
+      [{ type: 'exit', unit: 'api', code: 1, signal: null, taken }],
+      starting,
+    );
+    expect(only(effects, 'launch', 'notice')).toEqual([
+      { type: 'launch', unit: 'api', takenBy: 'pid 900 (nc -l 3000)' },
+    ]);
+    expect(state.units.get('api')).toMatchObject({ phase: 'pending', restarts: 0, takenBy: null });
+  });
+
+  it('moves a starting unit whose port a stranger took: stop, then back to pending and launched again', () => {
+    const rules = three();
+    const starting = feed(rules, [{ type: 'begin' }, ...up.slice(0, 3), up[3]!, up[4]!]).state;
+    const taken = { port: 3000, holder: 'pid 900' };
+    const moving = feed(
+      rules,
+      [
+        { type: 'move', unit: 'api' },
+        { type: 'move-stopped', unit: 'api' },
+      ],
+      starting,
+    );
+    expect(moving.state.units.get('api')).toMatchObject({ moving: true, spawned: false, phase: 'starting' });
+    const moved = feed(rules, [{ type: 'move-done', unit: 'api', taken }], moving.state);
+    expect(only(moved.effects, 'launch')).toEqual([{ type: 'launch', unit: 'api', takenBy: 'pid 900' }]);
+    expect(moved.state.units.get('api')?.moving).toBe(false);
+  });
+
+  it('a stop during a move ends the unit as stopped, without a new launch', () => {
+    const rules = three();
+    const starting = feed(rules, [{ type: 'begin' }, ...up.slice(0, 3), up[3]!, up[4]!]).state;
+    const { state, effects } = feed(
+      rules,
+      [
+        { type: 'move', unit: 'api' },
+        { type: 'stop' },
+        { type: 'move-stopped', unit: 'api' },
+        { type: 'move-done', unit: 'api', taken: null },
+        { type: 'exit', unit: 'db', code: 0, signal: null, taken: null },
+      ],
+      starting,
+    );
+    expect(only(effects, 'launch')).toEqual([]);
+    expect(
+      only(effects, 'notice').map((e) => e.type === 'notice' && [e.notice.type, e.notice.service]),
+    ).toEqual([
+      ['stopped', 'api'],
+      ['stopped', 'db'],
+    ]);
+    expect(effects.at(-1)).toEqual({ type: 'finish' });
+    expect(phase(state, 'api')).toBe('stopped');
+  });
+
+  it.each([
+    [false, 'api', 'autoReassign is off. Free the port (`berth free 3000`) or set autoReassign: true'],
+    [true, 'websocket', 'websocket shares it through inheritFrom. Free the port (`berth free 3000`)'],
+  ] as const)('fails instead of moving when it cannot (autoReassign %s, %s)', (autoReassign, unit, why) => {
+    const services = [
+      svc('api', {}, cmd('node api.js')),
+      svc('websocket', { inheritFrom: 'api' }, cmd('node ws.js')),
+    ];
+    const rules = stackRules(stackGraph(services, null), services, autoReassign);
+    const running = feed(rules, [
+      { type: 'begin' },
+      { type: 'started', unit: 'api', at: 0 },
+      { type: 'launched', unit: 'api' },
+      { type: 'ready', unit: 'api', at: 1 },
+      { type: 'started', unit: 'websocket', at: 2 },
+      { type: 'launched', unit: 'websocket' },
+    ]).state;
+    const taken = { port: 3000, holder: 'pid 900' };
+    const { state } = feed(rules, [{ type: 'exit', unit, code: 1, signal: null, taken }], running);
+    expect(state.failure).toEqual({
+      service: unit,
+      reason: `port 3000 is held by pid 900, a process berth did not start, and ${why}`,
+    });
+  });
+
+  it('is pure: the state it was given is left as it was', () => {
+    const rules = three();
+    const before = initialStack(rules.graph);
+    const copy = structuredClone(before);
+    step(before, rules, { type: 'begin' });
+    expect(before).toEqual(copy);
+  });
+
+  it('refuses an input its state cannot take (a runner bug)', () => {
+    const rules = three();
+    expect(() => step(initialStack(rules.graph), rules, { type: 'ready', unit: 'db', at: 0 })).toThrow(
+      /cannot take/,
+    );
+    expect(() => step(initialStack(rules.graph), rules, { type: 'watched', unit: 'nope' })).toThrow(
+      /no unit/,
+    );
   });
 });

@@ -372,3 +372,358 @@ export function whenExited(facts: ExitFacts): ExitDecision {
   }
   return { action: 'stop-stack', reason: `exited with ${how} (restart: "${facts.restart}")` };
 }
+
+/** What the stack machine needs to know of a unit beyond the graph: its restart policy, and whether it may move. */
+export interface UnitRules {
+  restart: RestartPolicy;
+  maxRestarts: number | null;
+  /** It shares its port through `inheritFrom`, so it cannot move to another. */
+  inherits: boolean;
+}
+
+/** The rules of one stack: its graph, each unit's rules, and whether a taken port may move (`autoReassign`). */
+export interface StackRules {
+  graph: StackGraph;
+  units: ReadonlyMap<string, UnitRules>;
+  autoReassign: boolean;
+}
+
+/** The rules of `graph` from the config's services. */
+export function stackRules(
+  graph: StackGraph,
+  services: readonly ServiceSpec[],
+  autoReassign: boolean,
+): StackRules {
+  const units = new Map<string, UnitRules>();
+  for (const s of services) {
+    units.set(s.name, {
+      restart: s.run.restart,
+      maxRestarts: s.run.maxRestarts,
+      inherits: s.inheritFrom !== null,
+    });
+  }
+  return { graph, units, autoReassign };
+}
+
+/** One unit as the stack machine holds it: its life ({@link UnitState}) and what the runner does to it meanwhile. */
+export interface UnitRun extends UnitState {
+  /** A process of it runs (the runner holds its handle). */
+  spawned: boolean;
+  /** Being leased and spawned. */
+  launching: boolean;
+  /** Being stopped off a port a stranger took. */
+  moving: boolean;
+  /** Who took its port when it went back to pending for that; its next start says so. */
+  takenBy: string | null;
+  /** When its current start began, on the runner's clock. */
+  startedAt: number | null;
+  /** Milliseconds its last start took to be ready. */
+  readyMs: number | null;
+}
+
+/** A whole stack's state: every unit, and where the stack is. */
+export interface StackState {
+  units: ReadonlyMap<string, UnitRun>;
+  /** `stopping`: on request or after a failure; `finishing`: leases being released, nothing more happens. */
+  mode: 'running' | 'stopping' | 'finishing';
+  /** The `up` summary went out. */
+  summarised: boolean;
+  /** The unit that stopped the stack, and why. */
+  failure: { service: string; reason: string } | null;
+}
+
+/** What the stack learns: from the user (stop), from a unit's process, or from the runner's work settling. */
+export type StackInput =
+  | { type: 'begin' }
+  | { type: 'stop' }
+  | { type: 'fail'; unit: string; reason: string }
+  /** An external unit is being watched. */
+  | { type: 'watched'; unit: string }
+  /** A unit's process was spawned at `at`. */
+  | { type: 'started'; unit: string; at: number }
+  /** A launch (lease, spawn) settled, however it went. */
+  | { type: 'launched'; unit: string }
+  | { type: 'ready'; unit: string; at: number }
+  /** Its back-off is over. */
+  | { type: 'restart-due'; unit: string }
+  /** A stranger holds its port while it starts: the runner stops its process. */
+  | { type: 'move'; unit: string }
+  /** The process a move stopped is gone. */
+  | { type: 'move-stopped'; unit: string }
+  /** The move ended: with `taken`, its leases are back with berth up and it goes back to pending (or fails). */
+  | { type: 'move-done'; unit: string; taken: Taken | null }
+  /** Its process is gone; what that means comes with `exit`. */
+  | { type: 'reaped'; unit: string }
+  /**
+   * Its process exited (its group is gone). `taken`: it failed while a
+   * stranger held its port, so it lost the race for its bind.
+   */
+  | { type: 'exit'; unit: string; code: number | null; signal: string | null; taken: Taken | null };
+
+/** A port a stranger holds. */
+export interface Taken {
+  port: number;
+  holder: string;
+}
+
+/** What the stack tells the user; the runner emits these as they are. */
+export type StackNotice =
+  | { type: 'exited'; service: string; code: number | null; signal: string | null }
+  | { type: 'stopped'; service: string; code: number | null; signal: string | null }
+  | { type: 'restarting'; service: string; delayMs: number; restarts: number; maxRestarts: number | null }
+  | { type: 'killed'; service: string; afterMs: number }
+  | { type: 'failed'; service: string; reason: string };
+
+/** What the runner must do, in order. */
+export type StackEffect =
+  /** Write the unit's state where other processes see it. */
+  | { type: 'record'; unit: string }
+  | { type: 'notice'; notice: StackNotice }
+  /** Lease and start the unit (`takenBy`: a stranger took its last port). */
+  | { type: 'launch'; unit: string; takenBy: string | null }
+  /** Wait `delayMs`, then give `restart-due`. */
+  | { type: 'back-off'; unit: string; delayMs: number }
+  /** Its stop signal to the unit's process group. */
+  | { type: 'signal'; unit: string }
+  /** The unit is ready after `ms`: say so. */
+  | { type: 'ready'; unit: string; ms: number }
+  /** Every unit is up: the summary. */
+  | { type: 'summary' }
+  /** The stack stops: cancel back-offs and readiness watches. */
+  | { type: 'cancel' }
+  /** A second stop: SIGKILL to every process still running. */
+  | { type: 'kill-all' }
+  /** Release the leases and end. */
+  | { type: 'finish' };
+
+/** A stack before {@link step} begins it. */
+export function initialStack(graph: StackGraph): StackState {
+  const fresh: UnitRun = {
+    ...PENDING,
+    spawned: false,
+    launching: false,
+    moving: false,
+    takenBy: null,
+    startedAt: null,
+    readyMs: null,
+  };
+  return {
+    units: new Map(graph.units.map((u) => [u.name, fresh])),
+    mode: 'running',
+    summarised: false,
+    failure: null,
+  };
+}
+
+/** Why a unit whose port a stranger holds cannot move. */
+function cannotMove(unit: string, taken: Taken, rules: StackRules): string {
+  const why = rules.autoReassign ? `${unit} shares it through inheritFrom` : 'autoReassign is off';
+  return `port ${taken.port} is held by ${taken.holder}, a process berth did not start, and ${why}. Free the port (\`berth free ${taken.port}\`)${rules.autoReassign ? '' : ' or set autoReassign: true'}`;
+}
+
+/**
+ * The stack's state machine: the next state and what the runner must do.
+ * Pure: the runner feeds it what happened (with the time) and carries out
+ * the effects, some of which come back as inputs (a launch settles, a
+ * back-off ends). An input the state cannot take is a runner bug: it throws.
+ *
+ * @example
+ * step(initialStack(graph), rules, { type: 'begin' }).effects
+ * // [{ type: 'record', unit: 'db' }, ..., { type: 'launch', unit: 'db', takenBy: null }]
+ */
+export function step(
+  state: StackState,
+  rules: StackRules,
+  input: StackInput,
+): { state: StackState; effects: StackEffect[] } {
+  const units = new Map(state.units);
+  let { mode, summarised, failure } = state;
+  const effects: StackEffect[] = [];
+  const get = (name: string): UnitRun => {
+    const u = units.get(name);
+    if (u === undefined) throw new Error(`berth up: no unit "${name}"`);
+    return u;
+  };
+  const patch = (name: string, more: Partial<UnitRun>) => units.set(name, { ...get(name), ...more });
+  const move = (name: string, event: UnitEvent, more: Partial<UnitRun> = {}): UnitRun => {
+    const next = { ...advance(get(name), event), ...more };
+    units.set(name, { ...get(name), ...next });
+    effects.push({ type: 'record', unit: name });
+    return get(name);
+  };
+  const notice = (n: StackNotice) => effects.push({ type: 'notice', notice: n });
+  const launch = (name: string) => {
+    effects.push({ type: 'launch', unit: name, takenBy: get(name).takenBy });
+    patch(name, { launching: true, takenBy: null });
+  };
+  const schedule = () => {
+    if (mode !== 'running') return;
+    for (const name of nextToStart(units, rules.graph)) {
+      const u = get(name);
+      if (!u.launching && !u.moving) launch(name);
+    }
+  };
+  const summarise = () => {
+    if (summarised || mode !== 'running' || !allUp(units, rules.graph)) return;
+    summarised = true;
+    effects.push({ type: 'summary' });
+  };
+  const finish = () => {
+    if (mode === 'finishing') return;
+    mode = 'finishing';
+    effects.push({ type: 'finish' });
+  };
+  const continueStop = () => {
+    if (mode !== 'stopping') return;
+    for (let next = nextToStop(units, rules.graph); next.length > 0; next = nextToStop(units, rules.graph)) {
+      for (const name of next) {
+        move(name, { type: 'stop' });
+        if (get(name).spawned) effects.push({ type: 'signal', unit: name });
+        else move(name, { type: 'stopped' });
+      }
+    }
+    if (allGone(units, rules.graph) && [...units.values()].every((u) => !u.launching)) finish();
+  };
+  const stop = () => {
+    if (mode !== 'running') {
+      for (const [name, u] of units) {
+        if (u.spawned && RUNNING.has(u.phase)) {
+          move(name, { type: 'stop' });
+          notice({ type: 'killed', service: name, afterMs: 0 });
+        }
+      }
+      effects.push({ type: 'kill-all' });
+      return;
+    }
+    mode = 'stopping';
+    effects.push({ type: 'cancel' });
+    for (const [name, u] of units) {
+      if (u.phase === 'pending' || u.phase === 'restarting') move(name, { type: 'stop' });
+    }
+    continueStop();
+  };
+  const fail = (name: string, reason: string) => {
+    if (mode !== 'running') return;
+    if (failure === null) {
+      failure = { service: name, reason };
+      notice({ type: 'failed', service: name, reason });
+    }
+    stop();
+  };
+  /** A stranger holds the port: back to pending, moving at the next start, or fail. */
+  const replan = (name: string, taken: Taken) => {
+    if (rules.units.get(name)?.inherits || !rules.autoReassign) {
+      fail(name, cannotMove(name, taken, rules));
+      return;
+    }
+    move(name, { type: 'replan' }, { takenBy: taken.holder });
+  };
+  const exit = (name: string, code: number | null, signal: string | null, taken: Taken | null) => {
+    const u = get(name);
+    patch(name, { spawned: false });
+    if (u.phase === 'stopping') {
+      move(name, { type: 'exit', code });
+      notice({ type: 'stopped', service: name, code, signal });
+      continueStop();
+      return;
+    }
+    if (u.phase === 'stopped') {
+      continueStop();
+      return;
+    }
+    if (taken !== null && mode === 'running') {
+      replan(name, taken);
+      schedule();
+      return;
+    }
+    const exited = move(name, { type: 'exit', code });
+    notice({ type: 'exited', service: name, code, signal });
+    if (mode !== 'running') {
+      continueStop();
+      return;
+    }
+    const r = rules.units.get(name);
+    const decision = whenExited({
+      restart: r?.restart ?? 'no',
+      maxRestarts: r?.maxRestarts ?? null,
+      restarts: exited.restarts,
+      code,
+      signal,
+      dependents: dependentsOf(name, rules.graph),
+    });
+    if (decision.action === 'restart') {
+      const next = move(name, { type: 'restart' });
+      notice({
+        type: 'restarting',
+        service: name,
+        delayMs: decision.delayMs,
+        restarts: next.restarts,
+        maxRestarts: r?.maxRestarts ?? null,
+      });
+      effects.push({ type: 'back-off', unit: name, delayMs: decision.delayMs });
+    } else if (decision.action === 'done') {
+      summarise();
+      if (allGone(units, rules.graph)) finish();
+    } else {
+      fail(name, decision.reason);
+    }
+  };
+
+  switch (input.type) {
+    case 'begin':
+      for (const name of units.keys()) effects.push({ type: 'record', unit: name });
+      schedule();
+      break;
+    case 'stop':
+      stop();
+      break;
+    case 'fail':
+      fail(input.unit, input.reason);
+      break;
+    case 'watched':
+      move(input.unit, { type: 'start' });
+      break;
+    case 'started':
+      move(input.unit, { type: 'start' }, { spawned: true, startedAt: input.at });
+      break;
+    case 'launched':
+      patch(input.unit, { launching: false });
+      continueStop();
+      break;
+    case 'ready': {
+      const startedAt = get(input.unit).startedAt ?? input.at;
+      move(input.unit, { type: 'ready' }, { readyMs: input.at - startedAt });
+      effects.push({ type: 'ready', unit: input.unit, ms: input.at - startedAt });
+      summarise();
+      schedule();
+      break;
+    }
+    case 'restart-due':
+      if (mode === 'running') launch(input.unit);
+      break;
+    case 'move':
+      patch(input.unit, { moving: true });
+      break;
+    case 'move-stopped':
+      patch(input.unit, { spawned: false });
+      if (mode !== 'running' && get(input.unit).phase === 'stopping') {
+        // The stack stopped meanwhile: the unit is gone, not moved.
+        move(input.unit, { type: 'exit', code: null });
+        notice({ type: 'stopped', service: input.unit, code: null, signal: null });
+      }
+      break;
+    case 'move-done':
+      if (mode === 'running' && input.taken !== null) replan(input.unit, input.taken);
+      patch(input.unit, { moving: false });
+      continueStop();
+      schedule();
+      break;
+    case 'reaped':
+      patch(input.unit, { spawned: false });
+      break;
+    case 'exit':
+      exit(input.unit, input.code, input.signal, input.taken);
+      break;
+  }
+  return { state: { units, mode, summarised, failure }, effects };
+}

@@ -1,41 +1,7 @@
 /**
- * Restarts: what a unit's exit means (src/core/stack.ts `whenExited`, fed
- * with the unit's settings and the graph), and the back-off timers, which the
- * stack's stop cancels.
+ * Restarts: the back-off timers (src/core/stack.ts decides when a unit
+ * restarts and how long it waits), which the stack's stop cancels.
  */
-
-import type { ProcessExit } from '../../core/facts.js';
-import {
-  dependentsOf,
-  type ExitDecision,
-  type StackGraph,
-  type UnitState,
-  whenExited,
-} from '../../core/stack.js';
-import type { RunSpec } from '../../core/types.js';
-
-/**
- * The decision about a unit that exited by itself.
- *
- * @example
- * decideExit('api', state, spec.run, graph, { code: 1, signal: null }) // { action: 'restart', delayMs: 1000 }
- */
-export function decideExit(
-  unit: string,
-  state: UnitState,
-  run: RunSpec,
-  graph: StackGraph,
-  exit: ProcessExit,
-): ExitDecision {
-  return whenExited({
-    restart: run.restart,
-    maxRestarts: run.maxRestarts,
-    restarts: state.restarts,
-    code: exit.code,
-    signal: exit.signal,
-    dependents: dependentsOf(unit, graph),
-  });
-}
 
 /** Back-off timers, one per unit; {@link cancelAll} when the stack stops. */
 export class RestartTimers {
