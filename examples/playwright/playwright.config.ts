@@ -7,6 +7,9 @@ const berth = berthWebServers({ cwd: import.meta.dirname, baseURL: 'client' });
 
 export default defineConfig({
   testDir: 'tests',
+  // Beside this config, not the project root's test-results/ (Playwright's default is the
+  // folder of the nearest package.json, and it empties that folder at each run).
+  outputDir: 'test-results',
   reporter: 'list',
   webServer: berth.webServer,
   use: {
