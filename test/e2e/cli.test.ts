@@ -241,6 +241,11 @@ describe('berth get / ls / release / env', () => {
           [other.dir, block[9]],
         ]),
       );
+      // The table tells the two checkouts of shop apart by their folder.
+      const lines = (await run(['ls', '--all-projects'])).stdout.split('\n');
+      expect(lines[0]).toMatch(/^PROJECT +ENV +SERVICE +PORT +STATE +PID +AGE +DIR$/);
+      expect(lines.find((l) => l.includes(String(block[8])))).toMatch(new RegExp(`${box.dir}$`));
+      expect(lines.find((l) => l.includes(String(block[9])))).toMatch(new RegExp(`${other.dir}$`));
     } finally {
       other.cleanup();
     }

@@ -2,6 +2,7 @@
  * `berth ls [--all-projects] [--json]`: leases with their state
  * (reserved / bound / stale), owner pid and age.
  */
+import { homedir } from 'node:os';
 import { berthHome } from '../../compose/context.js';
 import { type LeaseView, leaseJson, leaseViews } from '../../compose/lease-views.js';
 import { checkoutsByDir, leaseName, registerConfigCheckout } from '../../compose/names.js';
@@ -21,6 +22,12 @@ bound (something listens on the port), stale (owner died or lease expired).
 --all-hosts lists every host's leases in a shared registry (etcd), with the
 URL other hosts reach each service at. While \`berth serve\` runs its proxy, NAME
 is each service's name through it (http://web.shop.localhost:4939).`;
+
+/** A folder with the home folder written `~`. */
+function shortDir(dir: string): string {
+  const home = homedir();
+  return home !== '' && (dir === home || dir.startsWith(`${home}/`)) ? `~${dir.slice(home.length)}` : dir;
+}
 
 function print(
   leases: LeaseView[],
@@ -46,6 +53,8 @@ function print(
     l.owner ? String(l.owner.pid) : '-',
     formatAge(now - l.createdAt),
     ...(names.size > 0 ? [names.get(l) ?? '-'] : []),
+    // Two checkouts of one project differ only here.
+    ...(allProjects ? [l.kind === 'adhoc' ? '-' : shortDir(l.dir)] : []),
   ]);
   const header = [
     ...(allProjects ? ['PROJECT', 'ENV'] : []),
@@ -55,6 +64,7 @@ function print(
     'PID',
     'AGE',
     ...(names.size > 0 ? ['NAME'] : []),
+    ...(allProjects ? ['DIR'] : []),
   ];
   io.out(table(header, rows, { right: allProjects ? [3, 5] : [1, 3] }));
 }
