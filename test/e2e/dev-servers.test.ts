@@ -47,7 +47,7 @@ afterEach(async () => {
 });
 
 /** A Vite project: an index page, `dev` = `vite`, the repo's node_modules (the real Vite), a berth config. */
-function viteProject(web: Record<string, unknown>): Sandbox {
+async function viteProject(web: Record<string, unknown>): Promise<Sandbox> {
   const box = sandbox('site');
   boxes.push(box);
   writeFileSync(join(box.dir, 'index.html'), '<!doctype html><h1>berth-served page</h1>\n');
@@ -61,7 +61,10 @@ function viteProject(web: Record<string, unknown>): Sandbox {
     "export default { cacheDir: '.vite-cache', clearScreen: false };\n",
   );
   symlinkSync(join(ROOT, 'node_modules'), join(box.dir, 'node_modules'), 'dir');
-  box.writeConfig({ services: { web: { preferred: [VITE_PORT], ...web } } });
+  // After Vite's port, ports reserved for this test (test/helpers.ts), not the default pool:
+  // another test run on this machine (its own registry) would race it for the pool's first ports.
+  const block = await reserveBlock(8);
+  box.writeConfig({ services: { web: { preferred: [VITE_PORT, ...block], ...web } } });
   return box;
 }
 
@@ -101,7 +104,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   ];
   for (const [how, command] of ways) {
     it(`${how}: ready on berth's port, the page served there, nothing on 5173/5174 from the stack, nothing left after Ctrl-C`, async () => {
-      const box = viteProject({ command });
+      const box = await viteProject({ command });
       const up = startUp(box.dir, box.env, [], { group: true });
       const port = await assignedPort(up, 'web');
       expect(port).not.toBe(VITE_PORT);
@@ -119,7 +122,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   }
 
   it('berth run web -- npx vite: the same, and Ctrl-C leaves nothing', async () => {
-    const box = viteProject({});
+    const box = await viteProject({});
     // In a group of its own, as a shell runs a job: Ctrl-C reaches berth run and the command alike.
     const run = startUp(box.dir, box.env, ['web', '--', 'npx', 'vite'], { command: 'run', group: true });
     const port = await assignedPort(run, 'web');
@@ -135,7 +138,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   });
 
   it('berth run web -- npm run dev, SIGTERM to berth alone (a kill, a process manager): vite, which sh leaves running, is stopped too', async () => {
-    const box = viteProject({});
+    const box = await viteProject({});
     const run = startUp(box.dir, box.env, ['web', '--', 'npm', 'run', 'dev'], { command: 'run' });
     const port = await assignedPort(run, 'web');
     await run.line(new RegExp(`Local: +http://localhost:${port}/`), 30_000);
@@ -151,7 +154,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   });
 
   it('portArgs false: Vite serves elsewhere and the warning names it within 3 s of its bind', async () => {
-    const box = viteProject({ command: 'npx vite', portArgs: false });
+    const box = await viteProject({ command: 'npx vite', portArgs: false });
     const up = startUp(box.dir, box.env);
     const port = await assignedPort(up, 'web');
     const local = await up.line(/Local: +http:\/\/localhost:\d+\//, 30_000);
@@ -170,7 +173,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   });
 
   it('--json: what berth added is a port-args event, and the service is ready on that port', async () => {
-    const box = viteProject({ command: 'npx vite' });
+    const box = await viteProject({ command: 'npx vite' });
     const up = startUp(box.dir, box.env, ['--json']);
     const ready = JSON.parse(await up.line(/"type":"ready"/, 30_000)) as { port: number };
     // The start that became ready: a racer on the first port makes vite fail (--strictPort)
@@ -189,7 +192,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
   });
 
   it('berth run with portArgs false: the warning names the process of its tree and the port it serves on', async () => {
-    const box = viteProject({ portArgs: false });
+    const box = await viteProject({ portArgs: false });
     const run = startUp(box.dir, box.env, ['web', '--', 'npx', 'vite'], { command: 'run', group: true });
     const port = await assignedPort(run, 'web');
     const local = await run.line(/Local: +http:\/\/localhost:\d+\//, 30_000);
@@ -206,7 +209,7 @@ describe('berth up with the real Vite, a stranger on 5173', () => {
 
   it('a command that names its own port is run as written, and the line says so', async () => {
     const [own] = await reserveBlock(1);
-    const box = viteProject({ command: `npx vite --port ${own} --strictPort` });
+    const box = await viteProject({ command: `npx vite --port ${own} --strictPort` });
     const up = startUp(box.dir, box.env);
     await up.line(
       new RegExp(
