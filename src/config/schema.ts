@@ -2,7 +2,9 @@
  * The configuration schema, written once as a JSON Schema (draft 2020-12)
  * literal. `validate.ts` walks it to check a config without a schema library
  * (valibot was measured and lost: docs/decisions.md), and `scripts/gen-schema.mjs`
- * writes it to `berth.schema.json` so editors complete and check the file.
+ * writes it to `berth.schema.json` so editors complete and check the file, and
+ * derives from it the types `defineConfig` takes (`user-config.generated.ts`,
+ * each field's JSDoc from its `description`, `default` and `examples`).
  * `patternErrorMessage` is the VS Code JSON keyword; the walker uses it too.
  */
 
@@ -353,7 +355,8 @@ const overridable: Record<string, JsonSchema> = {
 
 /**
  * The configuration schema. `berth.schema.json` is this object, serialised by
- * `scripts/gen-schema.mjs`; a test keeps the two equal.
+ * `scripts/gen-schema.mjs` (`npm run gen:schema`), which also writes the
+ * `UserConfig` types from it; schema.test.ts fails while either is stale.
  */
 export const CONFIG_JSON_SCHEMA: JsonSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
