@@ -67,10 +67,17 @@ const HOST_ATTEMPTS = 20;
  * costs more than a bind; one commit per handful brought zero-config latency under
  * get-port's. Ports not yet handed out stay leased to this process until it exits.
  */
-const RESERVE_BATCH = 8;
+export const RESERVE_BATCH = 8;
 
 /** Most pool ports leased in one request: bounds how long one transaction keeps the event loop. */
 const RESERVE_MAX = 64;
+
+/**
+ * When a zero-config call leaves this few ports in the reserve, the reserve is topped up
+ * once the event loop is idle (a `setImmediate`), so a caller that does anything between
+ * its calls never waits for the commit; a burst that empties it waits as before.
+ */
+export const RESERVE_LOW = 2;
 
 /**
  * How long a normal exit may wait for the registry to release this process's leases,
@@ -119,6 +126,11 @@ export class GetPortContext {
   private reserve: number[] = [];
   private waiters: { resolve: (port: number) => void; reject: (error: unknown) => void }[] = [];
   private refilling = false;
+  private topUpPending = false;
+  /** A zero-config call took the reserve to its low mark: top it up once the call has answered. */
+  private topUpDue = false;
+  /** Moves on at `releaseAll` and `close`: a top-up begun before either leases nothing for the reserve. */
+  private epoch = 0;
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
@@ -135,12 +147,22 @@ export class GetPortContext {
   }
 
   /** {@link getPort} for options already read (the module's getPort reads them before it opens a registry). */
-  async getPortFor(request: PortRequest): Promise<number> {
+  getPortFor(request: PortRequest): Promise<number> {
+    return this.call(() => this.leasePort(request));
+  }
+
+  /**
+   * Runs one getPort-like call: counted for the event loop's slices, and followed,
+   * once it has answered, by the reserve's top-up when the call took it below its
+   * low mark (so the top-up runs after the caller's turn, not during this call's probe).
+   */
+  private async call<T>(run: () => Promise<T>): Promise<T> {
     callStarted();
     try {
-      return await this.leasePort(request);
+      return await run();
     } finally {
       callEnded();
+      if (this.reserve.length <= RESERVE_LOW && this.topUpDue) this.topUpWhenIdle();
     }
   }
 
@@ -238,6 +260,7 @@ export class GetPortContext {
     const ports = [...this.held.keys()];
     this.reserve = [];
     this.held.clear();
+    this.epoch++;
     const pid = this.owner.pid;
     // In as many transactions as a bounded registry (etcd) needs: a release may stop halfway.
     for (let more = true; more; ) {
@@ -272,6 +295,7 @@ export class GetPortContext {
       );
       this.held.clear();
       this.reserve = [];
+      this.epoch++;
     } catch {
       // Exiting anyway; the next allocation reclaims leases of dead owners.
     }
@@ -279,6 +303,7 @@ export class GetPortContext {
 
   /** Closes the registry. Leases stay until this process exits (or `releaseAll`). */
   close(): void {
+    this.epoch++;
     this.adapters.registry.close();
   }
 
@@ -291,13 +316,8 @@ export class GetPortContext {
    * ephemeral, browser-blocked): as in get-port, the ports asked for are tried and the
    * bind decides. `check` replaces the probe (get-port's `host`: that address only).
    */
-  async leaseFirstFree(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
-    callStarted();
-    try {
-      return await this.leaseFirstFreeNow(candidates, check);
-    } finally {
-      callEnded();
-    }
+  leaseFirstFree(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
+    return this.call(() => this.leaseFirstFreeNow(candidates, check));
   }
 
   private leaseFirstFreeNow(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
@@ -337,15 +357,10 @@ export class GetPortContext {
    * get-port's random fallback, for berth-ports/get-port: a pool port, never one in `exclude`;
    * with `host` (get-port's option), free on every address and on that host too.
    */
-  async leaseFromPool(exclude: ReadonlySet<number>, host?: PortCheck): Promise<number> {
+  leaseFromPool(exclude: ReadonlySet<number>, host?: PortCheck): Promise<number> {
     // Only excluded ports in the pool matter; with none there, zero-config calls keep their fast path.
     const avoid = [...exclude].filter((p) => p >= DEFAULT_POOL.min && p <= DEFAULT_POOL.max);
-    callStarted();
-    try {
-      return await this.leasePort(toRequest(avoid.length > 0 ? { exclude: avoid } : {}), host);
-    } finally {
-      callEnded();
-    }
+    return this.call(() => this.leasePort(toRequest(avoid.length > 0 ? { exclude: avoid } : {}), host));
   }
 
   /** The kernel's listening ports, once ports here have proved crowded; `null` (the bind decides) otherwise. */
@@ -358,7 +373,10 @@ export class GetPortContext {
   /** A pool port from the reserve, leasing more (for every waiting call at once) when it runs out. */
   private fromReserve(): Promise<number> {
     const port = this.reserve.shift();
-    if (port !== undefined) return Promise.resolve(port);
+    if (port !== undefined) {
+      this.topUpDue = this.reserve.length <= RESERVE_LOW;
+      return Promise.resolve(port);
+    }
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       void this.refill();
@@ -368,6 +386,7 @@ export class GetPortContext {
   private async refill(): Promise<void> {
     if (this.refilling) return;
     this.refilling = true;
+    const epoch = this.epoch;
     try {
       const listening = await this.listeningFacts();
       const policy = this.policy();
@@ -379,7 +398,8 @@ export class GetPortContext {
       for (const port of this.hold(leased)) {
         const waiter = this.waiters.shift();
         if (waiter) waiter.resolve(port);
-        else this.reserve.push(port);
+        else if (epoch === this.epoch) this.reserve.push(port);
+        else await this.release(port);
       }
     } catch (error) {
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);
@@ -387,6 +407,22 @@ export class GetPortContext {
       this.refilling = false;
       if (this.waiters.length > 0) void this.refillAfterSlice();
     }
+  }
+
+  /**
+   * Tops the reserve up after the caller's current turn of the event loop, off the calling path.
+   * It does not keep the process alive; a failure (no free port, the lock) is left to
+   * the next call that finds the reserve empty, which leases and reports as before.
+   */
+  private topUpWhenIdle(): void {
+    this.topUpDue = false;
+    if (this.topUpPending || this.refilling) return;
+    this.topUpPending = true;
+    const epoch = this.epoch;
+    setImmediate(() => {
+      this.topUpPending = false;
+      if (epoch === this.epoch && this.reserve.length <= RESERVE_LOW) void this.refill();
+    }).unref();
   }
 
   /** The next refill of a burst, once the event loop had its turn if this slice is used up. */

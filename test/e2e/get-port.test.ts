@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
 import { createProcessTable } from '../../src/adapters/process/table.js';
 import { openRegistry } from '../../src/adapters/registry/sqlite.js';
-import { getPort, releasePort } from '../../src/compose/get-port.js';
+import {
+  closeGetPort,
+  getPort,
+  RESERVE_BATCH,
+  RESERVE_LOW,
+  releasePort,
+} from '../../src/compose/get-port.js';
 import { createPortManager } from '../../src/compose/manager.js';
 import { isBerthError } from '../../src/errors.js';
 import { close, listen, ROOT, reserveBlock } from '../helpers.js';
@@ -199,26 +205,59 @@ describe('getPort across processes', () => {
     const h = home();
     const first = await getPort({ home: h });
     const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
     try {
-      const batch = registry.leasesOwnedBy(process.pid).map((l) => l.port);
-      expect(batch.length).toBeGreaterThan(1);
+      const batch = owned();
+      expect(batch).toHaveLength(RESERVE_BATCH);
       expect(batch).toContain(first);
-      const next: number[] = [];
-      for (let i = 1; i < batch.length; i++) next.push(await getPort({ home: h }));
-      // The rest of the batch, each distinct, and no new lease was written for them.
+      // The rest of the batch, in the order it was leased.
+      const next = await Promise.all(batch.slice(1).map(() => getPort({ home: h })));
       expect([first, ...next].sort()).toEqual([...batch].sort());
-      expect(registry.leasesOwnedBy(process.pid)).toHaveLength(batch.length);
-      // One more call leases the next batch.
+      // With the batch used up, the next call has a port of the next batch.
       const after = await getPort({ home: h });
       expect(batch).not.toContain(after);
-      for (const p of [first, ...next, after]) expect(await releasePort(p, { home: h })).toBe(true);
+      for (const p of owned()) expect(await releasePort(p, { home: h })).toBe(true);
       // A released reserve port is never handed out without its lease.
-      const leftover = registry.leasesOwnedBy(process.pid).map((l) => l.port);
-      for (const p of leftover) await releasePort(p, { home: h });
       const fresh = await getPort({ home: h });
-      expect(registry.leasesOwnedBy(process.pid).map((l) => l.port)).toContain(fresh);
+      expect(owned()).toContain(fresh);
     } finally {
       registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('a caller that lets the event loop turn between calls never waits for a commit: the reserve is topped up while idle', async () => {
+    const h = home();
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const handed = new Set<number>();
+    try {
+      handed.add(await getPort({ home: h }));
+      for (let i = 0; i < 3 * RESERVE_BATCH; i++) {
+        // Idle: the loop turns until the reserve holds more than its low mark again.
+        const deadline = Date.now() + 10_000;
+        while (owned().length - handed.size <= RESERVE_LOW && Date.now() < deadline) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const before = owned();
+        expect(before.length - handed.size).toBeGreaterThan(RESERVE_LOW);
+        const port = await getPort({ home: h });
+        // Leased before the call began: the call itself wrote nothing.
+        expect(before).toContain(port);
+        expect(handed.has(port)).toBe(false);
+        handed.add(port);
+      }
+      // Never more than a batch past the low mark ahead.
+      expect(owned().length - handed.size).toBeLessThanOrEqual(RESERVE_BATCH + RESERVE_LOW);
+      // Released with the rest: a top-up due when closeGetPort runs leases nothing.
+      const spare = owned().length - handed.size;
+      await Promise.all(Array.from({ length: spare - RESERVE_LOW }, () => getPort({ home: h })));
+      await closeGetPort();
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(owned()).toEqual([]);
+    } finally {
+      registry.close();
+      await closeGetPort();
     }
   });
 
