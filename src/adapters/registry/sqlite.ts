@@ -251,8 +251,9 @@ class SqliteRegistry implements Registry {
       lastEvent: () => db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events'),
       insert: () =>
         db.prepare(
+          // Positional parameters: better-sqlite3 makes a string per named parameter per call.
           `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
-         VALUES (@port, @kind, @project, @dir, @environment, @service, @inheritsFrom, @pid, @pidStart, @createdAt, @expiresAt, @scheme)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
       setOwner: () => db.prepare('UPDATE leases SET pid = ?, pid_start = ?, expires_at = ? WHERE id = ?'),
       remove: () => db.prepare('DELETE FROM leases WHERE id = ?'),
@@ -551,11 +552,20 @@ class SqliteRegistry implements Registry {
       lastEventId: () => this.lastEventId(),
       insert: (lease: NewLease): Lease => {
         try {
-          const info = stmt.insert.run({
-            ...lease,
-            pid: lease.owner?.pid ?? null,
-            pidStart: lease.owner?.startTime ?? null,
-          });
+          const info = stmt.insert.run(
+            lease.port,
+            lease.kind,
+            lease.project,
+            lease.dir,
+            lease.environment,
+            lease.service,
+            lease.inheritsFrom,
+            lease.owner?.pid ?? null,
+            lease.owner?.startTime ?? null,
+            lease.createdAt,
+            lease.expiresAt,
+            lease.scheme,
+          );
           if (lease.kind === 'service') this.remember(lease, lease.port);
           return { ...lease, id: Number(info.lastInsertRowid) };
         } catch (error) {
