@@ -17,11 +17,13 @@ import {
   eventually,
   leasesIn,
   listenerPids,
+  processGroup,
   RUNNER_BIN,
   type RunnerProcess,
   readReport,
   runnerEnv,
   startRunner,
+  watchdogRecord,
 } from '../support/runner-process.js';
 
 const roots: string[] = [];
@@ -35,11 +37,15 @@ afterEach(async () => {
   for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
 });
 
-/** A temp registry and report file for one test. */
-function workspace(): { home: string; report: string } {
+/** A temp registry, report file and watchdog log for one test. */
+function workspace(): { home: string; report: string; watchdogLog: string } {
   const root = mkdtempSync(join(tmpdir(), 'berth-runners-'));
   roots.push(root);
-  return { home: join(root, 'home'), report: join(root, 'report.jsonl') };
+  return {
+    home: join(root, 'home'),
+    report: join(root, 'report.jsonl'),
+    watchdogLog: join(root, 'watchdog.log'),
+  };
 }
 
 function run(bin: string, args: string[], env: Record<string, string>): RunnerProcess {
@@ -177,6 +183,8 @@ describe('berth-ports/jest on examples/jest (CommonJS)', () => {
   }
 });
 
+const byNumber = (a: number | null, b: number | null) => (a ?? 0) - (b ?? 0);
+
 const PLAYWRIGHT_EXAMPLE = ['test', '--config', 'examples/playwright/playwright.config.ts'];
 
 describe('berth-ports/playwright on examples/playwright', () => {
@@ -207,11 +215,12 @@ describe('berth-ports/playwright on examples/playwright', () => {
 
   for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     it(`a run killed with ${signal} leaves no server process and, after the next allocation, no lease`, async () => {
-      const { home } = workspace();
+      const { home, watchdogLog } = workspace();
       const r = run(RUNNER_BIN.playwright, PLAYWRIGHT_EXAMPLE, {
         BERTH_HOME: home,
         BERTH_EXAMPLE_LAUNCH: launch,
         BERTH_EXAMPLE_HOLD_MS: '60000',
+        BERTH_WATCHDOG_LOG: watchdogLog,
       });
       const pids: number[] = [];
       await eventually(
@@ -224,11 +233,48 @@ describe('berth-ports/playwright on examples/playwright', () => {
         },
         90_000,
       );
-      // Let the watchdog see who serves (it looks once a second).
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Not a fixed sleep: the watchdog's own record (it looks once a second until it knows the
+      // group serving each server's port), checked against the groups the servers run in.
+      const knowsAll = (l: string) => l.startsWith('looked who serves: ') && !l.includes('none yet');
+      const record = () => watchdogRecord(watchdogLog);
+      await eventually(
+        'the watchdog to know who serves',
+        () => record().some((e) => knowsAll(e.line)),
+        30_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; its lines:\n${readFileSync(watchdogLog, 'utf8')}`);
+      });
+      const known = record().find((e) => knowsAll(e.line))!;
+      const groups = [...known.line.matchAll(/group (\d+)/g)].map((m) => Number(m[1])).sort(byNumber);
+      expect(groups).toEqual([...new Set(pids.map(processGroup))].sort(byNumber));
+      // Having looked, it left them running: Playwright lives.
+      expect(pids.filter((pid) => !alive(pid))).toEqual([]);
+      const killedAt = Date.now();
       r.child.kill(signal);
       await r.exit;
       await eventually('the servers to be gone', () => pids.every((pid) => !alive(pid)));
+      // That watchdog's lines (a Playwright worker orphaned by SIGKILL may start a run, and a watchdog, of its own).
+      const ours = () => record().filter((e) => e.pid === known.pid);
+      await eventually('the watchdog to have released the run', () =>
+        ours().some((e) => /^released \d+ leases? /.test(e.line)),
+      );
+      // Its record, timed: it saw the runner go only after the kill, and only then did each
+      // group it knew end; on SIGKILL by its hand (on SIGINT Playwright stops its servers itself).
+      const lines = ours();
+      const shown = lines.map((e) => `${new Date(e.at).toISOString()} ${e.line}`).join('\n');
+      const gone = lines.find((e) => /^runner pid \d+ is gone$/.test(e.line));
+      expect(gone?.at, `killed at ${new Date(killedAt).toISOString()}:\n${shown}`).toBeGreaterThanOrEqual(
+        killedAt,
+      );
+      const ends = lines.flatMap((e, order) => {
+        const end = /^port \d+: group (\d+) (.*)$/.exec(e.line);
+        return end ? [{ order, group: Number(end[1]), how: end[2]! }] : [];
+      });
+      expect(ends.map((e) => e.group).sort(byNumber), shown).toEqual(groups);
+      for (const end of ends) {
+        expect(end.order, shown).toBeGreaterThan(lines.indexOf(gone!));
+        if (signal === 'SIGKILL') expect(end.how, shown).toMatch(/^(stopped|killed)/);
+      }
       await eventually('every lease of the run to be gone', async () => {
         await allocateOnce(home);
         return leasesIn(home).length === 0;

@@ -131,3 +131,25 @@ export async function listenerPids(ports: readonly number[]): Promise<number[]> 
   const found = await Promise.all(ports.map((port) => finder.find(port, listeners)));
   return [...new Set(found.flatMap((f) => f.holders.map((h) => h.pid)))];
 }
+
+/** The process group of `pid` (field 5 of /proc/<pid>/stat), or `null` when it is gone. */
+export function processGroup(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command's parentheses: state, ppid, pgrp, ...
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return null;
+  }
+}
+
+/** The lines test runs' watchdogs wrote to the file BERTH_WATCHDOG_LOG names: when (epoch ms), which watchdog, what. */
+export function watchdogRecord(file: string): { at: number; pid: number; line: string }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((text) => {
+      const entry = /^(\S+) watchdog (\d+): (.*)$/.exec(text);
+      return entry ? [{ at: Date.parse(entry[1]!), pid: Number(entry[2]), line: entry[3]! }] : [];
+    });
+}

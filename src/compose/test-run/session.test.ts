@@ -171,9 +171,17 @@ describe('the watchdog', () => {
     // The runner (this process) as a dead one: the watchdog's machine sees it gone.
     const real = createProcessTable();
     const processes = { ...real, isAlive: (o: LeaseOwner) => o.pid !== process.pid && real.isAlive(o) };
-    const adapters = createAdapters({ home, adapters: { processes } });
+    const lines: string[] = [];
+    const adapters = createAdapters({ home, adapters: { processes, log: (line) => lines.push(line) } });
     await guardRun({ home, runner: real.self(), runId: run.runId, config: run.config }, { adapters });
     expect(leasesIn(home)).toEqual([]);
+    // What it did, for BERTH_WATCHDOG_LOG.
+    expect(lines).toEqual([
+      `guarding run ${run.runId} of runner pid ${process.pid}`,
+      `runner pid ${process.pid} is gone`,
+      `stopped the services of ${run.config!.environment} and released their leases (berth down)`,
+      `released 0 leases left of run ${run.runId}`,
+    ]);
     await expect(fetch(run.values.urls.api!)).rejects.toThrow();
     await run.stop();
   });

@@ -13,6 +13,8 @@
  * the runner lives, which process group listens on each of the run's ports
  * (the group whose leader is the runner's child), and stops those groups the
  * same way once the runner is gone.
+ *
+ * What it did goes, a line each, to the file `$BERTH_WATCHDOG_LOG` names, when set.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,11 +25,18 @@ import type { LeaseOwner, ResolvedConfig, StopSignal } from '../../core/types.js
 import { type Adapters, createAdapters, startDetached } from '../context.js';
 import { createManagerFor } from '../manager.js';
 import { downStack } from '../stack/down.js';
-import { stopGroup } from '../stack/stop.js';
+import { type GroupStop, stopGroup } from '../stack/stop.js';
 import { releaseRunIn } from './release.js';
 
 /** The variable that carries the {@link WatchdogPayload} to the watchdog, as JSON. */
 export const WATCHDOG_VARIABLE = 'BERTH_WATCHDOG';
+
+/**
+ * The variable naming a file the watchdog appends its lines to: whom it guards, each
+ * look at who serves the run's ports, what it stopped and released. Unset: it writes
+ * nothing (it has no terminal: it outlives the runner, detached).
+ */
+export const WATCHDOG_LOG_VARIABLE = 'BERTH_WATCHDOG_LOG';
 
 /** How often the watchdog looks whether the runner lives, in milliseconds. */
 export const WATCHDOG_POLL_MS = 250;
@@ -95,47 +104,75 @@ export function startWatchdog(payload: WatchdogPayload, script = watchdogScript(
  */
 export async function guardRun(
   payload: WatchdogPayload,
-  options: { adapters?: Adapters; pollMs?: number; sleep?: (ms: number) => Promise<void> } = {},
+  options: {
+    adapters?: Adapters;
+    pollMs?: number;
+    sleep?: (ms: number) => Promise<void>;
+    /** Where its lines go when `adapters` is not given (`$BERTH_WATCHDOG_LOG`); default silent. */
+    log?: (line: string) => void;
+  } = {},
 ): Promise<void> {
   const adapters =
-    options.adapters ?? createAdapters({ home: payload.home, registry: payload.registry ?? null });
+    options.adapters ??
+    createAdapters({
+      home: payload.home,
+      registry: payload.registry ?? null,
+      ...(options.log ? { adapters: { log: options.log } } : {}),
+    });
+  const { log } = adapters;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pollMs = options.pollMs ?? WATCHDOG_POLL_MS;
   const servers = payload.servers ?? [];
   const groups = new Map<number, ProcessGroupRef>();
   try {
+    log(
+      `guarding run ${payload.runId} of runner pid ${payload.runner.pid}${
+        servers.length > 0 ? `, servers on ports ${servers.map((s) => s.port).join(', ')}` : ''
+      }`,
+    );
     let lookedAt = Number.NEGATIVE_INFINITY;
     while (adapters.processes.isAlive(payload.runner)) {
-      if (servers.length > 0 && adapters.now() - lookedAt >= SERVER_LOOKUP_MS) {
+      const unknown = servers.some((s) => !groups.has(s.port));
+      if (unknown && adapters.now() - lookedAt >= SERVER_LOOKUP_MS) {
         lookedAt = adapters.now();
         await learnServerGroups(adapters, payload.runner.pid, servers, groups);
+        log(`looked who serves: ${serverGroups(servers, groups)}`);
       }
       await sleep(pollMs);
     }
+    log(`runner pid ${payload.runner.pid} is gone`);
     await Promise.all(
       servers.map(async (server) => {
         const group = groups.get(server.port);
-        if (!group || !adapters.groups.alive(group)) return;
-        await stopGroup(adapters.groups, group, null, {
-          signal: server.stopSignal,
-          timeoutMs: server.stopTimeoutMs,
-          hurry: new Promise<void>(() => {}),
-          sleep,
-          now: adapters.now,
-        }).catch(() => {});
+        if (!group) return log(`port ${server.port}: no group known to stop`);
+        const stop = adapters.groups.alive(group)
+          ? await stopGroup(adapters.groups, group, null, {
+              signal: server.stopSignal,
+              timeoutMs: server.stopTimeoutMs,
+              hurry: new Promise<void>(() => {}),
+              sleep,
+              now: adapters.now,
+            }).catch(() => null)
+          : ({ how: 'gone' } as const);
+        log(`port ${server.port}: group ${group.pid} ${stopWords(stop, server.stopSignal)}`);
       }),
     );
     const { config } = payload;
     // Through an outage of a registry kept elsewhere (etcd): its work waits for it to come back.
     await untilRegistry(adapters, sleep, () => adapters.registry.ready?.());
-    if (config !== null) await downStack(createManagerFor(config, adapters), { emit: () => {} });
+    if (config !== null) {
+      await downStack(createManagerFor(config, adapters), { emit: () => {} });
+      log(`stopped the services of ${config.environment} and released their leases (berth down)`);
+    }
     const scope =
       config === null ? (payload.scope ?? null) : { dir: config.dir, environment: config.environment };
-    await untilRegistry(adapters, sleep, () =>
+    const released = await untilRegistry(adapters, sleep, () =>
       adapters.registry.transaction((tx) =>
         releaseRunIn(tx, { runId: payload.runId, scope }, adapters.now()),
       ),
     );
+    const count = released?.length ?? 0;
+    log(`released ${count} ${count === 1 ? 'lease' : 'leases'} left of run ${payload.runId}`);
   } finally {
     adapters.runs.close();
     adapters.registry.close();
@@ -194,6 +231,27 @@ async function learnServerGroups(
       break;
     }
   }
+}
+
+/** How a server's group went, for the log. */
+function stopWords(stop: GroupStop | null, signal: StopSignal): string {
+  if (stop === null) return 'could not be stopped';
+  if (stop.how === 'gone') return 'gone already';
+  if (stop.how === 'killed') return `killed (SIGKILL after ${stop.afterMs} ms)`;
+  return `stopped (${signal})`;
+}
+
+/** Each server's port and the group the watchdog knows serves it: `14300 group 4242, 14301 none yet`. */
+function serverGroups(
+  servers: readonly GuardedServer[],
+  groups: ReadonlyMap<number, ProcessGroupRef>,
+): string {
+  return servers
+    .map((s) => {
+      const group = groups.get(s.port);
+      return group ? `${s.port} group ${group.pid}` : `${s.port} none yet`;
+    })
+    .join(', ');
 }
 
 /** The ancestor of `pid` (itself included) whose parent is `runner`, or `null` when `pid` does not descend from it. */
