@@ -4,7 +4,7 @@
  * reused pid from the process that owned a lease.
  */
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { ProcessTree } from '../../core/facts.js';
 import { PROC_ROOT } from '../procfs.js';
 import { isDenied, isGone } from './errno.js';
@@ -38,14 +38,12 @@ export function parseProcStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pidText = text.slice(0, open).trim();
-  // After `comm`: field 3 (state) is rest[0], so field N is rest[N - 3].
-  const rest = text
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/);
+  // After `comm`: field 3 (state) is rest[0], so field N is rest[N - 3]. Only the first
+  // 20 fields are split off (a whole line is 52: an owner check reads one per call).
+  const rest = text.slice(close + 2).split(' ', 22 - 2);
   const state = rest[0];
   const ppidText = rest[1];
-  const startTicks = rest[22 - 3];
+  const startTicks = rest[22 - 3]?.trim();
   if (!DIGITS.test(pidText) || state === undefined || !/^[A-Za-z]$/.test(state)) return null;
   if (
     ppidText === undefined ||
@@ -69,6 +67,27 @@ export function isPid(pid: number): boolean {
   return Number.isSafeInteger(pid) && pid > 0;
 }
 
+/** A page for {@link readSmallFile}: a stat line is ~300 bytes (`comm` is at most 16). */
+const page = Buffer.allocUnsafe(4096);
+
+/**
+ * A /proc file of at most a page, read with one read(): readFileSync's fstat, growing
+ * buffer and second read cost a getPort call ~2 us per owner it checks.
+ */
+function readSmallFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    return readFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An open /proc file of at most a page, read from its start. */
+export function readFd(fd: number): string {
+  return page.toString('utf8', 0, readSync(fd, page, 0, page.length, 0));
+}
+
 /**
  * Reads and parses `/proc/<pid>/stat`. `null` when the process does not exist,
  * the platform has no Linux /proc, or the file cannot be read.
@@ -80,7 +99,7 @@ export function readProcStat(pid: number, procRoot: string | null = PROC_ROOT): 
   if (procRoot === null || !isPid(pid)) return null;
   let text: string;
   try {
-    text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+    text = readSmallFile(`${procRoot}/${pid}/stat`);
   } catch (error) {
     if (isGone(error) || isDenied(error)) return null;
     throw error;
