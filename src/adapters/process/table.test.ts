@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readProcStat, readStartTime } from './stat.js';
-import { createProcessTable } from './table.js';
+import { createProcessTable, PINNED_MAX } from './table.js';
 
 const children: ChildProcess[] = [];
 
@@ -98,6 +101,88 @@ describe.runIf(process.platform === 'linux')('createProcessTable with a real chi
   it('trusts the pid alone when the stored start time is unknown', async () => {
     const child = await spawnIdleChild();
     expect(createProcessTable().isAlive({ pid: child.pid, startTime: null })).toBe(true);
+  });
+
+  it('keeps the stat file of an owner found alive open, and answers from it: a zombie at once, then gone', async () => {
+    // A node parent runs `sleep`, and on a file's appearance SIGKILLs it and blocks its own
+    // event loop, so the child stays a zombie (libuv reaps only from the loop) until a second file.
+    const dir = mkdtempSync(join(tmpdir(), 'berth-pinned-'));
+    const kill = join(dir, 'kill');
+    const reap = join(dir, 'reap');
+    const script = `const c = require('node:child_process').spawn('sleep', ['60']);
+      const fs = require('node:fs');
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      const state = () => { try { return fs.readFileSync('/proc/' + c.pid + '/stat', 'utf8').split(') ')[1][0]; } catch { return ''; } };
+      c.on('spawn', () => {
+        console.log(c.pid);
+        while (!fs.existsSync(${JSON.stringify(kill)})) Atomics.wait(pause, 0, 0, 5);
+        process.kill(c.pid, 'SIGKILL');
+        while (state() !== 'Z') Atomics.wait(pause, 0, 0, 5);
+        console.log('Z');
+        while (!fs.existsSync(${JSON.stringify(reap)})) Atomics.wait(pause, 0, 0, 5);
+      });
+      c.on('exit', () => { console.log('reaped'); process.exit(0); });`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(parent);
+    const lines = createInterface({ input: parent.stdout! })[Symbol.asyncIterator]();
+    const pid = Number((await lines.next()).value);
+    const statFile = `/proc/${pid}/stat`;
+    const pinned = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === statFile;
+        } catch {
+          return false;
+        }
+      }).length;
+    const table = createProcessTable();
+    const owner = { pid, startTime: readStartTime(pid) };
+    try {
+      expect(table.isAlive(owner)).toBe(true);
+      expect(pinned()).toBe(1);
+      expect(table.isAlive(owner)).toBe(true);
+      expect(pinned()).toBe(1);
+      writeFileSync(kill, '');
+      expect((await lines.next()).value).toBe('Z');
+      expect(table.isAlive(owner)).toBe(false);
+      expect(pinned()).toBe(0);
+      // Asked again while still a zombie, and once reaped: dead both times, nothing left open.
+      expect(table.isAlive(owner)).toBe(false);
+      writeFileSync(reap, '');
+      expect((await lines.next()).value).toBe('reaped');
+      expect(table.isAlive(owner)).toBe(false);
+      expect(pinned()).toBe(0);
+    } finally {
+      if (!existsSync(kill)) writeFileSync(kill, '');
+      if (!existsSync(reap)) writeFileSync(reap, '');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`keeps at most ${PINNED_MAX} stat files open, and answers every owner right`, async () => {
+    const sleepers = Array.from({ length: PINNED_MAX + 3 }, () => spawn('sleep', ['60']));
+    children.push(...sleepers);
+    await Promise.all(sleepers.map((c) => once(c, 'spawn')));
+    const owners = sleepers.map((c) => ({ pid: c.pid!, startTime: readStartTime(c.pid!) }));
+    const table = createProcessTable();
+    const openStats = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return /^\/proc\/\d+\/stat$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = openStats();
+    for (const owner of owners) expect(table.isAlive(owner)).toBe(true);
+    expect(openStats() - before).toBe(PINNED_MAX);
+    for (const owner of owners) expect(table.isAlive(owner)).toBe(true);
+    const [first] = sleepers;
+    first!.kill('SIGKILL');
+    await once(first!, 'exit');
+    expect(table.isAlive(owners[0]!)).toBe(false);
+    for (const owner of owners.slice(1)) expect(table.isAlive(owner)).toBe(true);
+    expect(openStats() - before).toBeLessThanOrEqual(PINNED_MAX);
   });
 
   it('counts a zombie (exited, not yet reaped by its parent) as dead', async () => {

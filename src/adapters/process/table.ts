@@ -4,11 +4,12 @@
  * `kill(pid, 0)` and at most one read of `/proc/<pid>/stat`.
  */
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { ProcessTable } from '../../core/facts.js';
 import type { LeaseOwner } from '../../core/types.js';
 import { PROC_ROOT } from '../procfs.js';
-import { errnoCode } from './errno.js';
-import { isPid, readProcStat } from './stat.js';
+import { errnoCode, isGone } from './errno.js';
+import { isPid, parseProcStat, readFd, readProcStat } from './stat.js';
 
 /** What `kill(pid, 0)` says about a pid. */
 type KillProbe = 'exists' | 'missing';
@@ -47,6 +48,7 @@ function currentState(pid: number): { exited: boolean; startTime: string | null 
  */
 export function createProcessTable(): ProcessTable {
   let cachedSelf: LeaseOwner | null = null;
+  const pinned = new PinnedStats();
 
   function owner(pid: number): LeaseOwner | null {
     if (!isPid(pid) || probeWithSignalZero(pid) === 'missing') return null;
@@ -66,13 +68,93 @@ export function createProcessTable(): ProcessTable {
 
     isAlive(leaseOwner: LeaseOwner): boolean {
       // kill(0, 0) and kill(-n, 0) address process groups: never treat them as one process.
-      if (!isPid(leaseOwner.pid) || probeWithSignalZero(leaseOwner.pid) === 'missing') return false;
+      if (!isPid(leaseOwner.pid)) return false;
+      const known = pinned.alive(leaseOwner);
+      if (known !== undefined) return known;
+      if (probeWithSignalZero(leaseOwner.pid) === 'missing') return false;
       const now = currentState(leaseOwner.pid);
       if (now.exited) return false;
       // A different start time means the pid was reused by an unrelated process.
-      if (leaseOwner.startTime !== null && now.startTime !== null)
-        return leaseOwner.startTime === now.startTime;
+      if (leaseOwner.startTime !== null && now.startTime !== null) {
+        if (leaseOwner.startTime !== now.startTime) return false;
+        pinned.pin(leaseOwner);
+      }
       return true;
     },
   };
+}
+
+/** Owners whose stat file stays open, at most (the oldest is closed first). */
+export const PINNED_MAX = 16;
+
+/**
+ * Open `/proc/<pid>/stat` files of owners found alive, by pid and start time. An open
+ * stat file stays bound to its process: a read shows its state afresh (Z once it died
+ * unreaped) and fails with ESRCH once it was reaped, even if the pid was given to
+ * another process since. So an owner asked about again costs one read of a few bytes
+ * (a held port asked for in every call: ~20 us less a call than opening and parsing
+ * the file each time), and a zombie is still seen at once.
+ */
+class PinnedStats {
+  private readonly files = new Map<string, number>();
+  private readonly head = Buffer.allocUnsafe(64);
+
+  /** `true`/`false` when a pinned file answers; `undefined`: not pinned, or the file could not tell. */
+  alive(owner: LeaseOwner): boolean | undefined {
+    if (owner.startTime === null) return undefined;
+    const key = `${owner.pid}:${owner.startTime}`;
+    const fd = this.files.get(key);
+    if (fd === undefined) return undefined;
+    let state: string | undefined;
+    try {
+      // `pid (comm) S ...`: comm is at most 16 bytes, so the state is within the first 64.
+      const text = this.head.toString('latin1', 0, readSync(fd, this.head, 0, this.head.length, 0));
+      state = text[text.lastIndexOf(')') + 2];
+    } catch (error) {
+      this.unpin(key, fd);
+      return isGone(error) ? false : undefined;
+    }
+    if (state !== undefined && /^[A-WYa-z]$/.test(state)) return true;
+    this.unpin(key, fd);
+    // Z: exited, not yet reaped; X: dead.
+    return state === 'Z' || state === 'X' ? false : undefined;
+  }
+
+  /** Keeps the stat file of `owner`, just found alive, open; only if the file opened is that very process. */
+  pin(owner: LeaseOwner): void {
+    if (PROC_ROOT === null || owner.startTime === null) return;
+    const key = `${owner.pid}:${owner.startTime}`;
+    if (this.files.has(key)) return;
+    let fd: number;
+    try {
+      fd = openSync(`${PROC_ROOT}/${owner.pid}/stat`, 'r');
+    } catch {
+      return;
+    }
+    let stat: ReturnType<typeof parseProcStat> = null;
+    try {
+      stat = parseProcStat(readFd(fd));
+    } catch {
+      stat = null;
+    }
+    // The pid may have been reused between the check and the open: pin only the same process.
+    if (stat?.startTicks !== owner.startTime || stat.state === 'Z') {
+      closeSync(fd);
+      return;
+    }
+    this.files.set(key, fd);
+    if (this.files.size > PINNED_MAX) {
+      const [oldest, oldFd] = this.files.entries().next().value as [string, number];
+      this.unpin(oldest, oldFd);
+    }
+  }
+
+  private unpin(key: string, fd: number): void {
+    this.files.delete(key);
+    try {
+      closeSync(fd);
+    } catch {
+      // Closed already; nothing to do.
+    }
+  }
 }
