@@ -481,15 +481,18 @@ export class GetPortContext {
       leased.push({ port: pick.port, id: this.insertLease(tx, pick.port, request.label) });
     }
     if (leased.length === 0) {
-      // A full range: its leases' owners get the full check too, then one more pick.
+      // A full range: its leases' owners get the full check too, then one more pick
+      // (unless every port of it was asked for by number: their owners were just checked).
       const region = request.range ?? policy.pool;
       if (
         !retried &&
+        !coveredBy(region, request.preferred) &&
         reclaimBlockers(
           tx,
           tx.leasesInRange(region.min, region.max),
           this.adapters.processes,
           this.adapters.now(),
+          this.aliveIn(tx),
         )
       ) {
         this.freshSnapshot(tx, listening, busy);
@@ -552,6 +555,13 @@ export class GetPortContext {
     const { kernel } = this.adapters;
     return basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
   }
+}
+
+/** Whether every port of `range` is one of `ports` (`{ port: p, range: [p, p] }`). */
+function coveredBy(range: PortRange, ports: readonly number[]): boolean {
+  if (range.max - range.min >= ports.length) return false;
+  for (let port = range.min; port <= range.max; port++) if (!ports.includes(port)) return false;
+  return true;
 }
 
 function bindBusyError(busy: readonly number[]): BerthError {

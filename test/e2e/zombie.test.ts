@@ -22,24 +22,39 @@ afterEach(async () => {
   for (const clean of cleanups.splice(0).reverse()) await clean();
 });
 
-/** Ports leased by a process that is now a zombie of a parent that does not reap it. */
-async function zombieHolding(count: number): Promise<{ home: string; ports: number[]; pid: number }> {
+/**
+ * Ports leased by a process that becomes a zombie of a parent that does not reap it.
+ * `whileAlive` runs while the owner still lives (before the parent kills it).
+ */
+async function zombieHolding(
+  count: number,
+  whileAlive?: (home: string, ports: number[]) => Promise<void>,
+): Promise<{ home: string; ports: number[]; pid: number }> {
   const root = mkdtempSync(join(tmpdir(), 'berth-zombie-'));
   const home = join(root, 'home');
   const releaseFile = join(root, 'release');
+  const killFile = join(root, 'kill');
   const ports = await reserveBlock(count);
-  const parent: ChildProcess = spawn(process.execPath, [PARENT, LIB, JSON.stringify(ports), releaseFile], {
+  const args = [PARENT, LIB, JSON.stringify(ports), releaseFile, ...(whileAlive ? [killFile] : [])];
+  const parent: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, BERTH_HOME: home },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   cleanups.push(async () => {
+    writeFileSync(killFile, '');
     writeFileSync(releaseFile, '');
     if (parent.exitCode === null) await once(parent, 'exit');
     rmSync(root, { recursive: true, force: true });
   });
-  const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
-  const pid = Number(line.replace('zombie ', ''));
-  return { home, ports, pid };
+  const lines = createInterface({ input: parent.stdout! })[Symbol.asyncIterator]();
+  if (whileAlive) {
+    expect((await lines.next()).value).toMatch(/^alive \d+$/);
+    await whileAlive(home, ports);
+    writeFileSync(killFile, '');
+  }
+  const line = String((await lines.next()).value);
+  expect(line).toMatch(/^zombie \d+$/);
+  return { home, ports, pid: Number(line.replace('zombie ', '')) };
 }
 
 const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
@@ -50,6 +65,19 @@ describe.runIf(process.platform === 'linux')('leases of a zombie owner', () => {
     cleanups.push(closeGetPort);
     for (const port of ports) expect(await getPort({ port, range: [port, port], home })).toBe(port);
     // The owner was still a zombie throughout: the reclaim did not wait for its reaping.
+    expect(stateOf(pid)).toBe('Z');
+  });
+
+  it('an owner this process found alive before is seen a zombie at once: its exact port comes back', async () => {
+    const { home, ports, pid } = await zombieHolding(1, async (home, [port]) => {
+      // Alive: the exact port is refused (and this process's check of the owner is kept).
+      await expect(getPort({ port: port!, range: [port!, port!], home })).rejects.toMatchObject({
+        code: 'E_NO_PORT',
+      });
+    });
+    cleanups.push(closeGetPort);
+    const [port] = ports as [number];
+    expect(await getPort({ port, range: [port, port], home })).toBe(port);
     expect(stateOf(pid)).toBe('Z');
   });
 
