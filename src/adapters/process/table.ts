@@ -1,7 +1,8 @@
 /**
  * The process table the core asks "does this lease's owner still live?".
  * It runs inside allocation transactions, so each question costs one
- * `kill(pid, 0)` and at most one read of `/proc/<pid>/stat`.
+ * `kill(pid, 0)` and at most one read of `/proc/<pid>/stat`; an owner found
+ * alive before is asked again with one short read of its stat file kept open.
  */
 
 import { closeSync, openSync, readSync } from 'node:fs';
