@@ -100,6 +100,8 @@ export interface PortRequest {
 
 const DEFAULT_LABEL = 'getPort';
 
+const NO_PORTS: ReadonlySet<number> = new Set();
+
 /** A check of one port that replaces or adds to the all-address bind (get-port's `host`: that address only). */
 export type PortCheck = (port: number) => Promise<ProbeResult>;
 
@@ -206,9 +208,10 @@ export class GetPortContext {
    */
   private async confirmed(step: ConfirmStep): Promise<number | null> {
     const check = step.check ?? ((port: number) => this.probe(port));
-    const busy = new Set<number>();
+    // Made at the first busy port: most calls never meet one.
+    let busy: Set<number> | undefined;
     for (let attempt = 0; attempt < step.attempts; attempt++) {
-      const port = await step.choose(busy);
+      const port = await step.choose(busy ?? NO_PORTS);
       if (port === null) return null;
       // A burst's answers come back at once: their probes run in slices (see slices.ts).
       await endOfSlice();
@@ -220,10 +223,10 @@ export class GetPortContext {
         throw error;
       }
       if (result === 'free') return port;
-      busy.add(port);
+      (busy ??= new Set()).add(port);
       await this.release(port);
     }
-    throw step.exhausted([...busy]);
+    throw step.exhausted([...(busy ?? [])]);
   }
 
   /**
@@ -597,7 +600,24 @@ function noPortError(request: PortRequest, policy: PortPolicy, tally: ObstacleTa
   );
 }
 
+/** The request of a call without options, built once: the zero-config path allocates nothing for it. */
+const ZERO_CONFIG: PortRequest = Object.freeze<PortRequest>({
+  preferred: [],
+  exclude: NO_PORTS,
+  range: null,
+  label: DEFAULT_LABEL,
+  use: { requires: ['http'], allowPrivileged: false },
+});
+
 function toRequest(options: GetPortOptions): PortRequest {
+  if (
+    options.port === undefined &&
+    options.exclude === undefined &&
+    options.range === undefined &&
+    options.label === undefined
+  ) {
+    return ZERO_CONFIG;
+  }
   const preferred = toPorts(options.port, 'port');
   return {
     preferred,
