@@ -223,7 +223,8 @@ export class GetPortContext {
         throw error;
       }
       if (result === 'free') return port;
-      (busy ??= new Set()).add(port);
+      busy ??= new Set();
+      busy.add(port);
       await this.release(port);
     }
     throw step.exhausted([...(busy ?? [])]);
