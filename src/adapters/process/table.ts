@@ -49,7 +49,6 @@ function currentState(pid: number): { exited: boolean; startTime: string | null 
  */
 export function createProcessTable(): ProcessTable {
   let cachedSelf: LeaseOwner | null = null;
-  const pinned = new PinnedStats();
 
   function owner(pid: number): LeaseOwner | null {
     if (!isPid(pid) || probeWithSignalZero(pid) === 'missing') return null;
@@ -85,7 +84,7 @@ export function createProcessTable(): ProcessTable {
   };
 }
 
-/** Owners whose stat file stays open, at most (the oldest is closed first). */
+/** Owners whose stat file stays open, at most, in the whole process (the oldest is closed first). */
 export const PINNED_MAX = 16;
 
 /**
@@ -159,3 +158,9 @@ class PinnedStats {
     }
   }
 }
+
+/**
+ * One set for the process, whatever the number of tables made (each registry's adapters
+ * make one): open files are the process's, so their bound is too.
+ */
+const pinned = new PinnedStats();
