@@ -6,7 +6,7 @@
  * alike. After each call, outside the timed region, the port is checked free and
  * given back, as in the bench's latency section.
  *
- *   node bench/design/side-by-side.mjs --before /tmp/before/dist --after dist [--calls 2000] [--reps 5]
+ *   node bench/design/side-by-side.mjs --before /tmp/before/dist --after dist [--calls 2000] [--reps 5] [--modes zero-config,preferred] [--idle]
  *
  * With `--idle`, every library's process gets one turn of the event loop after each of
  * its calls (untimed), as a caller that does any I/O between two calls gives it.

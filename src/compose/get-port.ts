@@ -74,8 +74,9 @@ const RESERVE_MAX = 64;
 
 /**
  * When a zero-config call leaves this few ports in the reserve, the reserve is topped up
- * once the event loop is idle (a `setImmediate`), so a caller that does anything between
- * its calls never waits for the commit; a burst that empties it waits as before.
+ * in the next turn of the event loop (a `setImmediate`, once the call has answered), so a
+ * caller that does anything between its calls never waits for the commit; a burst that
+ * empties it waits as before.
  */
 export const RESERVE_LOW = 2;
 
@@ -159,12 +160,14 @@ export class GetPortContext {
    * low mark (so the top-up runs after the caller's turn, not during this call's probe).
    */
   private async call<T>(run: () => Promise<T>): Promise<T> {
+    const epoch = this.epoch;
     callStarted();
     try {
       return await run();
     } finally {
       callEnded();
-      if (this.reserve.length <= RESERVE_LOW && this.topUpDue) this.topUpWhenIdle();
+      // Not after a releaseAll or close that began meanwhile.
+      if (this.topUpDue && epoch === this.epoch && this.reserve.length <= RESERVE_LOW) this.topUpWhenIdle();
     }
   }
 
@@ -265,6 +268,7 @@ export class GetPortContext {
     this.reserve = [];
     this.held.clear();
     this.epoch++;
+    this.topUpDue = false;
     const pid = this.owner.pid;
     // In as many transactions as a bounded registry (etcd) needs: a release may stop halfway.
     for (let more = true; more; ) {
@@ -300,6 +304,7 @@ export class GetPortContext {
       this.held.clear();
       this.reserve = [];
       this.epoch++;
+      this.topUpDue = false;
     } catch {
       // Exiting anyway; the next allocation reclaims leases of dead owners.
     }
@@ -308,6 +313,7 @@ export class GetPortContext {
   /** Closes the registry. Leases stay until this process exits (or `releaseAll`). */
   close(): void {
     this.epoch++;
+    this.topUpDue = false;
     this.adapters.registry.close();
   }
 
@@ -395,15 +401,18 @@ export class GetPortContext {
       const listening = await this.listeningFacts();
       const policy = this.policy();
       const leased = await this.adapters.registry.transaction((tx) => {
-        // Sized when the lock is won, so every call that arrived meanwhile is served.
-        const count = Math.min(Math.max(this.waiters.length, RESERVE_BATCH), RESERVE_MAX);
-        return this.lease(tx, toRequest({}), policy, count, listening, new Set());
+        // Sized when the lock is won, so every call that arrived meanwhile is served; once
+        // releaseAll or close began, for those calls only: nothing more for the reserve.
+        const wanted =
+          epoch === this.epoch ? Math.max(this.waiters.length, RESERVE_BATCH) : this.waiters.length;
+        if (wanted === 0) return [];
+        return this.lease(tx, ZERO_CONFIG, policy, Math.min(wanted, RESERVE_MAX), listening, NO_PORTS);
       });
       for (const port of this.hold(leased)) {
         const waiter = this.waiters.shift();
         if (waiter) waiter.resolve(port);
+        // Otherwise a releaseAll that began after the commit removes the lease: not for the reserve.
         else if (epoch === this.epoch) this.reserve.push(port);
-        else await this.release(port);
       }
     } catch (error) {
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);
@@ -414,9 +423,8 @@ export class GetPortContext {
   }
 
   /**
-   * Tops the reserve up after the caller's current turn of the event loop, off the calling path.
-   * It does not keep the process alive; a failure (no free port, the lock) is left to
-   * the next call that finds the reserve empty, which leases and reports as before.
+   * Tops the reserve up in the next turn of the event loop (a `setImmediate`, after the
+   * caller's current turn), off the calling path: see {@link topUpNow}.
    */
   private topUpWhenIdle(): void {
     this.topUpDue = false;
@@ -425,8 +433,30 @@ export class GetPortContext {
     const epoch = this.epoch;
     setImmediate(() => {
       this.topUpPending = false;
-      if (epoch === this.epoch && this.reserve.length <= RESERVE_LOW) void this.refill();
+      if (epoch === this.epoch && !this.refilling && this.reserve.length <= RESERVE_LOW) this.topUpNow();
     }).unref();
+  }
+
+  /**
+   * Leases a batch for the reserve in one synchronous transaction, if the write lock is
+   * free right now: a top-up never waits for the lock, so it never keeps the process
+   * alive or runs after a `releaseAll` began. Anything in its way (the lock taken, ports
+   * here found crowded, a registry that cannot commit synchronously: etcd, no free port,
+   * a closed registry) leaves the refill to the next call that finds the reserve empty,
+   * which leases, waits and reports as before.
+   */
+  private topUpNow(): void {
+    if (performance.now() < this.crowdedUntil) return;
+    try {
+      const policy = this.policy();
+      const leased = this.adapters.registry.transactionSync(
+        (tx) => this.lease(tx, ZERO_CONFIG, policy, RESERVE_BATCH, null, NO_PORTS),
+        { timeoutMs: 0 },
+      );
+      this.reserve.push(...this.hold(leased));
+    } catch {
+      // Left to the next call, as above.
+    }
   }
 
   /** The next refill of a burst, once the event loop had its turn if this slice is used up. */

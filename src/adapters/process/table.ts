@@ -1,15 +1,15 @@
 /**
  * The process table the core asks "does this lease's owner still live?".
  * It runs inside allocation transactions, so each question costs one
- * `kill(pid, 0)` and at most one read of `/proc/<pid>/stat`; an owner found
- * alive before is asked again with one short read of its stat file kept open.
+ * `kill(pid, 0)` and one read of `/proc/<pid>/stat`, whose file is kept open
+ * while the owner lives: asked again, one short read of it answers.
  */
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ProcessTable } from '../../core/facts.js';
 import type { LeaseOwner } from '../../core/types.js';
 import { PROC_ROOT } from '../procfs.js';
-import { errnoCode, isGone } from './errno.js';
+import { errnoCode, isDenied, isGone } from './errno.js';
 import { isPid, parseProcStat, readFd, readProcStat } from './stat.js';
 
 /** What `kill(pid, 0)` says about a pid. */
@@ -72,20 +72,26 @@ export function createProcessTable(): ProcessTable {
       const known = pinned.alive(leaseOwner);
       if (known !== undefined) return known;
       if (probeWithSignalZero(leaseOwner.pid) === 'missing') return false;
+      // With /proc and a start time: read it from a file kept open while the owner lives.
+      const checked = pinned.check(leaseOwner);
+      if (checked !== undefined) return checked;
       const now = currentState(leaseOwner.pid);
       if (now.exited) return false;
       // A different start time means the pid was reused by an unrelated process.
-      if (leaseOwner.startTime !== null && now.startTime !== null) {
-        if (leaseOwner.startTime !== now.startTime) return false;
-        pinned.pin(leaseOwner);
-      }
+      if (leaseOwner.startTime !== null && now.startTime !== null)
+        return leaseOwner.startTime === now.startTime;
       return true;
     },
   };
 }
 
-/** Owners whose stat file stays open, at most, in the whole process (the oldest is closed first). */
+/** Owners whose stat file stays open, at most, in the whole process (the least recently asked is closed first). */
 export const PINNED_MAX = 16;
+
+/** Closes the files of a set whose module instance was dropped (Jest gives each test file its own). */
+const closeFiles = new FinalizationRegistry<Map<string, number>>((files) => {
+  for (const fd of files.values()) closeQuietly(fd);
+});
 
 /**
  * Open `/proc/<pid>/stat` files of owners found alive, by pid and start time. An open
@@ -93,13 +99,19 @@ export const PINNED_MAX = 16;
  * unreaped) and fails with ESRCH once it was reaped, even if the pid was given to
  * another process since. So an owner asked about again costs one read of a few bytes
  * (a held port asked for in every call: ~20 us less a call than opening and parsing
- * the file each time), and a zombie is still seen at once.
+ * the file each time), and a zombie is still seen at once. The first check opens the
+ * file once and keeps it: with more owners than files kept, a check costs what it did
+ * before any was kept.
  */
 class PinnedStats {
   private readonly files = new Map<string, number>();
-  private readonly head = Buffer.allocUnsafe(64);
+  private readonly head = Buffer.allocUnsafe(128);
 
-  /** `true`/`false` when a pinned file answers; `undefined`: not pinned, or the file could not tell. */
+  constructor() {
+    closeFiles.register(this, this.files);
+  }
+
+  /** `true`/`false` when a kept file answers; `undefined`: none kept, or the file could not tell. */
   alive(owner: LeaseOwner): boolean | undefined {
     if (owner.startTime === null) return undefined;
     const key = `${owner.pid}:${owner.startTime}`;
@@ -107,60 +119,79 @@ class PinnedStats {
     if (fd === undefined) return undefined;
     let state: string | undefined;
     try {
-      // `pid (comm) S ...`: comm is at most 16 bytes, so the state is within the first 64.
+      // `pid (comm) S ...`: comm is at most 16 bytes for a user process (kernel threads up
+      // to ~64), so the state is within the first 128.
       const text = this.head.toString('latin1', 0, readSync(fd, this.head, 0, this.head.length, 0));
       state = text[text.lastIndexOf(')') + 2];
     } catch (error) {
-      this.unpin(key, fd);
+      this.drop(key, fd);
       return isGone(error) ? false : undefined;
     }
-    if (state !== undefined && /^[A-WYa-z]$/.test(state)) return true;
-    this.unpin(key, fd);
+    if (state !== undefined && /^[A-WYa-z]$/.test(state)) {
+      // Most recently asked last: the first to close is the least recently asked.
+      this.files.delete(key);
+      this.files.set(key, fd);
+      return true;
+    }
+    this.drop(key, fd);
     // Z: exited, not yet reaped; X: dead.
     return state === 'Z' || state === 'X' ? false : undefined;
   }
 
-  /** Keeps the stat file of `owner`, just found alive, open; only if the file opened is that very process. */
-  pin(owner: LeaseOwner): void {
-    if (PROC_ROOT === null || owner.startTime === null) return;
-    const key = `${owner.pid}:${owner.startTime}`;
-    if (this.files.has(key)) return;
+  /**
+   * The full check of `owner` from its stat file (state and start time), keeping the file
+   * open when it lives; `undefined` without /proc or a start time to compare.
+   */
+  check(owner: LeaseOwner): boolean | undefined {
+    if (PROC_ROOT === null || owner.startTime === null) return undefined;
     let fd: number;
     try {
       fd = openSync(`${PROC_ROOT}/${owner.pid}/stat`, 'r');
-    } catch {
-      return;
+    } catch (error) {
+      // Gone, or not ours to read: as readProcStat answers, not alive.
+      if (isGone(error) || isDenied(error)) return false;
+      throw error;
     }
-    let stat: ReturnType<typeof parseProcStat> = null;
+    let stat: ReturnType<typeof parseProcStat>;
     try {
       stat = parseProcStat(readFd(fd));
-    } catch {
-      stat = null;
+    } catch (error) {
+      closeQuietly(fd);
+      if (isGone(error) || isDenied(error)) return false;
+      throw error;
     }
-    // The pid may have been reused between the check and the open: pin only the same process.
-    if (stat?.startTicks !== owner.startTime || stat.state === 'Z') {
-      closeSync(fd);
-      return;
+    // A zombie has exited; a different start time means the pid went to another process.
+    if (stat === null || stat.state === 'Z' || stat.startTicks !== owner.startTime) {
+      closeQuietly(fd);
+      return false;
     }
+    const key = `${owner.pid}:${owner.startTime}`;
+    const old = this.files.get(key);
+    if (old !== undefined) this.drop(key, old);
     this.files.set(key, fd);
     if (this.files.size > PINNED_MAX) {
       const [oldest, oldFd] = this.files.entries().next().value as [string, number];
-      this.unpin(oldest, oldFd);
+      this.drop(oldest, oldFd);
     }
+    return true;
   }
 
-  private unpin(key: string, fd: number): void {
+  private drop(key: string, fd: number): void {
     this.files.delete(key);
-    try {
-      closeSync(fd);
-    } catch {
-      // Closed already; nothing to do.
-    }
+    closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closed already; nothing to do.
   }
 }
 
 /**
- * One set for the process, whatever the number of tables made (each registry's adapters
+ * One set for the module, whatever the number of tables made (each registry's adapters
  * make one): open files are the process's, so their bound is too.
  */
 const pinned = new PinnedStats();
