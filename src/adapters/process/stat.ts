@@ -67,25 +67,28 @@ export function isPid(pid: number): boolean {
   return Number.isSafeInteger(pid) && pid > 0;
 }
 
-/** A page for {@link readSmallFile}: a stat line is ~300 bytes (`comm` is at most 16). */
+/** A page for {@link openProcStat}: a stat line is ~300 bytes (`comm` is at most 16). */
 const page = Buffer.allocUnsafe(4096);
 
 /**
- * A /proc file of at most a page, read with one read(): readFileSync's fstat, growing
- * buffer and second read cost a getPort call ~2 us per owner it checks.
+ * Opens `/proc/<pid>/stat` and reads it with one read() (readFileSync's fstat, growing
+ * buffer and second read cost a getPort call ~2 us per owner it checks); the file stays
+ * open for the caller, who closes it. `null` as {@link readProcStat} answers it.
  */
-function readSmallFile(path: string): string {
-  const fd = openSync(path, 'r');
+export function openProcStat(
+  pid: number,
+  procRoot: string | null = PROC_ROOT,
+): { fd: number; stat: ProcStat | null } | null {
+  if (procRoot === null || !isPid(pid)) return null;
+  let fd: number | undefined;
   try {
-    return readFd(fd);
-  } finally {
-    closeSync(fd);
+    fd = openSync(`${procRoot}/${pid}/stat`, 'r');
+    return { fd, stat: parseProcStat(page.toString('utf8', 0, readSync(fd, page, 0, page.length, 0))) };
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    if (isGone(error) || isDenied(error)) return null;
+    throw error;
   }
-}
-
-/** An open /proc file of at most a page, read from its start. */
-export function readFd(fd: number): string {
-  return page.toString('utf8', 0, readSync(fd, page, 0, page.length, 0));
 }
 
 /**
@@ -96,15 +99,10 @@ export function readFd(fd: number): string {
  * readProcStat(process.pid)?.comm; // 'node'
  */
 export function readProcStat(pid: number, procRoot: string | null = PROC_ROOT): ProcStat | null {
-  if (procRoot === null || !isPid(pid)) return null;
-  let text: string;
-  try {
-    text = readSmallFile(`${procRoot}/${pid}/stat`);
-  } catch (error) {
-    if (isGone(error) || isDenied(error)) return null;
-    throw error;
-  }
-  return parseProcStat(text);
+  const opened = openProcStat(pid, procRoot);
+  if (opened === null) return null;
+  closeSync(opened.fd);
+  return opened.stat;
 }
 
 /**

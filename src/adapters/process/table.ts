@@ -5,12 +5,12 @@
  * while the owner lives: asked again, one short read of it answers.
  */
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import type { ProcessTable } from '../../core/facts.js';
 import type { LeaseOwner } from '../../core/types.js';
 import { PROC_ROOT } from '../procfs.js';
-import { errnoCode, isDenied, isGone } from './errno.js';
-import { isPid, parseProcStat, readFd, readProcStat } from './stat.js';
+import { errnoCode, isGone } from './errno.js';
+import { isPid, openProcStat, readProcStat } from './stat.js';
 
 /** What `kill(pid, 0)` says about a pid. */
 type KillProbe = 'exists' | 'missing';
@@ -144,22 +144,10 @@ class PinnedStats {
    */
   check(owner: LeaseOwner): boolean | undefined {
     if (PROC_ROOT === null || owner.startTime === null) return undefined;
-    let fd: number;
-    try {
-      fd = openSync(`${PROC_ROOT}/${owner.pid}/stat`, 'r');
-    } catch (error) {
-      // Gone, or not ours to read: as readProcStat answers, not alive.
-      if (isGone(error) || isDenied(error)) return false;
-      throw error;
-    }
-    let stat: ReturnType<typeof parseProcStat>;
-    try {
-      stat = parseProcStat(readFd(fd));
-    } catch (error) {
-      closeQuietly(fd);
-      if (isGone(error) || isDenied(error)) return false;
-      throw error;
-    }
+    // Gone, or not ours to read: not alive, as readProcStat answers.
+    const opened = openProcStat(owner.pid);
+    if (opened === null) return false;
+    const { fd, stat } = opened;
     // A zombie has exited; a different start time means the pid went to another process.
     if (stat === null || stat.state === 'Z' || stat.startTicks !== owner.startTime) {
       closeQuietly(fd);
