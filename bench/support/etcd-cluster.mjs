@@ -62,8 +62,8 @@ async function waitReady(members) {
 }
 
 /**
- * Starts `size` members with etcd's defaults (names, URLs, data folders and the initial
- * cluster only: no --max-txn-ops, request-size, quota, heartbeat or election flags);
+ * Starts `size` members with etcd's defaults: each is given only its name, URLs, data
+ * folder and the initial cluster, nothing that tunes it;
  * `dir` holds their data.
  */
 export async function startEtcd(size, dir) {
