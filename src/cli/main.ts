@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * berth's command line: the one error boundary. Commands are loaded lazily so
  * `berth get server` pays only for what it uses; this file alone sets the exit code.
@@ -6,10 +5,11 @@
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 import { ownArguments, registryArgument } from './args.js';
+import { COMMAND_NAMES, type CommandName } from './command-names.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, type CommandIO, processIO, writeLine } from './io.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+const COMMANDS: Record<CommandName, { summary: string; load: () => Promise<{ default: Command }> }> = {
   init: { summary: 'write a starter berth.config.json', load: () => import('./commands/init.js') },
   assign: {
     summary: 'assign ports to services and print the decisions',
@@ -78,8 +78,12 @@ Registry: $BERTH_HOME/registry.db (default ~/.local/state/berth).`;
 function trackedIO(): { io: CommandIO; printed: () => boolean } {
   const base = processIO();
   let printed = false;
+  // Not `...base`: spreading would read `errIsTTY` now, and process.stderr's getter builds
+  // the stream (loads tty), ~2 ms of every start for the one command that asks (wait).
   const io: CommandIO = {
-    ...base,
+    err: base.err,
+    paint: base.paint,
+    paintErr: base.paintErr,
     out: (text) => {
       printed = true;
       base.out(text);
@@ -91,10 +95,18 @@ function trackedIO(): { io: CommandIO; printed: () => boolean } {
   return { io, printed: () => printed };
 }
 
+/** The command called `name`, if there is one (not an Object.prototype key such as `toString`). */
+function commandOf(name: string | undefined) {
+  return name !== undefined && (COMMAND_NAMES as readonly string[]).includes(name)
+    ? COMMANDS[name as CommandName]
+    : undefined;
+}
+
 async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) {
-    return (await COMMANDS[rest[0]]!.load()).default(['--help'], io);
+  const helpFor = name === 'help' ? commandOf(rest[0]) : undefined;
+  if (helpFor) {
+    return (await helpFor.load()).default(['--help'], io);
   }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(USAGE);
@@ -105,7 +117,7 @@ async function main(argv: string[], io: CommandIO): Promise<number> {
     io.out((createRequire(import.meta.url)('../../package.json') as { version: string }).version);
     return EXIT_OK;
   }
-  const command = COMMANDS[name];
+  const command = commandOf(name);
   if (!command && name.startsWith('-')) {
     throw new BerthError(
       'E_USAGE',

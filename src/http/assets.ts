@@ -25,10 +25,10 @@ const FILES: readonly { path: string; file: string; contentType: string }[] = [
 /**
  * Where the assets are: beside this module (src/http/assets under vitest), or
  * dist/http/assets seen from the library bundle (dist/index.js) or from the CLI
- * bundle's chunks (dist/cli/chunks).
+ * bundle (dist/cli/berth.js).
  */
 export function assetsDir(): string {
-  const candidates = ['./assets/', './http/assets/', '../../http/assets/'].map((rel) =>
+  const candidates = ['./assets/', './http/assets/', '../http/assets/'].map((rel) =>
     fileURLToPath(new URL(rel, import.meta.url)),
   );
   return candidates.find((dir) => existsSync(`${dir}/index.html`)) ?? candidates[0]!;

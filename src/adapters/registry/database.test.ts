@@ -18,6 +18,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lease } from '../../../test/contract/registry.js';
 import { ROOT } from '../../../test/helpers.js';
 import type { Registry } from '../../core/registry.js';
+import { useBundledSqlite } from './database.js';
 import { openRunStore } from './runs.js';
 import { openRegistry, REGISTRY_FILE } from './sqlite.js';
 
@@ -170,5 +171,18 @@ describe('a damaged registry file', () => {
     expect(registry.allLeases().map((l) => l.port)).toEqual(
       Array.from({ length: count }, (_, i) => 32000 + i),
     );
+  });
+});
+
+describe('which better-sqlite3 JavaScript is loaded (useBundledSqlite)', () => {
+  it("uses the CLI bundle's copy only beside a found addon of the version it was built from", () => {
+    expect(useBundledSqlite('12.11.1', '12.11.1', true)).toBe(true);
+    // Another installed version: its JavaScript calls its own addon's internals.
+    expect(useBundledSqlite('12.11.1', '12.12.0', true)).toBe(false);
+    expect(useBundledSqlite('12.11.1', undefined, true)).toBe(false);
+    // No addon where npm builds it: the installed package searches for it.
+    expect(useBundledSqlite('12.11.1', '12.11.1', false)).toBe(false);
+    // The library's builds and the sources bundle nothing.
+    expect(useBundledSqlite(undefined, '12.11.1', true)).toBe(false);
   });
 });

@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BerthError } from '../../errors.js';
+import { BUNDLED_VERSION, bundledBetterSqlite3 } from './better-sqlite3-js.js';
 
 /** File name of the registry inside BERTH_HOME. */
 export const REGISTRY_FILE = 'registry.db';
@@ -42,23 +43,47 @@ let sqlite: { Database: typeof BetterSqlite3; addon: object | undefined } | unde
  *
  * The addon is loaded from where `npm install` builds it: that skips the
  * `bindings` package's search of a dozen candidate paths (about 10 ms of every
- * CLI start measured here); elsewhere better-sqlite3 searches as usual.
+ * CLI start measured here); elsewhere better-sqlite3 searches as usual. The
+ * CLI's bundle carries better-sqlite3's JavaScript (./better-sqlite3-js.ts), used
+ * when the installed package is the version it was built from and its addon
+ * is found; otherwise the installed package is loaded.
  */
 export function loadSqlite(): { Database: typeof BetterSqlite3; addon: object | undefined } {
   if (sqlite) return sqlite;
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
   let addon: object | undefined;
+  let version: string | undefined;
   try {
-    const path = join(
-      dirname(require.resolve('better-sqlite3/package.json')),
-      'build/Release/better_sqlite3.node',
-    );
+    const manifest = require.resolve('better-sqlite3/package.json');
+    const path = join(dirname(manifest), 'build/Release/better_sqlite3.node');
     if (existsSync(path)) addon = require(path) as object;
+    if (BUNDLED_VERSION !== undefined) {
+      version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version;
+    }
   } catch {
     addon = undefined;
   }
+  const Database = useBundledSqlite(BUNDLED_VERSION, version, addon !== undefined)
+    ? bundledBetterSqlite3()
+    : (require('better-sqlite3') as typeof BetterSqlite3);
   sqlite = { Database, addon };
   return sqlite;
+}
+
+/**
+ * Whether to use the better-sqlite3 JavaScript bundled into this build: only beside the
+ * addon of the very version it was built from (the JavaScript calls the addon's internals),
+ * and only when that addon was found (without it, the installed package's search for it runs).
+ *
+ * @example
+ * useBundledSqlite('12.11.1', '12.11.1', true); // true
+ * useBundledSqlite('12.11.1', '12.12.0', true); // false: the installed package is loaded
+ */
+export function useBundledSqlite(
+  bundled: string | undefined,
+  installed: string | undefined,
+  addonFound: boolean,
+): boolean {
+  return bundled !== undefined && addonFound && installed === bundled;
 }
 
 /** What {@link openDatabase} needs. */
