@@ -1,6 +1,7 @@
 // Builds dist/ with tsc and copies the static assets the package ships.
 // Runs on `npm install` (prepare) so a fresh clone has a working `npx berth`.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -167,8 +168,15 @@ await build({
   entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'berth' }],
   outdir: join(root, 'dist/cli'),
 });
-if (/(?<![\w$.])import\(/.test(readFileSync(join(root, 'dist/cli/berth.js'), 'utf8'))) {
+const cliBundle = readFileSync(join(root, 'dist/cli/berth.js'));
+if (/(?<![\w$.])import\(/.test(cliBundle.toString('utf8'))) {
   console.error('berth build: dist/cli/berth.js has an import(), which fails when run from the code cache.');
+  process.exit(1);
+}
+if (!cliBundle.includes('BUNDLED_VERSION = "')) {
+  console.error(
+    "berth build: better-sqlite3's JavaScript did not go into dist/cli/berth.js (the plugin's path no longer matches).",
+  );
   process.exit(1);
 }
 await build({
@@ -176,6 +184,10 @@ await build({
   plugins: [],
   format: 'cjs',
   banner: { js: '#!/usr/bin/env node' },
+  // The bundle's content names its caches: V8 checks only a cache's source length.
+  define: {
+    __BERTH_BUNDLE_HASH__: JSON.stringify(createHash('sha256').update(cliBundle).digest('hex').slice(0, 16)),
+  },
   entryPoints: [{ in: join(root, 'src/cli/start.ts'), out: 'main' }],
   outdir: join(root, 'dist/cli'),
 });

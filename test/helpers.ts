@@ -16,6 +16,12 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
 /**
+ * The CLI's code cache for the tests' runs (XDG_CACHE_HOME in a sandbox's env): a folder of
+ * the test run's user in the temp folder, not the developer's ~/.cache (src/cli/start.ts).
+ */
+export const TEST_CACHE_HOME = join(tmpdir(), `berth-test-cache-${process.getuid?.() ?? 'user'}`);
+
+/**
  * One registry shared by every test worker, so parallel test files never reserve the same ports.
  * One per schema version: a checkout of another berth version testing on the same machine
  * migrates its own, and never makes this one refuse to open.
@@ -60,7 +66,13 @@ export function sandbox(name = 'shop'): Sandbox {
   const dir = join(root, name);
   const home = join(root, 'home');
   mkdirSync(dir);
-  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOME: home, NO_COLOR: '1' };
+  mkdirSync(TEST_CACHE_HOME, { recursive: true, mode: 0o700 });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_HOME: home,
+    NO_COLOR: '1',
+    XDG_CACHE_HOME: TEST_CACHE_HOME,
+  };
   delete env.BERTH_ENV;
   return {
     dir,

@@ -7,59 +7,95 @@
  * function it ran. Later runs deserialize it instead of parsing. Each command has a cache
  * of its own (`berth --version` first would leave `berth get` compiling its code for ever).
  *
- * The cache is code this process runs, so it lives only where no one else can write:
+ * The cache is code this process runs, so it is read only from where no one else can write:
  * `$XDG_CACHE_HOME/berth` or `~/.cache/berth`, a folder of the user's own with no group or
- * world write (created 0700; any other folder is not used, and berth runs uncached). Its
- * file is named for the bundle's path, the Node version, the architecture, the bundle's
- * size, modification time and inode, and the command, so a rebuilt or reinstalled bundle
- * never meets an old cache (see `prune` for when caches go); V8 checks
- * its own version and flags and rejects a cache made by others (the run then compiles and
- * writes a new one). `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) runs uncached.
+ * world write (created 0700 in a base folder of the user's own; otherwise berth runs
+ * uncached), and only a plain file of the user's own (links are not followed); it is
+ * written to a new file and renamed into place. Its name holds the bundle's path, the Node
+ * version, the architecture, a hash of the V8 flags (NODE_OPTIONS, execArgv), the bundle's
+ * SHA-256 (from the build) with its size, modification time and inode, and the command: V8
+ * itself checks little more than the source's length, so a cache is read only by the very
+ * build that wrote it (see `prune` for when caches go). A cache V8 rejects anyway is
+ * compiled past and rewritten. `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) runs uncached.
  * Nothing here may throw on a cache problem: every failure falls back to compiling.
  */
 import {
   closeSync,
+  constants,
   fstatSync,
   futimesSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  type Stats,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 import { COMMAND_NAMES } from './command-names.js';
 
-const bundle = join(__dirname, 'berth.js');
+/** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build.mjs. */
+declare const __BERTH_BUNDLE_HASH__: string;
 
-/** The user's own cache folder for berth, or undefined when there is none that is safe to use. */
+const bundle = join(__dirname, 'berth.js');
+const uid = process.getuid?.();
+
+/** Whether `stat` is of this user's and no one else may write to it. */
+function own(stat: Stats): boolean {
+  return (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+}
+
+/**
+ * The user's own cache folder for berth, or undefined when there is none that is safe to use.
+ * The base folder (`$XDG_CACHE_HOME`, `~/.cache`) must be the user's own: root under `sudo`
+ * with a user's HOME uses no cache (and creates nothing there); the `berth` folder in it must
+ * be a folder, not a link, of the user's own. A folder others may write to is never used.
+ */
 function cacheFolder(): string | undefined {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   try {
     // The XDG spec: a relative XDG_CACHE_HOME is invalid and ignored.
     const xdg = process.env.XDG_CACHE_HOME;
     const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+    if (!existingOrMade(base, (path) => statSync(path))) return undefined;
     const dir = join(base, 'berth');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = statSync(dir);
-    const uid = process.getuid?.();
-    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
-      return undefined;
-    }
-    return dir;
+    return existingOrMade(dir, (path) => lstatSync(path)) ? dir : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** The cache of one command: a cache holds the functions of the run that wrote it. */
-function cacheName(command: string | undefined): string {
+/** Whether `path` is a folder of the user's own (see {@link own}), made (0700) if missing and its parent is one. */
+function existingOrMade(path: string, stat: (path: string) => Stats): boolean {
+  let found: Stats;
+  try {
+    found = stat(path);
+  } catch {
+    const parent = statSync(dirname(path));
+    if (!parent.isDirectory() || !own(parent)) return false;
+    mkdirSync(path, { mode: 0o700 });
+    found = lstatSync(path);
+  }
+  return found.isDirectory() && own(found);
+}
+
+/**
+ * The cache of one command (a cache holds the functions of the run that wrote it): `main`
+ * for no command, an unknown one, and help (`berth get --help` would leave `get`'s cache
+ * without the functions that get a port).
+ */
+function cacheName(argv: string[]): string {
+  const [command, ...rest] = argv;
+  const end = rest.indexOf('--');
+  const own = end === -1 ? rest : rest.slice(0, end);
+  if (own.includes('--help') || own.includes('-h')) return 'main';
   return command !== undefined && (COMMAND_NAMES as readonly string[]).includes(command) ? command : 'main';
 }
 
@@ -94,7 +130,7 @@ function prune(dir: string, place: string, build: string): void {
         kept.push({ name, mtimeMs: now });
         continue;
       }
-      const mtimeMs = statSync(join(dir, name)).mtimeMs;
+      const mtimeMs = lstatSync(join(dir, name)).mtimeMs;
       const dead = temp ? now - mtimeMs > HOUR_MS : name.startsWith(place) || now - mtimeMs > UNUSED_MS;
       if (dead) rmSync(join(dir, name), { force: true });
       else if (!temp) kept.push({ name, mtimeMs });
@@ -103,19 +139,31 @@ function prune(dir: string, place: string, build: string): void {
     }
   }
   kept.sort((x, y) => y.mtimeMs - x.mtimeMs);
-  for (const { name } of kept.slice(MAX_CACHES)) rmSync(join(dir, name), { force: true });
+  for (const { name } of kept.slice(MAX_CACHES)) {
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // Not a file (a folder of that name): left alone.
+    }
+  }
 }
 
-/** The cache in `file`, marked as used (its time, once a day, keeps {@link prune} off it); undefined when there is none. */
+/**
+ * The cache in `file`, marked as used (its time, once a day, keeps {@link prune} off it);
+ * undefined when there is none, or when it is not a plain file of the user's own that no one
+ * else may write (a link is not followed): the cache is code this process runs.
+ */
 function readCache(file: string): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return undefined;
   }
   try {
-    if (Date.now() - fstatSync(fd).mtimeMs > DAY_MS) futimesSync(fd, new Date(), new Date());
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || !own(stat)) return undefined;
+    if (Date.now() - stat.mtimeMs > DAY_MS) futimesSync(fd, new Date(), new Date());
     return readFileSync(fd);
   } catch {
     return undefined;
@@ -124,23 +172,43 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-function run(): void {
-  const fd = openSync(bundle, 'r');
-  let source: string;
-  const place = `cli-${pathHash(bundle)}-${process.version}-${process.arch}-`;
-  let build: string;
+/** The bundle's source and the part of the cache's name that is this build's, or undefined (the error said). */
+function readBundle(): { source: string; build: string } | undefined {
   try {
-    const stat = fstatSync(fd);
-    build = `${place}${stat.size}-${Math.trunc(stat.mtimeMs)}-${stat.ino}-`;
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
+    const fd = openSync(bundle, 'r');
+    try {
+      const stat = fstatSync(fd);
+      // The content's hash, and the file's identity for a bundle edited in place (V8 itself checks only the length).
+      const build = `${__BERTH_BUNDLE_HASH__}-${stat.size}-${Math.trunc(stat.mtimeMs)}-${stat.ino}-`;
+      return { source: readFileSync(fd, 'utf8'), build };
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    process.stderr.write(
+      `berth: cannot read ${bundle} (${code}). Reinstall berth-ports, or run \`npm run build\` in its checkout.\n`,
+    );
+    return undefined;
   }
+}
+
+function run(): void {
+  const read = readBundle();
+  if (read === undefined) {
+    process.exitCode = 1;
+    return;
+  }
+  // Where caches of this bundle's path, Node version and V8 flags go (V8 rejects a cache made
+  // under other flags, such as NODE_OPTIONS=--max-old-space-size: each set keeps its own).
+  const flags = pathHash(`${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`);
+  const place = `cli-${pathHash(bundle)}-${process.version}-${process.arch}-${flags}-`;
+  const build = `${place}${read.build}`;
   const dir = cacheFolder();
-  const key = `${build}${cacheName(process.argv[2])}.bin`;
+  const key = `${build}${cacheName(process.argv.slice(2))}.bin`;
   const cacheFile = dir === undefined ? undefined : join(dir, key);
   const cachedData = cacheFile === undefined ? undefined : readCache(cacheFile);
-  const script = new Script(Module.wrap(source), {
+  const script = new Script(Module.wrap(read.source), {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
@@ -148,11 +216,17 @@ function run(): void {
     process.once('exit', () => {
       const temp = `${cacheFile}.${process.pid}.tmp`;
       try {
-        writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
+        // 'wx': a new file, never through a link another process left at that name.
+        writeFileSync(temp, script.createCachedData(), { mode: 0o600, flag: 'wx' });
         renameSync(temp, cacheFile);
         prune(dir!, place, build);
       } catch {
-        // A full disk or a folder gone: the next run compiles again.
+        // A full disk, a folder gone, a name taken: the next run compiles again.
+        try {
+          rmSync(temp, { force: true });
+        } catch {
+          // Nothing of ours to remove.
+        }
       }
     });
   }
