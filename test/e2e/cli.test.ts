@@ -143,6 +143,13 @@ describe('berth assign', () => {
     const unknown = await run(['asign']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Did you mean "assign"?');
+    // A name every object has is no command either (it was looked up on Object.prototype).
+    for (const name of ['toString', 'constructor', '__proto__']) {
+      const inherited = await run([name]);
+      expect(inherited.code, name).toBe(2);
+      expect(inherited.stderr).toBe(`berth: unknown command "${name}". Run \`berth --help\` for the list.\n`);
+      expect((await run(['help', name])).stdout).toContain('Usage: berth <command> [options]');
+    }
     const svc = await run(['assign', 'nope']);
     expect(svc.code).toBe(2);
     expect(svc.stderr).toContain('unknown service "nope"');
