@@ -165,6 +165,8 @@ await build({
   format: 'cjs',
   banner: { js: "const __berthImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__berthImportMetaUrl' },
+  // The bin checks this last line ran: an empty or cut bundle is valid JavaScript that does nothing.
+  footer: { js: 'module.exports.complete = true;' },
   entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'berth' }],
   outdir: join(root, 'dist/cli'),
 });

@@ -8,6 +8,9 @@ import { parseArgs } from 'node:util';
 import { isPort } from '../core/policy.js';
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
+import { ownArguments } from './own-arguments.js';
+
+export { ownArguments };
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
@@ -19,18 +22,6 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   registry: { type: 'string' },
 } as const satisfies Record<string, OptionSpec>;
-
-/**
- * berth's own arguments: those before the first `--`. What follows belongs to
- * the command `berth run` starts, so its `--json` or `-e` is never berth's.
- *
- * @example
- * ownArguments(['run', 'server', '--', 'tool', '--json']) // ['run', 'server']
- */
-export function ownArguments(argv: readonly string[]): readonly string[] {
-  const split = argv.indexOf('--');
-  return split === -1 ? argv : argv.slice(0, split);
-}
 
 /**
  * The value of berth's own `--registry` (`--registry URL` or `--registry=URL`) in `argv`,

@@ -95,18 +95,26 @@ function trackedIO(): { io: CommandIO; printed: () => boolean } {
   return { io, printed: () => printed };
 }
 
-/** The command called `name`, if there is one (not an Object.prototype key such as `toString`). */
-function commandOf(name: string | undefined) {
-  return name !== undefined && (COMMAND_NAMES as readonly string[]).includes(name)
-    ? COMMANDS[name as CommandName]
-    : undefined;
+/** The command called `name` (not an Object.prototype key such as `toString`); throws E_USAGE with the closest name otherwise. */
+function commandNamed(name: string) {
+  if ((COMMAND_NAMES as readonly string[]).includes(name)) return COMMANDS[name as CommandName];
+  if (name.startsWith('-')) {
+    throw new BerthError(
+      'E_USAGE',
+      `options go after the command, e.g. \`berth assign ${name} ...\`. Run \`berth --help\` for the commands.`,
+    );
+  }
+  const hint = closest(name, COMMAND_NAMES);
+  throw new BerthError(
+    'E_USAGE',
+    `unknown command "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Run \`berth --help\` for the list.`,
+  );
 }
 
 async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
-  const helpFor = name === 'help' ? commandOf(rest[0]) : undefined;
-  if (helpFor) {
-    return (await helpFor.load()).default(['--help'], io);
+  if (name === 'help' && rest[0] !== undefined) {
+    return (await commandNamed(rest[0]).load()).default(['--help'], io);
   }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(USAGE);
@@ -117,20 +125,7 @@ async function main(argv: string[], io: CommandIO): Promise<number> {
     io.out((createRequire(import.meta.url)('../../package.json') as { version: string }).version);
     return EXIT_OK;
   }
-  const command = commandOf(name);
-  if (!command && name.startsWith('-')) {
-    throw new BerthError(
-      'E_USAGE',
-      `options go after the command, e.g. \`berth assign ${name} ...\`. Run \`berth --help\` for the commands.`,
-    );
-  }
-  if (!command) {
-    const hint = closest(name, Object.keys(COMMANDS));
-    throw new BerthError(
-      'E_USAGE',
-      `unknown command "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Run \`berth --help\` for the list.`,
-    );
-  }
+  const command = commandNamed(name);
   // --registry is BERTH_REGISTRY for this command and the processes it starts (berth run's
   // child, berth up's services): set once, here at the entry, not by the argument parser.
   const registry = registryArgument(rest);
@@ -138,18 +133,24 @@ async function main(argv: string[], io: CommandIO): Promise<number> {
   return (await command.load()).default(rest, io);
 }
 
-const { io, printed } = trackedIO();
-main(process.argv.slice(2), io).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    for (const line of errorLines(error)) writeLine(2, line);
-    // Scripts that asked for JSON get the error as JSON too, in the daemon's shape
-    // (unless the command already printed its own JSON answer, as `wait` does).
-    // Only berth's own `--json` counts: `berth run x -- tool --json` is the tool's.
-    const json = ownArguments(process.argv.slice(2)).includes('--json');
-    if (json && !printed()) writeLine(1, JSON.stringify(errorJson(error), null, 2));
-    process.exitCode = exitCodeFor(error);
-  },
-);
+/**
+ * Runs the command in `process.argv` and sets the exit code. The bin (start.ts) calls it
+ * once the whole bundle has loaded: a bundle cut short never starts a command.
+ */
+export function start(): void {
+  const { io, printed } = trackedIO();
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      for (const line of errorLines(error)) writeLine(2, line);
+      // Scripts that asked for JSON get the error as JSON too, in the daemon's shape
+      // (unless the command already printed its own JSON answer, as `wait` does).
+      // Only berth's own `--json` counts: `berth run x -- tool --json` is the tool's.
+      const json = ownArguments(process.argv.slice(2)).includes('--json');
+      if (json && !printed()) writeLine(1, JSON.stringify(errorJson(error), null, 2));
+      process.exitCode = exitCodeFor(error);
+    },
+  );
+}

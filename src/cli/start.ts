@@ -39,7 +39,9 @@ import Module from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
+import { errorBody } from '../errors.js';
 import { COMMAND_NAMES } from './command-names.js';
+import { ownArguments } from './own-arguments.js';
 
 /** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build.mjs. */
 declare const __BERTH_BUNDLE_HASH__: string;
@@ -52,35 +54,51 @@ function own(stat: Stats): boolean {
   return (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
 }
 
+/** A cache folder to use, or why there is none (said under BERTH_DEBUG=1). */
+type Folder = { dir: string } | { why: string };
+
 /**
- * The user's own cache folder for berth, or undefined when there is none that is safe to use.
- * The base folder (`$XDG_CACHE_HOME`, `~/.cache`) must be the user's own: root under `sudo`
- * with a user's HOME uses no cache (and creates nothing there); the `berth` folder in it must
- * be a folder, not a link, of the user's own. A folder others may write to is never used.
+ * The user's own cache folder for berth, or why there is none that is safe to use. The
+ * base folder (`$XDG_CACHE_HOME`, `~/.cache`) must be the user's own, and is made (0700,
+ * with any missing folders above it) only inside a folder of the user's own: root under
+ * `sudo` with a user's HOME uses no cache and creates nothing there. The `berth` folder in
+ * it must be a folder, not a link, of the user's own. A folder others may write to is never used.
  */
-function cacheFolder(): string | undefined {
-  if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
+function cacheFolder(): Folder {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return { why: 'NODE_DISABLE_COMPILE_CACHE is set' };
   try {
     // The XDG spec: a relative XDG_CACHE_HOME is invalid and ignored.
     const xdg = process.env.XDG_CACHE_HOME;
     const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
-    if (!existingOrMade(base, (path) => statSync(path))) return undefined;
+    if (!ownFolder(base, statSync))
+      return { why: `${base} is not a folder of this user's that only it may write to` };
     const dir = join(base, 'berth');
-    return existingOrMade(dir, (path) => lstatSync(path)) ? dir : undefined;
-  } catch {
-    return undefined;
+    if (!ownFolder(dir, lstatSync))
+      return { why: `${dir} is not a folder of this user's that only it may write to` };
+    return { dir };
+  } catch (error) {
+    return { why: String((error as Error).message ?? error) };
   }
 }
 
-/** Whether `path` is a folder of the user's own (see {@link own}), made (0700) if missing and its parent is one. */
-function existingOrMade(path: string, stat: (path: string) => Stats): boolean {
+/** Whether `path` is a folder of the user's own (see {@link own}); made, if missing, under the nearest folder there is when that one is the user's own. */
+function ownFolder(path: string, stat: (path: string) => Stats): boolean {
   let found: Stats;
   try {
     found = stat(path);
   } catch {
-    const parent = statSync(dirname(path));
-    if (!parent.isDirectory() || !own(parent)) return false;
-    mkdirSync(path, { mode: 0o700 });
+    let above = dirname(path);
+    for (;;) {
+      try {
+        const nearest = statSync(above);
+        if (!nearest.isDirectory() || !own(nearest)) return false;
+        break;
+      } catch {
+        if (dirname(above) === above) return false;
+        above = dirname(above);
+      }
+    }
+    mkdirSync(path, { recursive: true, mode: 0o700 });
     found = lstatSync(path);
   }
   return found.isDirectory() && own(found);
@@ -92,10 +110,8 @@ function existingOrMade(path: string, stat: (path: string) => Stats): boolean {
  * without the functions that get a port).
  */
 function cacheName(argv: string[]): string {
-  const [command, ...rest] = argv;
-  const end = rest.indexOf('--');
-  const own = end === -1 ? rest : rest.slice(0, end);
-  if (own.includes('--help') || own.includes('-h')) return 'main';
+  const [command, ...rest] = ownArguments(argv);
+  if (rest.includes('--help') || rest.includes('-h')) return 'main';
   return command !== undefined && (COMMAND_NAMES as readonly string[]).includes(command) ? command : 'main';
 }
 
@@ -172,7 +188,22 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-/** The bundle's source and the part of the cache's name that is this build's, or undefined (the error said). */
+/**
+ * Says that the CLI cannot start (its bundle missing, damaged or not berth's), as the CLI
+ * says any failure: one line on stderr and, with berth's own `--json`, the error on stdout.
+ */
+function cannotStart(problem: string): void {
+  const message = `${problem}. Reinstall berth-ports, or run \`npm run build\` in its checkout.`;
+  process.stderr.write(`berth: ${message}\n`);
+  if (ownArguments(process.argv.slice(2)).includes('--json')) {
+    process.stdout.write(
+      `${JSON.stringify(errorBody('E_INTERNAL', message, { data: { file: bundle } }), null, 2)}\n`,
+    );
+  }
+  process.exitCode = 1;
+}
+
+/** The bundle's source and the part of the cache's name that is this build's, or undefined (said). */
 function readBundle(): { source: string; build: string } | undefined {
   try {
     const fd = openSync(bundle, 'r');
@@ -185,35 +216,50 @@ function readBundle(): { source: string; build: string } | undefined {
       closeSync(fd);
     }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    process.stderr.write(
-      `berth: cannot read ${bundle} (${code}). Reinstall berth-ports, or run \`npm run build\` in its checkout.\n`,
-    );
+    cannotStart(`cannot read ${bundle} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return undefined;
+  }
+}
+
+/** The compiled bundle, or undefined when it is not JavaScript (said). */
+function compile(source: string, cachedData: Buffer | undefined): Script | undefined {
+  try {
+    return new Script(Module.wrap(source), {
+      filename: bundle,
+      ...(cachedData === undefined ? {} : { cachedData }),
+    });
+  } catch (error) {
+    cannotStart(`${bundle} is damaged (${(error as Error).name}: ${(error as Error).message})`);
     return undefined;
   }
 }
 
 function run(): void {
   const read = readBundle();
-  if (read === undefined) {
-    process.exitCode = 1;
-    return;
-  }
+  if (read === undefined) return;
   // Where caches of this bundle's path, Node version and V8 flags go (V8 rejects a cache made
   // under other flags, such as NODE_OPTIONS=--max-old-space-size: each set keeps its own).
   const flags = pathHash(`${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`);
   const place = `cli-${pathHash(bundle)}-${process.version}-${process.arch}-${flags}-`;
   const build = `${place}${read.build}`;
-  const dir = cacheFolder();
+  const folder = cacheFolder();
+  if ('why' in folder && process.env.BERTH_DEBUG)
+    process.stderr.write(`berth: no code cache: ${folder.why}\n`);
+  const dir = 'dir' in folder ? folder.dir : undefined;
   const key = `${build}${cacheName(process.argv.slice(2))}.bin`;
   const cacheFile = dir === undefined ? undefined : join(dir, key);
   const cachedData = cacheFile === undefined ? undefined : readCache(cacheFile);
-  const script = new Script(Module.wrap(read.source), {
-    filename: bundle,
-    ...(cachedData === undefined ? {} : { cachedData }),
-  });
+  const script = compile(read.source, cachedData);
+  if (script === undefined) return;
+  const module = new Module(bundle, require.main);
+  module.filename = bundle;
+  module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
+    __dirname,
+  );
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) {
     process.once('exit', () => {
+      // A bundle that did not run to its end writes no cache.
+      if (module.exports.complete !== true) return;
       const temp = `${cacheFile}.${process.pid}.tmp`;
       try {
         // 'wx': a new file, never through a link another process left at that name.
@@ -230,13 +276,16 @@ function run(): void {
       }
     });
   }
-  const module = new Module(bundle, require.main);
-  module.filename = bundle;
-  module.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
-    __dirname,
-  );
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, __dirname);
+  // The bundle's last line (the build's footer) marks it complete: an empty or cut file runs
+  // without error and would do nothing, or half, which must not pass for a command that succeeded.
+  const cli = module.exports as { complete?: boolean; start?: () => void };
+  if (cli.complete !== true || typeof cli.start !== 'function') {
+    cannotStart(`${bundle} is incomplete (it does not end as berth's CLI does)`);
+    return;
+  }
+  cli.start();
 }
 
 run();

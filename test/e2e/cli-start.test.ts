@@ -182,16 +182,65 @@ describe('the CLI code cache', () => {
     for (let i = 1; i <= 70; i++) expect(left.has(elsewhere(100 + i)), `cache ${i}`).toBe(i <= 62);
   });
 
-  it('a bin whose bundle is missing says what to do, exit 1, no stack trace', async () => {
+  it('a bin whose bundle is missing, damaged or cut short says what to do: exit 1, no stack trace, the error as JSON with --json', async () => {
     box = sandbox();
     const bin = join(box.home, '..', 'bin');
     mkdirSync(bin);
     copyFileSync(CLI, join(bin, 'main.js'));
     writeFileSync(join(bin, 'package.json'), '{"type":"commonjs"}\n');
-    const res = await berth(['--version'], { cwd: box.dir, env: box.env, bin: join(bin, 'main.js') });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toBe(
-      `berth: cannot read ${join(bin, 'berth.js')} (ENOENT). Reinstall berth-ports, or run \`npm run build\` in its checkout.\n`,
+    const bundle = join(bin, 'berth.js');
+    const runBin = (args: string[]) => berth(args, { cwd: box.dir, env: box.env, bin: join(bin, 'main.js') });
+    const fix = 'Reinstall berth-ports, or run `npm run build` in its checkout.';
+    const missing = await runBin(['--version']);
+    expect(missing).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: `berth: cannot read ${bundle} (ENOENT). ${fix}\n`,
+    });
+    writeFileSync(bundle, 'this is not js(');
+    const damaged = await runBin(['ls', '--json']);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toMatch(
+      new RegExp(`^berth: ${bundle} is damaged \\(SyntaxError: [^\\n]+\\)\\. Reinstall`),
+    );
+    expect(damaged.stderr.split('\n')).toHaveLength(2);
+    expect(JSON.parse(damaged.stdout)).toMatchObject({
+      success: false,
+      error: { code: 'E_INTERNAL', data: { file: bundle } },
+    });
+    // Valid JavaScript that does nothing (an empty or cut file) is no success either.
+    const full = readFileSync(join(CLI, '..', 'berth.js'), 'utf8');
+    for (const text of ['', full.slice(0, full.lastIndexOf('\n', full.length - 2) + 1)]) {
+      writeFileSync(bundle, text);
+      expect(await runBin(['--version'])).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `berth: ${bundle} is incomplete (it does not end as berth's CLI does). ${fix}\n`,
+      });
+    }
+    // The whole bundle runs (--help: this copy is outside the package, whose version it cannot read).
+    writeFileSync(bundle, full);
+    const help = await runBin(['--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toContain('Usage: berth <command> [options]');
+  });
+
+  it('makes missing folders above its own (0700); BERTH_DEBUG=1 says why a cache is not used', async () => {
+    const dir = fresh();
+    const deep = join(box.home, '..', 'a', 'b', 'c');
+    expect(
+      await berth(['--version'], { cwd: box.dir, env: { ...box.env, XDG_CACHE_HOME: deep } }),
+    ).toMatchObject(printsVersion);
+    expect(caches(join(deep, 'berth'))).toHaveLength(1);
+    expect(statSync(join(box.home, '..', 'a')).mode & 0o777).toBe(0o700);
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    const why = await run(['--version']);
+    expect(why).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(why.stderr).toBe('');
+    const said = await berth(['--version'], { cwd: box.dir, env: { ...box.env, BERTH_DEBUG: '1' } });
+    expect(said.stderr).toBe(
+      `berth: no code cache: ${dir} is not a folder of this user's that only it may write to\n`,
     );
   });
 });

@@ -148,8 +148,12 @@ describe('berth assign', () => {
       const inherited = await run([name]);
       expect(inherited.code, name).toBe(2);
       expect(inherited.stderr).toBe(`berth: unknown command "${name}". Run \`berth --help\` for the list.\n`);
-      expect((await run(['help', name])).stdout).toContain('Usage: berth <command> [options]');
+      expect(await run(['help', name])).toMatchObject({ code: 2, stderr: inherited.stderr });
     }
+    // `help` of a name that is no command says so, as the name alone does.
+    const helpTypo = await run(['help', 'asign']);
+    expect(helpTypo.code).toBe(2);
+    expect(helpTypo.stderr).toContain('unknown command "asign". Did you mean "assign"?');
     const svc = await run(['assign', 'nope']);
     expect(svc.code).toBe(2);
     expect(svc.stderr).toContain('unknown service "nope"');
