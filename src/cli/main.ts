@@ -1,6 +1,7 @@
 /**
  * berth's command line: the one error boundary. Commands are loaded lazily so
- * `berth get server` pays only for what it uses; this file alone sets the exit code.
+ * `berth get server` pays only for what it uses; this file alone sets the exit code
+ * of a command (the bin, start.ts, sets 1 only when this bundle cannot start at all).
  */
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
