@@ -64,6 +64,8 @@ export interface LeaseJson {
   pid: number | null;
   /** ISO 8601. */
   createdAt: string;
+  /** When the lease expires (`--ttl`), ISO 8601; `null` for a lease that lives until released or its owner dies. */
+  expiresAt: string | null;
 }
 
 /**
@@ -82,6 +84,7 @@ export function leaseJson(view: LeaseView): LeaseJson {
     state: view.state,
     pid: view.owner?.pid ?? null,
     createdAt: new Date(view.createdAt).toISOString(),
+    expiresAt: view.expiresAt === null ? null : new Date(view.expiresAt).toISOString(),
   };
 }
 

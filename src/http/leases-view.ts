@@ -47,7 +47,7 @@ export function apiLeaseJson(
 ): ApiLeaseJson {
   const byName = new Map(config?.services.map((s) => [s.name, s]));
   const root = byName.get(inheritanceRoot(view.service, byName));
-  const { project, dir, environment, service, port, state, pid, createdAt } = leaseJson(view);
+  const { project, dir, environment, service, port, state, pid, createdAt, expiresAt } = leaseJson(view);
   return {
     id: view.id,
     project,
@@ -63,7 +63,7 @@ export function apiLeaseJson(
     staleReason: view.state === 'stale' ? view.reason : null,
     pid,
     createdAt,
-    expiresAt: view.expiresAt === null ? null : new Date(view.expiresAt).toISOString(),
+    expiresAt,
     range: root?.range ?? null,
     preferred: [...(root?.preferred ?? [])],
     health,

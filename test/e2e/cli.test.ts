@@ -208,6 +208,7 @@ describe('berth get / ls / release / env', () => {
         state: 'reserved',
         pid: null,
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        expiresAt: null,
         // No daemon runs, so no proxy gives it a name.
         name: null,
       },
@@ -306,6 +307,28 @@ describe('berth get / ls / release / env', () => {
     const script = `console.log(process.env.${stem}_PORT + ' ' + process.env.${stem}_URL)`;
     const res = await run(['run', name, '--quiet', '--', process.execPath, '-e', script]);
     expect(res.stdout.trim()).toBe(`${block[3]} ws://localhost:${block[3]}`);
+  });
+
+  it('ls shows when a --ttl lease expires (EXPIRES, expiresAt), and nothing of it without one', async () => {
+    fresh();
+    const before = Date.now();
+    expect((await run(['assign', 'redis', '--ttl', '10m'])).code).toBe(0);
+    expect((await run(['assign', 'database'])).code).toBe(0);
+    const after = Date.now();
+    const json = JSON.parse((await run(['ls', '--json'])).stdout) as {
+      service: string;
+      expiresAt: string | null;
+    }[];
+    const redis = Date.parse(json.find((l) => l.service === 'redis')!.expiresAt!);
+    expect(redis).toBeGreaterThanOrEqual(before + 600_000 - 1000);
+    expect(redis).toBeLessThanOrEqual(after + 600_000);
+    expect(json.find((l) => l.service === 'database')!.expiresAt).toBeNull();
+    const table = (await run(['ls'])).stdout;
+    expect(table).toMatch(/^SERVICE\s+PORT\s+STATE\s+PID\s+AGE\s+EXPIRES$/m);
+    expect(table).toMatch(new RegExp(`^redis\\s+${block[8]}\\s+reserved\\s+-\\s+\\d+s\\s+in (10|9)m$`, 'm'));
+    expect(table).toMatch(new RegExp(`^database\\s+${block[6]}\\s+reserved\\s+-\\s+\\d+s\\s+-$`, 'm'));
+    expect((await run(['release', 'redis'])).code).toBe(0);
+    expect((await run(['ls'])).stdout).toMatch(/^SERVICE\s+PORT\s+STATE\s+PID\s+AGE$/m);
   });
 
   it('--ttl leases expire: ls shows them stale, and the next assignment reclaims them', async () => {

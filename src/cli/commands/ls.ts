@@ -1,6 +1,6 @@
 /**
  * `berth ls [--all-projects] [--json]`: leases with their state
- * (reserved / bound / stale), owner pid and age.
+ * (reserved / bound / stale), owner pid, age and, for leases with a `--ttl`, expiry.
  */
 import { homedir } from 'node:os';
 import { berthHome } from '../../compose/context.js';
@@ -45,6 +45,10 @@ function print(
     if (l.state === 'stale') return io.paint.red(`stale (${l.reason})`);
     return 'reserved';
   };
+  // EXPIRES only when a lease has a --ttl: `in 9m`, or `-` for the others (a lease past it is stale).
+  const expiring = leases.some((l) => l.expiresAt !== null);
+  const expires = (l: LeaseView) =>
+    l.expiresAt === null ? '-' : l.expiresAt <= now ? 'expired' : `in ${formatAge(l.expiresAt - now)}`;
   const rows = leases.map((l) => [
     ...(allProjects ? [l.kind === 'adhoc' ? '(getPort)' : l.project, l.environment] : []),
     l.service + (l.inheritsFrom ? io.paint.dim(` <- ${l.inheritsFrom}`) : ''),
@@ -52,6 +56,7 @@ function print(
     paintState(l),
     l.owner ? String(l.owner.pid) : '-',
     formatAge(now - l.createdAt),
+    ...(expiring ? [expires(l)] : []),
     ...(names.size > 0 ? [names.get(l) ?? '-'] : []),
     // Two checkouts of one project differ only here.
     ...(allProjects ? [l.kind === 'adhoc' ? '-' : shortDir(l.dir)] : []),
@@ -63,6 +68,7 @@ function print(
     'STATE',
     'PID',
     'AGE',
+    ...(expiring ? ['EXPIRES'] : []),
     ...(names.size > 0 ? ['NAME'] : []),
     ...(allProjects ? ['DIR'] : []),
   ];
