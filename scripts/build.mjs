@@ -93,11 +93,15 @@ await build({
 // Jest setup and teardown share their runs through a global, see src/runners/jest).
 // `import.meta.url` (createRequire for better-sqlite3 and the watchdog's path, jiti)
 // becomes the bundle's own file URL; better-sqlite3 stays external and finds its addon.
-await build({
+// The CLI's bundle below is CommonJS the same way.
+const commonJs = {
   ...shared,
   format: 'cjs',
   banner: { js: "const __berthImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__berthImportMetaUrl' },
+};
+await build({
+  ...commonJs,
   entryPoints: runnerEntries.map((entry) => ({ in: join(root, `src/${entry}.ts`), out: entry })),
   outdir: join(root, 'dist'),
   outExtension: { '.js': '.cjs' },
@@ -120,7 +124,7 @@ for (const file of readdirSync(join(root, 'dist'), { recursive: true, encoding: 
 // The CLI: one CommonJS bundle (dist/cli/berth.js) that dist/cli/main.js, the `berth` bin,
 // runs from V8's code cache (see src/cli/start.ts). ES modules get no compile cache on
 // Node 20, and compiling the commands' code was most of a start: `berth get server` went
-// from 1.75x `node -e 0` (ES module chunks) to ~1.4x. The commands stay lazy inside the
+// from 1.75x `node -e 0` (ES module chunks) to 1.25-1.30x (bench/ANALYSIS.md). The commands stay lazy inside the
 // bundle (each one's module runs when it is first imported), and V8 compiles only what runs.
 // dist/cli/package.json makes both files CommonJS under the package's "type": "module".
 // V8 drops the dynamic-import callback of a script it builds from a code cache, so the
@@ -160,11 +164,8 @@ const sqliteInside = {
 mkdirSync(join(root, 'dist/cli'), { recursive: true });
 writeFileSync(join(root, 'dist/cli/package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 await build({
-  ...shared,
+  ...commonJs,
   plugins: [dynamicViaRequire, sqliteInside],
-  format: 'cjs',
-  banner: { js: "const __berthImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { 'import.meta.url': '__berthImportMetaUrl' },
   // The bin checks this last line ran: an empty or cut bundle is valid JavaScript that does nothing.
   footer: { js: 'module.exports.complete = true;' },
   entryPoints: [{ in: join(root, 'src/cli/main.ts'), out: 'berth' }],

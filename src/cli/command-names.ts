@@ -24,3 +24,8 @@ export const COMMAND_NAMES = [
 
 /** One of {@link COMMAND_NAMES}. */
 export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** Whether `name` is one of {@link COMMAND_NAMES} (not an Object.prototype key such as `toString`). */
+export function isCommandName(name: string): name is CommandName {
+  return (COMMAND_NAMES as readonly string[]).includes(name);
+}

@@ -6,7 +6,7 @@
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 import { ownArguments, registryArgument } from './args.js';
-import { COMMAND_NAMES, type CommandName } from './command-names.js';
+import { COMMAND_NAMES, type CommandName, isCommandName } from './command-names.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, type CommandIO, processIO, writeLine } from './io.js';
 
@@ -98,7 +98,7 @@ function trackedIO(): { io: CommandIO; printed: () => boolean } {
 
 /** The command called `name` (not an Object.prototype key such as `toString`); throws E_USAGE with the closest name otherwise. */
 function commandNamed(name: string) {
-  if ((COMMAND_NAMES as readonly string[]).includes(name)) return COMMANDS[name as CommandName];
+  if (isCommandName(name)) return COMMANDS[name];
   if (name.startsWith('-')) {
     throw new BerthError(
       'E_USAGE',

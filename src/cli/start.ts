@@ -40,7 +40,8 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 import { errorBody } from '../errors.js';
-import { COMMAND_NAMES } from './command-names.js';
+import { isCommandName } from './command-names.js';
+import { EXIT_FAILURE } from './exit.js';
 import { ownArguments } from './own-arguments.js';
 
 /** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build.mjs. */
@@ -87,21 +88,23 @@ function ownFolder(path: string, stat: (path: string) => Stats): boolean {
   try {
     found = stat(path);
   } catch {
-    let above = dirname(path);
-    for (;;) {
-      try {
-        const nearest = statSync(above);
-        if (!nearest.isDirectory() || !own(nearest)) return false;
-        break;
-      } catch {
-        if (dirname(above) === above) return false;
-        above = dirname(above);
-      }
-    }
+    const nearest = nearestExisting(dirname(path));
+    if (nearest === undefined || !nearest.isDirectory() || !own(nearest)) return false;
     mkdirSync(path, { recursive: true, mode: 0o700 });
     found = lstatSync(path);
   }
   return found.isDirectory() && own(found);
+}
+
+/** What is at `path`, or at the nearest folder above it that exists; undefined when nothing does. */
+function nearestExisting(path: string): Stats | undefined {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      return statSync(at);
+    } catch {
+      if (dirname(at) === at) return undefined;
+    }
+  }
 }
 
 /**
@@ -112,7 +115,7 @@ function ownFolder(path: string, stat: (path: string) => Stats): boolean {
 function cacheName(argv: string[]): string {
   const [command, ...rest] = ownArguments(argv);
   if (rest.includes('--help') || rest.includes('-h')) return 'main';
-  return command !== undefined && (COMMAND_NAMES as readonly string[]).includes(command) ? command : 'main';
+  return command !== undefined && isCommandName(command) ? command : 'main';
 }
 
 const HOUR_MS = 3_600_000;
@@ -200,7 +203,7 @@ function cannotStart(problem: string): void {
       `${JSON.stringify(errorBody('E_INTERNAL', message, { data: { file: bundle } }), null, 2)}\n`,
     );
   }
-  process.exitCode = 1;
+  process.exitCode = EXIT_FAILURE;
 }
 
 /** The bundle's source and the part of the cache's name that is this build's, or undefined (said). */

@@ -265,10 +265,7 @@ export class GetPortContext {
   /** Releases every port this process leased here (handed out or held in reserve); returns them. */
   async releaseAll(): Promise<number[]> {
     const ports = [...this.held.keys()];
-    this.reserve = [];
-    this.held.clear();
-    this.epoch++;
-    this.topUpDue = false;
+    this.forgetAll();
     const pid = this.owner.pid;
     // In as many transactions as a bounded registry (etcd) needs: a release may stop halfway.
     for (let more = true; more; ) {
@@ -301,10 +298,7 @@ export class GetPortContext {
         },
         { timeoutMs },
       );
-      this.held.clear();
-      this.reserve = [];
-      this.epoch++;
-      this.topUpDue = false;
+      this.forgetAll();
     } catch {
       // Exiting anyway; the next allocation reclaims leases of dead owners.
     }
@@ -312,9 +306,24 @@ export class GetPortContext {
 
   /** Closes the registry. Leases stay until this process exits (or `releaseAll`). */
   close(): void {
+    this.newEpoch();
+    this.adapters.registry.close();
+  }
+
+  /** Forgets every port held here (their leases are being released) and starts a new epoch. */
+  private forgetAll(): void {
+    this.held.clear();
+    this.reserve = [];
+    this.newEpoch();
+  }
+
+  /**
+   * Starts a new epoch: a refill or top-up in flight, or armed, from before it puts nothing
+   * in the reserve (the calls it serves are still answered).
+   */
+  private newEpoch(): void {
     this.epoch++;
     this.topUpDue = false;
-    this.adapters.registry.close();
   }
 
   // For berth-ports/get-port (src/get-port/), which walks get-port's preferred ports chunk by
