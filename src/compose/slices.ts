@@ -35,6 +35,11 @@ export function callEnded(): void {
   inFlight--;
 }
 
+/** Calls started and not yet settled (in every registry of this process). */
+export function callsInFlight(): number {
+  return inFlight;
+}
+
 /**
  * Call before a step that may be one of many at once (a probe, the next refill):
  * resolves at once for a lone call or within the slice; past the slice, after

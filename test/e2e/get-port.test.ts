@@ -3,20 +3,23 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
 import { createProcessTable } from '../../src/adapters/process/table.js';
 import { openRegistry } from '../../src/adapters/registry/sqlite.js';
 import {
+  BURST_TOP_UP_DELAY_MS,
   closeGetPort,
   getPort,
   RESERVE_BATCH,
   RESERVE_LOW,
+  RESERVE_MAX,
   releasePort,
 } from '../../src/compose/get-port.js';
 import { createPortManager } from '../../src/compose/manager.js';
 import { isBerthError } from '../../src/errors.js';
-import { close, listen, ROOT, reserveBlock } from '../helpers.js';
+import { close, listen, ROOT, reserveBlock, waitFor } from '../helpers.js';
 
 const LIB = join(ROOT, 'dist/index.js');
 const homes: string[] = [];
@@ -330,6 +333,114 @@ describe('getPort across processes', () => {
       const secondGone = once(second, 'exit');
       second.stdin!.end();
       await secondGone;
+    } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('a process whose calls come in bursts has the next burst ready: the top-up after one covers as many calls', async () => {
+    const h = home();
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const handed = new Set<number>();
+    const burst = async (n: number) => {
+      const ports = await Promise.all(Array.from({ length: n }, () => getPort({ home: h })));
+      for (const p of ports) handed.add(p);
+      return ports;
+    };
+    const spare = () => owned().length - handed.size;
+    try {
+      for (const size of [20, 30]) {
+        await burst(size);
+        // The top-up comes BURST_TOP_UP_DELAY_MS after the burst, sized to it.
+        await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size}` });
+        const before = new Set(owned());
+        const next = await burst(size);
+        // Every port of the next burst was leased before it began: it waited for no commit.
+        for (const p of next) expect(before.has(p)).toBe(true);
+        await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size} again` });
+      }
+      expect(handed.size).toBe(100);
+      // A burst larger than RESERVE_MAX gets a reserve of RESERVE_MAX, no more.
+      await burst(RESERVE_MAX + 40);
+      await waitFor(() => spare() > RESERVE_LOW, { timeoutMs: 10_000, what: 'the top-up' });
+      await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
+      expect(spare()).toBeLessThanOrEqual(RESERVE_MAX);
+      await closeGetPort();
+      expect(owned()).toEqual([]);
+    } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('a top-up that finds the lock taken by another connection tries again and fills the reserve once it is free', async () => {
+    const h = home();
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const other = new Database(join(h, 'registry.db'));
+    try {
+      const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+      // The burst emptied the reserve; its top-up is due BURST_TOP_UP_DELAY_MS after its calls answered.
+      expect(owned().length).toBe(ports.length);
+      other.exec('BEGIN IMMEDIATE');
+      // Held past the top-up's first try (and its first retries).
+      await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 15));
+      expect(owned().length).toBe(ports.length);
+      other.exec('COMMIT');
+      // A later retry gets the lock: the next burst of 12 is ready without a call waiting.
+      await waitFor(() => owned().length >= 2 * ports.length, {
+        timeoutMs: 10_000,
+        what: 'the retried top-up',
+      });
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('in a burst, a preferred port another live process holds is answered from the reserve; a free one is leased', async () => {
+    const h = home();
+    const [held, free] = (await reserveBlock(2)) as [number, number];
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { getPort } from ${JSON.stringify(LIB)};
+         console.log(await getPort({ port: ${held}, range: [${held}, ${held}] })); setInterval(() => {}, 1000);`,
+      ],
+      { env: { ...process.env, BERTH_HOME: h }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    expect(Number(String(line).trim())).toBe(held);
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    try {
+      await getPort({ home: h });
+      const before = new Set(owned());
+      expect(before.size).toBeGreaterThan(4);
+      // A zero-config call first, so the preferred calls are made while others are in flight.
+      const [, ...others] = await Promise.all([
+        getPort({ home: h }),
+        getPort({ port: held, home: h }),
+        getPort({ port: held, home: h }),
+        getPort({ port: [held], home: h }),
+      ]);
+      for (const p of others) {
+        expect(p).not.toBe(held);
+        expect(before.has(p)).toBe(true);
+      }
+      expect(new Set(others).size).toBe(3);
+      // A preferred port nobody holds goes to the transaction and is leased as asked.
+      const [, got] = await Promise.all([getPort({ home: h }), getPort({ port: free, home: h })]);
+      expect(got).toBe(free);
+      expect(before.has(free)).toBe(false);
+      expect(owned()).toContain(free);
     } finally {
       registry.close();
       await closeGetPort();

@@ -81,6 +81,23 @@ describe.runIf(process.platform === 'linux')('leases of a zombie owner', () => {
     expect(stateOf(pid)).toBe('Z');
   });
 
+  it('a burst of calls preferring one of its ports gets it: the owner is checked in full before a call takes another port', async () => {
+    const { home, ports, pid } = await zombieHolding(1);
+    cleanups.push(closeGetPort);
+    const [port] = ports as [number];
+    // A zero-config call first, so the preferred calls are made while another is in flight
+    // (a burst, which answers a port held by a live process from the reserve).
+    const [, ...preferred] = await Promise.all([
+      getPort({ home }),
+      getPort({ port, home }),
+      getPort({ port, home }),
+      getPort({ port, home }),
+    ]);
+    expect(preferred).toContain(port);
+    expect(new Set(preferred).size).toBe(3);
+    expect(stateOf(pid)).toBe('Z');
+  });
+
   it('a range it fills up is found full only after its owner was checked in full', async () => {
     const { home, ports, pid } = await zombieHolding(2);
     cleanups.push(closeGetPort);
