@@ -105,6 +105,12 @@ export const RESERVE_LOW = 2;
  */
 export const EXIT_RELEASE_MS = 50;
 
+/** A lease committed for a call: its port and id. */
+type Leased = { port: number; id: number };
+
+/** What a transaction left without running answers with when a port of the reserve answers its call. */
+const FROM_RESERVE = 'reserve' as const;
+
 /** Transactions that only give leases back need no reclaim of stale leases first. */
 const GIVE_BACK = { reclaim: false } as const;
 
@@ -209,13 +215,19 @@ export class GetPortContext {
     const choose = zeroConfig
       ? () => this.fromReserve()
       : async (busy: ReadonlySet<number>) => {
-          // Only in a burst: a lone call would pay the read on top of its transaction.
+          // Only in a burst: a lone call would pay the read on top of its transaction. The
+          // first call of a burst looks a microtask later, once the others have begun.
+          if (callsInFlight() === 1) await undefined;
           if (callsInFlight() > 1 && this.reserveAnswers(request)) return this.fromReserve();
           const listening = await this.listeningFacts();
           const policy = this.policy();
-          const leased = await this.adapters.registry.transaction((tx) =>
-            this.lease(tx, request, policy, 1, listening, busy),
+          // Waiting behind other processes, the call looks again at each wake: once the
+          // ports it prefers are held (another process of the burst leased them), the reserve answers.
+          const leased = await this.adapters.registry.transaction<Leased[] | typeof FROM_RESERVE>(
+            (tx) => this.lease(tx, request, policy, 1, listening, busy),
+            { instead: () => (this.reserveAnswers(request) ? FROM_RESERVE : undefined) },
           );
+          if (leased === FROM_RESERVE) return this.fromReserve();
           return this.hold(leased)[0]!;
         };
     const check = host

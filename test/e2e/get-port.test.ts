@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readEphemeralRange } from '../../src/adapters/net/ephemeral.js';
 import { createProcessTable } from '../../src/adapters/process/table.js';
-import { openRegistry } from '../../src/adapters/registry/sqlite.js';
+import { lockQueueDir, openRegistry } from '../../src/adapters/registry/sqlite.js';
 import {
   BURST_TOP_UP_DELAY_MS,
   closeGetPort,
@@ -442,6 +442,54 @@ describe('getPort across processes', () => {
       expect(before.has(free)).toBe(false);
       expect(owned()).toContain(free);
     } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('calls waiting for the lock leave the queue once another process leased the port they prefer: the reserve answers', async () => {
+    const h = home();
+    const [port] = (await reserveBlock(1)) as [number];
+    // The other process: alive, so its lease holds the port.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(child);
+    const childOwner = createProcessTable().owner(child.pid!)!;
+    await getPort({ home: h });
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const before = new Set(owned());
+    const queue = lockQueueDir(registry.path);
+    const other = new Database(registry.path);
+    try {
+      // Another connection holds the lock: the preferred calls (the port is free so far) queue.
+      other.exec('BEGIN IMMEDIATE');
+      const calls = Promise.all([
+        getPort({ home: h }),
+        getPort({ port, home: h }),
+        getPort({ port, home: h }),
+      ]);
+      await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
+        timeoutMs: 10_000,
+        what: 'a ticket in the lock queue',
+      });
+      // It leases the port for the other process, and commits.
+      other
+        .prepare(
+          `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
+           VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
+        )
+        .run(port, childOwner.pid, childOwner.startTime, Date.now());
+      other.exec('COMMIT');
+      const [, a, b] = await calls;
+      // Answered from the reserve leased before: no turn of the lock, no lease of the pool.
+      for (const p of [a, b]) {
+        expect(p).not.toBe(port);
+        expect(before.has(p)).toBe(true);
+      }
+      expect(registry.leasesInRange(port, port).map((l) => l.owner?.pid)).toEqual([child.pid]);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
       registry.close();
       await closeGetPort();
     }

@@ -101,4 +101,63 @@ describe('GroupCommit', () => {
     // The group recovers: a later request tries the lock again.
     expect(locked.waiting).toBe(0);
   });
+  it('requests that all have an answer without the lock when the wait wakes resolve with it and never run', async () => {
+    const ran: number[] = [];
+    let withdraw: (() => boolean) | undefined;
+    let release: (value: (() => void) | null) => void = () => {};
+    const backend: BatchBackend<number> = {
+      acquire: (w) => {
+        withdraw = w;
+        return new Promise((resolve) => {
+          release = resolve;
+        });
+      },
+      run: (fns) => fns.map((fn) => ({ ok: true, value: fn(0) })),
+    };
+    const group = new GroupCommit(backend, () => 0);
+    let answer: string | undefined;
+    const calls = [1, 2].map((i) =>
+      group.submit(
+        () => {
+          ran.push(i);
+          return 'ran';
+        },
+        true,
+        () => answer,
+      ),
+    );
+    await Promise.resolve();
+    await Promise.resolve();
+    // Asked while waiting: no answer yet, so the wait goes on.
+    expect(withdraw!()).toBe(false);
+    answer = 'reserve';
+    expect(withdraw!()).toBe(true);
+    release(null);
+    expect(await Promise.all(calls)).toEqual(['reserve', 'reserve']);
+    expect(ran).toEqual([]);
+  });
+
+  it('a request without such an answer waiting beside them makes the batch wait for the lock and run them all', async () => {
+    const { backend, batches } = recordingBackend();
+    let asked: (() => boolean) | undefined;
+    const spy: BatchBackend<number> = {
+      ...backend,
+      acquire: (w) => {
+        asked = w;
+        return backend.acquire();
+      },
+    };
+    const group = new GroupCommit(spy, () => 0);
+    const results = await Promise.all([
+      group.submit(
+        () => 'a',
+        true,
+        () => 'instead',
+      ),
+      group.submit(() => 'b'),
+    ]);
+    expect(asked).toBeUndefined();
+    expect(results).toEqual(['a', 'b']);
+    expect(batches).toHaveLength(1);
+  });
 });

@@ -12,6 +12,8 @@ interface Job<Tx> {
   fn: (tx: Tx) => unknown;
   /** Whether the batch hook must run before this request (see BatchBackend.run). */
   hook: boolean;
+  /** An answer without the lock, asked while the process waits for it (see GroupCommit.submit). */
+  instead: (() => unknown) | undefined;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -23,8 +25,12 @@ export type JobOutcome = { ok: true; value: unknown } | { ok: false; error: unkn
 export interface BatchBackend<Tx> {
   /** Work that needs no lock, done before waiting for it (e.g. preparing statements): the lock's turns stay short. */
   prepare?(): void;
-  /** Waits for the write lock (the transaction is open when it resolves); resolves with the function that gives the turn back. */
-  acquire(): Promise<() => void>;
+  /**
+   * Waits for the write lock (the transaction is open when it resolves); resolves with the
+   * function that gives the turn back. `withdraw` is asked each time the wait wakes behind
+   * other processes: when it says yes, the wait ends without the lock and resolves `null`.
+   */
+  acquire(withdraw?: () => boolean): Promise<(() => void) | null>;
   /**
    * Runs `fns` in order in the open transaction, each isolated from the others'
    * failures, then commits. Before each function after the first it asks
@@ -53,10 +59,16 @@ export class GroupCommit<Tx> {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Runs `fn` in the next batch; settles after that batch commits. */
-  submit<T>(fn: (tx: Tx) => T, hook = true): Promise<T> {
+  /**
+   * Runs `fn` in the next batch; settles after that batch commits. `instead`: an answer
+   * that needs no lock, asked while the process waits for the lock behind others; once
+   * every waiting request has one (not `undefined`), they resolve with it and leave the
+   * queue without running (a burst that prefers a port another process just leased
+   * falls back without a turn of the lock each: #22).
+   */
+  submit<T>(fn: (tx: Tx) => T, hook = true, instead?: () => T | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, hook, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ fn, hook, instead, resolve: resolve as (value: unknown) => void, reject });
       if (!this.draining) {
         this.draining = true;
         // A microtask later, so every request of the caller's current turn joins the first batch.
@@ -73,13 +85,25 @@ export class GroupCommit<Tx> {
   private async drain(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        let leave: () => void;
+        let leave: (() => void) | null;
+        let answers: Map<Job<Tx>, unknown> | undefined;
+        const withdraw = () => {
+          answers = answersWithoutLock(this.pending);
+          return answers !== undefined;
+        };
         try {
           this.backend.prepare?.();
-          leave = await this.backend.acquire();
+          leave = await this.backend.acquire(this.pending.every((j) => j.instead) ? withdraw : undefined);
         } catch (error) {
           for (const job of this.pending.splice(0)) job.reject(error);
           return;
+        }
+        if (leave === null) {
+          // Left the queue: the requests asked are answered; any that came since wait on.
+          const answered = answers!;
+          this.pending = this.pending.filter((job) => !answered.has(job));
+          for (const [job, value] of answered) job.resolve(value);
+          continue;
         }
         // Every request waiting now joins, within the time budget (see BATCH_BUDGET_MS).
         const jobs = this.pending;
@@ -111,4 +135,16 @@ export class GroupCommit<Tx> {
       this.draining = false;
     }
   }
+}
+
+/** Each job's answer without the lock, when every one of `jobs` has one; otherwise `undefined`. */
+function answersWithoutLock<Tx>(jobs: readonly Job<Tx>[]): Map<Job<Tx>, unknown> | undefined {
+  if (jobs.length === 0) return undefined;
+  const answers = new Map<Job<Tx>, unknown>();
+  for (const job of jobs) {
+    const value = job.instead?.();
+    if (value === undefined) return undefined;
+    answers.set(job, value);
+  }
+  return answers;
 }

@@ -71,7 +71,7 @@ describe('the lock queue', () => {
     lock.held = false;
     const leave = await createLockQueue(options(dir)).acquire();
     expect(lock.held).toBe(true);
-    leave();
+    leave!();
     expect(existsSync(dir)).toBe(false); // no folder: nobody ever waited
   });
 
@@ -87,7 +87,7 @@ describe('the lock queue', () => {
           order.push(i);
           await sleep(3);
           shared.unlock();
-          leave();
+          leave!();
         }),
       );
       // Distinct arrival times: the next comes once this one's ticket is in the queue.
@@ -115,7 +115,7 @@ describe('the lock queue', () => {
     shared.unlock();
     const leave = await waiting;
     expect(shared.lock.held).toBe(true);
-    leave();
+    leave!();
   });
 
   it('skips the ticket of a process that died while waiting', async () => {
@@ -130,7 +130,7 @@ describe('the lock queue', () => {
     const isAlive = (owner: { pid: number }) => owner.pid !== dead.pid;
     const leave = await createLockQueue(shared.options(dir, { isAlive })).acquire();
     expect(shared.lock.held).toBe(true);
-    leave();
+    leave!();
     expect(existsSync(dir)).toBe(false); // the folder goes with the last waiter
   });
 
@@ -175,5 +175,64 @@ describe('the lock queue', () => {
     expect(await outcome).toBe('E_REGISTRY_LOCKED');
     expect(settledAt! - stoppedAt).toBeGreaterThanOrEqual(200);
     expect(existsSync(dir)).toBe(false); // the folder goes with the last waiter
+  });
+  it('a waiter whose requests got an answer without the lock leaves the queue at its next wake, and the one behind it is served', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    let answered = false;
+    let asked = 0;
+    const withdraw = () => {
+      asked++;
+      return answered;
+    };
+    const first = createLockQueue(shared.options(dir)).acquire(withdraw);
+    await waitFor(() => existsSync(dir) && readdirSync(dir).length === 1, {
+      timeoutMs: 10_000,
+      what: 'its ticket',
+    });
+    const second = createLockQueue(shared.options(dir)).acquire();
+    await waitFor(() => readdirSync(dir).length === 2, { timeoutMs: 10_000, what: 'the second ticket' });
+    // Still waiting while the answer is not there: asked once its watch is armed, it stays.
+    await waitFor(() => asked > 0, { timeoutMs: 10_000, what: 'the first ask' });
+    answered = true;
+    // The holder commits and rings (the lock stays taken: the second must not get it yet).
+    shared.lock.commits++;
+    // A holder's commit: its queue rings.
+    createLockQueue(shared.options(dir)).ring();
+    expect(await first).toBeNull();
+    expect(shared.lock.held).toBe(true);
+    shared.unlock();
+    const leave = await second;
+    expect(shared.lock.held).toBe(true);
+    leave!();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('a waiter behind others hears the ring, not only the ticket ahead of it going', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    const ahead: Promise<(() => void) | null>[] = [];
+    for (const n of [1, 2]) {
+      ahead.push(createLockQueue(shared.options(dir)).acquire());
+      await waitFor(() => existsSync(dir) && readdirSync(dir).length === n, {
+        timeoutMs: 10_000,
+        what: `ticket ${n}`,
+      });
+    }
+    let answered = false;
+    const behind = createLockQueue(shared.options(dir)).acquire(() => answered);
+    await waitFor(() => readdirSync(dir).length === 3, { timeoutMs: 10_000, what: 'the third ticket' });
+    answered = true;
+    // A holder's commit: its queue rings. Third in line, the waiter looks again only every
+    // 250 ms on its own; the ring wakes it at once, long before the others' turns.
+    const started = Date.now();
+    createLockQueue(shared.options(dir)).ring();
+    expect(await behind).toBeNull();
+    expect(Date.now() - started).toBeLessThan(150);
+    for (const waiting of ahead) {
+      shared.unlock();
+      (await waiting)!();
+    }
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -90,8 +90,13 @@ export type LeaveQueue = () => void;
 
 /** The queue of one registry folder. */
 export interface LockQueue {
-  /** Resolves once this process holds the lock; throws the `lockedError()` when the registry stands still past the timeout. */
-  acquire(): Promise<LeaveQueue>;
+  /**
+   * Resolves once this process holds the lock; throws the `lockedError()` when the
+   * registry stands still past the timeout. `withdraw`: asked each time the wait wakes
+   * (a turn ahead ended, or another process rang after its commit); when it says yes,
+   * the process leaves the queue without the lock and this resolves `null`.
+   */
+  acquire(withdraw?: () => boolean): Promise<LeaveQueue | null>;
   /** Tickets of this process still on disk (exit handlers remove them). */
   dropTickets(): void;
   /** Wakes the first waiter after a lock taken without {@link acquire} was released. */
@@ -109,12 +114,12 @@ export interface LockQueue {
 export function createLockQueue(options: LockQueueOptions): LockQueue {
   const folder = new TicketFolder(options.dir, options.isAlive);
   return {
-    acquire: async () => {
+    acquire: async (withdraw) => {
       // Nobody waiting (no folder): take the lock at once when it is free. A process that
       // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
       // Leaving rings for whoever queued meanwhile.
       if (!existsSync(options.dir) && options.tryLock()) return folder.ring;
-      return new Wait(options, folder).run();
+      return new Wait(options, folder, withdraw).run();
     },
     dropTickets: () => folder.dropMine(),
     ring: folder.ring,
@@ -127,25 +132,35 @@ class TicketFolder {
   private exitHook = false;
   /** The name a watch of the folder reports for a change of the folder itself: the ring. */
   private readonly self: string;
+  /**
+   * A file beside the folder that the ring touches too: waiters that may leave without
+   * the lock watch it, and it changes only at a ring (a watch of the folder also wakes
+   * at every ticket written or removed: 64 waiters woke 64 times each).
+   */
+  private readonly bellFile: string;
+  private bellMade = false;
 
   constructor(
     readonly dir: string,
     private readonly isAlive: LockQueueOptions['isAlive'],
   ) {
     this.self = basename(dir);
+    this.bellFile = `${dir}.bell`;
   }
 
   /**
    * Wakes the first waiter, if anyone waits: touches the folder, which its watch
-   * reports. Call after the lock is released (COMMIT or ROLLBACK done).
+   * reports, and the bell file. Call after the lock is released (COMMIT or ROLLBACK done).
    */
   readonly ring = (): void => {
     if (!existsSync(this.dir)) return;
-    try {
-      const at = new Date();
-      utimesSync(this.dir, at, at);
-    } catch {
-      // The last waiter removed it meanwhile: nobody to wake.
+    const at = new Date();
+    for (const path of [this.dir, this.bellFile]) {
+      try {
+        utimesSync(path, at, at);
+      } catch {
+        // The last waiter removed the folder meanwhile, or nobody made the bell file: nobody to wake.
+      }
     }
   };
 
@@ -256,25 +271,41 @@ class TicketFolder {
     }
   }
 
-  /** Resolves when the ticket `ahead` goes (not when it is touched), or after `timeoutMs`. */
-  waitFor(ahead: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      let watcher: FSWatcher | undefined;
-      const done = () => {
+  /**
+   * A watch, armed now: `done` resolves when the ticket `ahead` goes (not when it is
+   * touched), or after `timeoutMs`; with `ring`, also at a holder's ring (any process's
+   * commit while waiters queue).
+   */
+  waitFor(ahead: string, timeoutMs: number, ring = false): { done: Promise<void>; cancel: () => void } {
+    let cancel = () => {};
+    const done = new Promise<void>((resolve) => {
+      const watchers: FSWatcher[] = [];
+      cancel = () => {
         clearTimeout(timer);
-        watcher?.close();
+        for (const watcher of watchers) watcher.close();
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(cancel, timeoutMs);
       try {
-        watcher = watch(join(this.dir, ahead), { persistent: true }, (event) => {
-          if (event === 'rename') done();
+        const ticket = watch(join(this.dir, ahead), { persistent: true }, (event) => {
+          if (event === 'rename') cancel();
         });
-        watcher.on('error', done);
+        watchers.push(ticket);
+        ticket.on('error', cancel);
+        if (ring) {
+          if (!this.bellMade) {
+            closeSync(openSync(this.bellFile, 'a', 0o600));
+            this.bellMade = true;
+          }
+          const bell = watch(this.bellFile, { persistent: true }, cancel);
+          watchers.push(bell);
+          bell.on('error', cancel);
+        }
       } catch {
-        done(); // it went before we could watch it
+        cancel(); // it went before we could watch it
       }
     });
+    return { done, cancel };
   }
 }
 
@@ -291,6 +322,7 @@ class Wait {
   constructor(
     private readonly options: LockQueueOptions,
     private readonly folder: TicketFolder,
+    private readonly withdraw?: () => boolean,
   ) {
     const { pid, startTime } = options.self;
     this.ticket = `${process.hrtime.bigint().toString().padStart(20, '0')}-${pid}-${startTime ?? 'x'}`;
@@ -299,18 +331,23 @@ class Wait {
     this.stillSince = this.now();
   }
 
-  /** Waits for the lock; the returned function gives the place back. */
-  async run(): Promise<LeaveQueue> {
+  /** Waits for the lock; the returned function gives the place back. `null`: withdrawn, no lock. */
+  async run(): Promise<LeaveQueue | null> {
     const leave = () => {
       this.folder.remove(this.ticket);
       this.folder.ring();
     };
     this.folder.write(this.ticket);
     try {
-      while (!(await this.turn())) {
-        // not yet
+      for (;;) {
+        const outcome = await this.turn();
+        if (outcome === 'lock') return leave;
+        if (outcome === 'withdrawn') {
+          // Our ticket's removal wakes the waiter behind it.
+          this.folder.remove(this.ticket);
+          return null;
+        }
       }
-      return leave;
     } catch (error) {
       leave();
       throw error;
@@ -318,11 +355,14 @@ class Wait {
   }
 
   /**
-   * One look at the queue: true once this process holds the lock. The first waiter
-   * polls (with a heartbeat), the second steps in for a stalled first, the others
-   * sleep on the ticket ahead of theirs.
+   * One look at the queue: `lock` once this process holds the lock, `withdrawn` once its
+   * requests have an answer without it. The first waiter polls (with a heartbeat), the
+   * second steps in for a stalled first, the others sleep on the ticket ahead of theirs
+   * (and, when they may withdraw, on the ring). The first waiter asks whether to
+   * withdraw before it tries the lock, the others once their watch is armed, so a commit
+   * just before it is not missed.
    */
-  private async turn(): Promise<boolean> {
+  private async turn(): Promise<'lock' | 'withdrawn' | 'wait'> {
     const { folder, options, ticket } = this;
     let queue = folder.list();
     if (!queue.includes(ticket)) {
@@ -334,29 +374,39 @@ class Wait {
     const still = this.standingStill(queue[0] ?? '');
     if (still >= options.timeoutMs) throw await options.lockedError();
     if (place === 0) {
-      if (options.tryLock()) return true;
+      // Asked before the lock is tried: requests answered meanwhile need no turn of it.
+      if (this.withdraw?.()) return 'withdrawn';
+      if (options.tryLock()) return 'lock';
       // Armed before the second try: a holder that leaves after it rings, and is heard.
       const bell = folder.bell(HEAD_POLL_MS);
       if (options.tryLock()) {
         bell.cancel();
-        return true;
+        return 'lock';
       }
       if (this.now() - this.beat >= HEARTBEAT_MS) {
         this.beat = this.now();
         folder.touch(ticket);
       }
       await bell.rung;
-    } else if (place === 1) {
+      return 'wait';
+    }
+    let wake: { done: Promise<void>; cancel: () => void };
+    if (place === 1) {
       if (still >= STALL_MS && folder.stalled(queue[0]!)) {
         folder.prune(queue, 1); // a killed first waiter leaves its ticket behind
-        if (options.tryLock()) return true;
+        if (options.tryLock()) return 'lock';
       }
-      await folder.waitFor(queue[0]!, STALL_MS);
+      wake = folder.waitFor(queue[0]!, STALL_MS, this.withdraw !== undefined);
     } else {
       if (still >= PRUNE_AFTER_MS) folder.prune(queue, place);
-      await folder.waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS);
+      wake = folder.waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS, this.withdraw !== undefined);
     }
-    return false;
+    if (this.withdraw?.()) {
+      wake.cancel();
+      return 'withdrawn';
+    }
+    await wake.done;
+    return 'wait';
   }
 
   /** How long neither the registry (commits by anyone) nor the queue's head has moved, in ms. */

@@ -291,7 +291,7 @@ class SqliteRegistry implements Registry {
     });
     const backend: BatchBackend<RegistryTx> = {
       prepare: () => this.warm(),
-      acquire: () => this.queue.acquire(),
+      acquire: (withdraw) => this.queue.acquire(withdraw),
       run: (fns, more, hook) => this.runBatch(fns, more, hook),
     };
     this.batches = new GroupCommit(backend);
@@ -357,8 +357,8 @@ class SqliteRegistry implements Registry {
     return (this.stmt.lastEvent.get() as { id: number }).id;
   }
 
-  transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions = {}): Promise<T> {
-    return this.batches.submit(fn, options.reclaim ?? true);
+  transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions<T> = {}): Promise<T> {
+    return this.batches.submit(fn, options.reclaim ?? true, options.instead);
   }
 
   transactionSync<T>(fn: (tx: RegistryTx) => T, options: SyncTransactionOptions = {}): T {
