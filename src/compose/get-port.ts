@@ -225,7 +225,9 @@ export class GetPortContext {
           // ports it prefers are held (another process of the burst leased them), the reserve answers.
           const leased = await this.adapters.registry.transaction<Leased[] | typeof FROM_RESERVE>(
             (tx) => this.lease(tx, request, policy, 1, listening, busy),
-            { instead: () => (this.reserveAnswers(request) ? FROM_RESERVE : undefined) },
+            fallsBackToPool(request)
+              ? { instead: () => (this.reserveAnswers(request) ? FROM_RESERVE : undefined) }
+              : {},
           );
           if (leased === FROM_RESERVE) return this.fromReserve();
           return this.hold(leased)[0]!;
@@ -252,7 +254,7 @@ export class GetPortContext {
    * lock (#22).
    */
   private reserveAnswers(request: PortRequest): boolean {
-    if (request.range !== null || request.exclude.size > 0 || request.label !== DEFAULT_LABEL) return false;
+    if (!fallsBackToPool(request)) return false;
     const { registry, processes } = this.adapters;
     const now = this.adapters.now();
     try {
@@ -684,6 +686,11 @@ export class GetPortContext {
     const { kernel } = this.adapters;
     return basePolicy({ ephemeral: kernel.ephemeralRange(), excluded: kernel.excludedRanges() });
   }
+}
+
+/** Whether `request` falls back to the pool as a zero-config call does: no range, no exclusions, the default label. */
+function fallsBackToPool(request: PortRequest): boolean {
+  return request.range === null && request.exclude.size === 0 && request.label === DEFAULT_LABEL;
 }
 
 /** Whether every port of `range` is one of `ports` (`{ port: p, range: [p, p] }`). */

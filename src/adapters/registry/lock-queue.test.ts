@@ -5,14 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../../test/helpers.js';
-import { createLockQueue, type LockQueueOptions } from './lock-queue.js';
+import { createLockQueue, type LockQueueOptions, UNWATCHED_POLL_MS } from './lock-queue.js';
 
 /** When set, the next mkdirSync of this folder fails as a folder removed mid-mkdir does (ENOENT). */
 const vanish = { dir: '' };
+/** When set, fs.watch fails as it does once the user's inotify instances are used up (EMFILE); counts the tries. */
+const noWatch = { on: false, tries: 0 };
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   return {
     ...fs,
+    watch: (...args: Parameters<typeof fs.watch>) => {
+      if (noWatch.on) {
+        noWatch.tries++;
+        throw Object.assign(new Error('EMFILE: too many open files, watch'), { code: 'EMFILE' });
+      }
+      return fs.watch(...args);
+    },
     mkdirSync: (...args: Parameters<typeof fs.mkdirSync>) => {
       if (args[0] === vanish.dir) {
         vanish.dir = '';
@@ -208,31 +217,53 @@ describe('the lock queue', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('a waiter behind others hears the ring, not only the ticket ahead of it going', async () => {
+  it('waiters whose requests got their answer leave one after another, each woken by the ticket ahead going', async () => {
     const dir = queueDir();
     const shared = sharedLock();
-    const ahead: Promise<(() => void) | null>[] = [];
-    for (const n of [1, 2]) {
-      ahead.push(createLockQueue(shared.options(dir)).acquire());
+    let answered = false;
+    const waiting: Promise<(() => void) | null>[] = [];
+    for (const n of [1, 2, 3, 4]) {
+      waiting.push(createLockQueue(shared.options(dir)).acquire(() => answered));
       await waitFor(() => existsSync(dir) && readdirSync(dir).length === n, {
         timeoutMs: 10_000,
         what: `ticket ${n}`,
       });
     }
-    let answered = false;
-    const behind = createLockQueue(shared.options(dir)).acquire(() => answered);
-    await waitFor(() => readdirSync(dir).length === 3, { timeoutMs: 10_000, what: 'the third ticket' });
-    answered = true;
-    // A holder's commit: its queue rings. Third in line, the waiter looks again only every
-    // 250 ms on its own; the ring wakes it at once, long before the others' turns.
+    // The answer comes (another process committed it); the lock stays taken throughout.
     const started = Date.now();
-    createLockQueue(shared.options(dir)).ring();
-    expect(await behind).toBeNull();
-    expect(Date.now() - started).toBeLessThan(150);
-    for (const waiting of ahead) {
-      shared.unlock();
-      (await waiting)!();
-    }
+    answered = true;
+    expect(await Promise.all(waiting)).toEqual([null, null, null, null]);
+    // Third and fourth in line look again only every 250 ms on their own: they were woken.
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(shared.lock.held).toBe(true);
     expect(existsSync(dir)).toBe(false);
+  });
+  it('waiters that cannot watch (inotify instances used up) poll instead of spinning, and still get their turn in order', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    noWatch.on = true;
+    noWatch.tries = 0;
+    try {
+      const order: number[] = [];
+      const waiting = [0, 1, 2].map((i) =>
+        createLockQueue(shared.options(dir))
+          .acquire()
+          .then((leave) => {
+            order.push(i);
+            shared.unlock();
+            leave!();
+          }),
+      );
+      await sleep(100);
+      // Three waiters for 100 ms, each looking again every UNWATCHED_POLL_MS at most: a few
+      // dozen tries, where a waiter that looked again at once made thousands.
+      expect(noWatch.tries).toBeLessThan((3 * 100) / UNWATCHED_POLL_MS + 10);
+      expect(noWatch.tries).toBeGreaterThan(0);
+      shared.unlock();
+      await Promise.all(waiting);
+      expect(order).toEqual([0, 1, 2]);
+    } finally {
+      noWatch.on = false;
+    }
   });
 });

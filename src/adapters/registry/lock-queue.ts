@@ -59,6 +59,15 @@ export const STALL_MS = 25;
  */
 const WATCH_TIMEOUT_MS = 250;
 
+/**
+ * How often a waiter that cannot watch looks at the queue, in milliseconds. A user's
+ * processes share 128 inotify instances by default (fs.inotify.max_user_instances):
+ * past that, `fs.watch` fails with EMFILE, and each such waiter looked again at once,
+ * in a loop (a 64 x 10 burst beside 128 other watching processes took 3.5-7.7 s
+ * instead of 0.3 s).
+ */
+export const UNWATCHED_POLL_MS = 5;
+
 /** How long the queue stands still before waiters check that the tickets ahead belong to live processes. */
 const PRUNE_AFTER_MS = 200;
 
@@ -132,35 +141,25 @@ class TicketFolder {
   private exitHook = false;
   /** The name a watch of the folder reports for a change of the folder itself: the ring. */
   private readonly self: string;
-  /**
-   * A file beside the folder that the ring touches too: waiters that may leave without
-   * the lock watch it, and it changes only at a ring (a watch of the folder also wakes
-   * at every ticket written or removed: 64 waiters woke 64 times each).
-   */
-  private readonly bellFile: string;
-  private bellMade = false;
 
   constructor(
     readonly dir: string,
     private readonly isAlive: LockQueueOptions['isAlive'],
   ) {
     this.self = basename(dir);
-    this.bellFile = `${dir}.bell`;
   }
 
   /**
    * Wakes the first waiter, if anyone waits: touches the folder, which its watch
-   * reports, and the bell file. Call after the lock is released (COMMIT or ROLLBACK done).
+   * reports. Call after the lock is released (COMMIT or ROLLBACK done).
    */
   readonly ring = (): void => {
     if (!existsSync(this.dir)) return;
-    const at = new Date();
-    for (const path of [this.dir, this.bellFile]) {
-      try {
-        utimesSync(path, at, at);
-      } catch {
-        // The last waiter removed the folder meanwhile, or nobody made the bell file: nobody to wake.
-      }
+    try {
+      const at = new Date();
+      utimesSync(this.dir, at, at);
+    } catch {
+      // The last waiter removed it meanwhile: nobody to wake.
     }
   };
 
@@ -185,8 +184,10 @@ class TicketFolder {
           if (name === this.self) done();
         });
         watcher.on('error', done);
-      } catch {
-        done(); // the folder went: look again at once
+      } catch (error) {
+        // The folder went: look again at once. No watch to be had (see UNWATCHED_POLL_MS):
+        // the timer, already this short, is the poll.
+        if (errnoCode(error) === 'ENOENT') done();
       }
     });
     return { rung, cancel: done };
@@ -273,36 +274,31 @@ class TicketFolder {
 
   /**
    * A watch, armed now: `done` resolves when the ticket `ahead` goes (not when it is
-   * touched), or after `timeoutMs`; with `ring`, also at a holder's ring (any process's
-   * commit while waiters queue).
+   * touched), or after `timeoutMs`.
    */
-  waitFor(ahead: string, timeoutMs: number, ring = false): { done: Promise<void>; cancel: () => void } {
+  waitFor(ahead: string, timeoutMs: number): { done: Promise<void>; cancel: () => void } {
     let cancel = () => {};
     const done = new Promise<void>((resolve) => {
-      const watchers: FSWatcher[] = [];
+      let watcher: FSWatcher | undefined;
       cancel = () => {
         clearTimeout(timer);
-        for (const watcher of watchers) watcher.close();
+        watcher?.close();
         resolve();
       };
-      const timer = setTimeout(cancel, timeoutMs);
+      let timer = setTimeout(cancel, timeoutMs);
       try {
-        const ticket = watch(join(this.dir, ahead), { persistent: true }, (event) => {
+        watcher = watch(join(this.dir, ahead), { persistent: true }, (event) => {
           if (event === 'rename') cancel();
         });
-        watchers.push(ticket);
-        ticket.on('error', cancel);
-        if (ring) {
-          if (!this.bellMade) {
-            closeSync(openSync(this.bellFile, 'a', 0o600));
-            this.bellMade = true;
-          }
-          const bell = watch(this.bellFile, { persistent: true }, cancel);
-          watchers.push(bell);
-          bell.on('error', cancel);
+        watcher.on('error', cancel);
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') {
+          cancel(); // it went before we could watch it
+        } else {
+          // No watch to be had: look again soon, not at once (a waiter spun on the CPU).
+          clearTimeout(timer);
+          timer = setTimeout(cancel, Math.min(timeoutMs, UNWATCHED_POLL_MS));
         }
-      } catch {
-        cancel(); // it went before we could watch it
       }
     });
     return { done, cancel };
@@ -357,10 +353,13 @@ class Wait {
   /**
    * One look at the queue: `lock` once this process holds the lock, `withdrawn` once its
    * requests have an answer without it. The first waiter polls (with a heartbeat), the
-   * second steps in for a stalled first, the others sleep on the ticket ahead of theirs
-   * (and, when they may withdraw, on the ring). The first waiter asks whether to
-   * withdraw before it tries the lock, the others once their watch is armed, so a commit
-   * just before it is not missed.
+   * second steps in for a stalled first, the others sleep on the ticket ahead of theirs.
+   * The first waiter asks whether to withdraw before it tries the lock, the others once
+   * their watch is armed. A waiter that withdraws removes its ticket, which wakes the
+   * one behind it: after the commit that answers a burst, the waiters leave one after
+   * another, each without a transaction. (Waking them all at each commit, through a
+   * watched file the holder touched, cost a wake per waiter per commit whenever their
+   * answer did not come: many processes each preferring a port of their own.)
    */
   private async turn(): Promise<'lock' | 'withdrawn' | 'wait'> {
     const { folder, options, ticket } = this;
@@ -396,10 +395,10 @@ class Wait {
         folder.prune(queue, 1); // a killed first waiter leaves its ticket behind
         if (options.tryLock()) return 'lock';
       }
-      wake = folder.waitFor(queue[0]!, STALL_MS, this.withdraw !== undefined);
+      wake = folder.waitFor(queue[0]!, STALL_MS);
     } else {
       if (still >= PRUNE_AFTER_MS) folder.prune(queue, place);
-      wake = folder.waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS, this.withdraw !== undefined);
+      wake = folder.waitFor(queue[place - 1]!, WATCH_TIMEOUT_MS);
     }
     if (this.withdraw?.()) {
       wake.cancel();
