@@ -167,6 +167,8 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
+  /** {@link reserveAnswers}' verdicts in the current turn of the event loop, by list of ports. */
+  private verdicts: Map<string, boolean> | undefined;
   /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
   private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
@@ -255,10 +257,29 @@ export class GetPortContext {
    */
   private reserveAnswers(request: PortRequest): boolean {
     if (!fallsBackToPool(request)) return false;
+    // A burst's calls ask together (at the call, and at each wake in the queue): one read
+    // per list of ports and turn of the event loop answers them all.
+    const key = request.preferred.join(',');
+    if (!this.verdicts) {
+      this.verdicts = new Map();
+      setImmediate(() => {
+        this.verdicts = undefined;
+      }).unref();
+    }
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = this.preferredHeld(request.preferred);
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  /** Whether live processes (this one included) hold every one of `ports` by unexpired leases. */
+  private preferredHeld(ports: readonly number[]): boolean {
     const { registry, processes } = this.adapters;
     const now = this.adapters.now();
     try {
-      for (const port of request.preferred) {
+      for (const port of ports) {
         const lease = registry.leasesInRange(port, port).find((l) => l.inheritsFrom === null);
         if (!lease || (lease.expiresAt !== null && lease.expiresAt <= now)) return false;
         if (lease.owner && !processes.isAlive(lease.owner)) return false;
