@@ -92,9 +92,9 @@ export const BURST_TOP_UP_DELAY_MS = 20;
 
 /**
  * When a zero-config call leaves this few ports in the reserve, the reserve is topped up
- * in the next turn of the event loop (a `setImmediate`, once the call has answered), so a
- * caller that does anything between its calls never waits for the commit; a burst that
- * empties it waits as before.
+ * in the next turn of the event loop (a `setImmediate`, once the call has answered; after
+ * a burst, {@link BURST_TOP_UP_DELAY_MS} later), so a caller that does anything between
+ * its calls never waits for the commit; a burst bigger than the reserve waits as before.
  */
 export const RESERVE_LOW = 2;
 
@@ -155,9 +155,10 @@ export class GetPortContext {
   private refilling = false;
   private topUpPending = false;
   /**
-   * Zero-config ports handed out since the reserve was last topped up: the demand a
-   * top-up covers, so a process whose calls come in bursts of 25 has 25 ready for the
-   * next one (at least {@link RESERVE_BATCH}, at most {@link RESERVE_MAX}).
+   * Reserve ports handed out (to zero-config calls, and to preferred calls that fall back
+   * to it) since the reserve was last topped up: the demand a top-up covers, so a process
+   * whose calls come in bursts of 25 has 25 ready for the next one (at least
+   * {@link RESERVE_BATCH}, at most {@link RESERVE_MAX}).
    */
   private demand = 0;
   /** A zero-config call took the reserve to its low mark: top it up once the call has answered. */
@@ -167,8 +168,13 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
-  /** {@link reserveAnswers}' verdicts in the current turn of the event loop, by list of ports. */
+  /**
+   * {@link reserveAnswers}' verdicts in the current turn of the event loop, by list of
+   * ports; forgotten at each commit of this process's own leases or releases too.
+   */
   private verdicts: Map<string, boolean> | undefined;
+  /** Calls waiting for a transaction that the reserve may answer instead (see {@link reserveAnswers}). */
+  private mayWithdraw = 0;
   /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
   private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
@@ -220,17 +226,32 @@ export class GetPortContext {
           // Only in a burst: a lone call would pay the read on top of its transaction. The
           // first call of a burst looks a microtask later, once the others have begun.
           if (callsInFlight() === 1) await undefined;
-          if (callsInFlight() > 1 && this.reserveAnswers(request)) return this.fromReserve();
+          if (callsInFlight() > 1 && this.reserve.length > 0 && this.reserveAnswers(request))
+            return this.fromReserve();
           const listening = await this.listeningFacts();
           const policy = this.policy();
           // Waiting behind other processes, the call looks again at each wake: once the
           // ports it prefers are held (another process of the burst leased them), the reserve answers.
-          const leased = await this.adapters.registry.transaction<Leased[] | typeof FROM_RESERVE>(
-            (tx) => this.lease(tx, request, policy, 1, listening, busy),
-            fallsBackToPool(request)
-              ? { instead: () => (this.reserveAnswers(request) ? FROM_RESERVE : undefined) }
-              : {},
-          );
+          // Only while the reserve has a port for each such call: an empty one would refill
+          // in a transaction of its own, a turn of the lock all the same.
+          const withdraw = fallsBackToPool(request);
+          if (withdraw) this.mayWithdraw++;
+          let leased: Leased[] | typeof FROM_RESERVE;
+          try {
+            leased = await this.adapters.registry.transaction<Leased[] | typeof FROM_RESERVE>(
+              (tx) => this.lease(tx, request, policy, 1, listening, busy),
+              withdraw
+                ? {
+                    instead: () =>
+                      this.reserve.length >= this.mayWithdraw && this.reserveAnswers(request)
+                        ? FROM_RESERVE
+                        : undefined,
+                  }
+                : {},
+            );
+          } finally {
+            if (withdraw) this.mayWithdraw--;
+          }
           if (leased === FROM_RESERVE) return this.fromReserve();
           return this.hold(leased)[0]!;
         };
@@ -246,17 +267,19 @@ export class GetPortContext {
   }
 
   /**
-   * Whether a port of the reserve answers `request` as its transaction would: it prefers
-   * ports that live processes (this one included) hold by unexpired leases, and falls
-   * back to the pool as a zero-config call does (no range, no exclusions, the default
-   * label). Read without the lock, with the full check of each holder (a zombie's lease
+   * Whether a port of the reserve answers `request` as its transaction would (callers
+   * check that the reserve has one): it prefers ports that live processes (this one
+   * included) hold by unexpired leases, and falls back to the pool as a zero-config call
+   * does (no range, no exclusions, the default label). Read without the lock, with the full check of each holder (a zombie's lease
    * is not taken as held: its call goes to the transaction, which reclaims it). In a
    * burst where every process prefers one port, the processes that ask after its lease
    * was committed then answer from their reserve instead of each waiting its turn of the
    * lock (#22).
    */
   private reserveAnswers(request: PortRequest): boolean {
-    if (!fallsBackToPool(request)) return false;
+    // Not for a registry several hosts share (etcd): its local mirror may lag, and a
+    // holder on another host cannot be checked here; its transactions decide.
+    if (!fallsBackToPool(request) || this.adapters.registry.directory !== undefined) return false;
     // A burst's calls ask together (at the call, and at each wake in the queue): one read
     // per list of ports and turn of the event loop answers them all.
     const key = request.preferred.join(',');
@@ -339,6 +362,7 @@ export class GetPortContext {
     if (ahead >= 0) this.reserve.splice(ahead, 1);
     const id = this.held.get(port);
     this.held.delete(port);
+    this.verdicts = undefined;
     const pid = this.owner.pid;
     return this.adapters.registry.transaction((tx) => {
       const lease =
@@ -533,8 +557,9 @@ export class GetPortContext {
    * {@link BURST_TOP_UP_DELAY_MS} later.
    */
   private topUpWhenIdle(afterBurst: boolean): void {
-    this.topUpDue = false;
+    // One pending (perhaps from before a releaseAll, then a no-op) keeps this due for the next call.
     if (this.topUpPending || this.refilling) return;
+    this.topUpDue = false;
     this.topUpPending = true;
     const epoch = this.epoch;
     if (afterBurst) setTimeout(() => this.topUpNow(epoch, 0), BURST_TOP_UP_DELAY_MS).unref();
@@ -585,6 +610,7 @@ export class GetPortContext {
 
   /** Records committed leases as held by this process; returns their ports. */
   private hold(leased: readonly { port: number; id: number }[]): number[] {
+    this.verdicts = undefined;
     for (const { port, id } of leased) this.held.set(port, id);
     return leased.map((l) => l.port);
   }

@@ -124,7 +124,7 @@ export interface RegistryTx extends RegistryReader {
 }
 
 /** Options of {@link Registry.transaction}. */
-export interface TransactionOptions<T = unknown> {
+export interface TransactionOptions<T = never> {
   /**
    * Whether the batch must first reclaim stale leases (dead owners, expired), as
    * every allocation must; default true. Transactions that only give leases back
@@ -135,7 +135,9 @@ export interface TransactionOptions<T = unknown> {
    * An answer that needs no write, asked each time the process wakes while it waits
    * for the lock behind other processes (`undefined`: none yet). Once every request
    * the process has waiting has one, they leave the queue and resolve with it
-   * instead of running. A registry without a lock queue (etcd) never asks.
+   * instead of running (`undefined` is never an answer). A registry without a lock queue
+   * (etcd) never asks. `TransactionOptions` without a type argument has no use for it,
+   * so options typed that way still fit every transaction.
    */
   instead?: () => T | undefined;
 }
@@ -157,7 +159,7 @@ export interface Registry extends RegistryReader {
    * lock timeout (one holder keeps it locked), naming that holder. `fn` is
    * synchronous: no awaiting inside a transaction.
    */
-  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions<T>): Promise<T>;
+  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions<NoInfer<T>>): Promise<T>;
   /** Synchronous variant for process-exit handlers: blocks, polling, up to `timeoutMs`. */
   transactionSync<T>(fn: (tx: RegistryTx) => T, options?: SyncTransactionOptions): T;
   /** Absolute path of the database file. */

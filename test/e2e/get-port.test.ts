@@ -36,6 +36,43 @@ afterEach(() => {
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
 
+/**
+ * Makes `calls` while another connection holds the registry's write lock (so they queue),
+ * then has that connection lease `port` for a live child process and commit: what the
+ * process of a burst that got the port first does. The registry in `h` must exist.
+ */
+async function whileAnotherLeases(
+  h: string,
+  port: number,
+  calls: () => Promise<number>[],
+): Promise<number[]> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  children.push(child);
+  const owner = createProcessTable().owner(child.pid!)!;
+  const path = join(h, 'registry.db');
+  const queue = lockQueueDir(path);
+  const other = new Database(path);
+  try {
+    other.exec('BEGIN IMMEDIATE');
+    const pending = Promise.all(calls());
+    await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
+      timeoutMs: 10_000,
+      what: 'a ticket in the lock queue',
+    });
+    other
+      .prepare(
+        `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
+         VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
+      )
+      .run(port, owner.pid, owner.startTime, Date.now());
+    other.exec('COMMIT');
+    return await pending;
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+  }
+}
+
 describe('getPort across processes', () => {
   it('16 processes calling getPort() 50 times each at once receive 800 distinct ports, each bindable when returned', async () => {
     const h = home();
@@ -450,47 +487,65 @@ describe('getPort across processes', () => {
   it('calls waiting for the lock leave the queue once another process leased the port they prefer: the reserve answers', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    // The other process: alive, so its lease holds the port.
-    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    children.push(child);
-    const childOwner = createProcessTable().owner(child.pid!)!;
     await getPort({ home: h });
     const registry = openRegistry({ home: h });
     const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
     const before = new Set(owned());
-    const queue = lockQueueDir(registry.path);
-    const other = new Database(registry.path);
     try {
-      // Another connection holds the lock: the preferred calls (the port is free so far) queue.
-      other.exec('BEGIN IMMEDIATE');
-      const calls = Promise.all([
+      const [, a, b] = await whileAnotherLeases(h, port, () => [
         getPort({ home: h }),
         getPort({ port, home: h }),
         getPort({ port, home: h }),
       ]);
-      await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
-        timeoutMs: 10_000,
-        what: 'a ticket in the lock queue',
-      });
-      // It leases the port for the other process, and commits.
-      other
-        .prepare(
-          `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
-           VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
-        )
-        .run(port, childOwner.pid, childOwner.startTime, Date.now());
-      other.exec('COMMIT');
-      const [, a, b] = await calls;
       // Answered from the reserve leased before: no turn of the lock, no lease of the pool.
-      for (const p of [a, b]) {
+      for (const p of [a!, b!]) {
         expect(p).not.toBe(port);
         expect(before.has(p)).toBe(true);
       }
-      expect(registry.leasesInRange(port, port).map((l) => l.owner?.pid)).toEqual([child.pid]);
+      // The port stays the other process's, leased once.
+      const holders = registry.leasesInRange(port, port).map((l) => l.owner?.pid);
+      expect(holders).toHaveLength(1);
+      expect(holders).not.toContain(process.pid);
     } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
       registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('queued calls whose preferred port got taken do not leave the queue for an empty reserve: they lease one pool port each', async () => {
+    const h = home();
+    const [port] = (await reserveBlock(1)) as [number];
+    const registry = openRegistry({ home: h });
+    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    try {
+      // No call yet in this registry: the reserve is empty.
+      const got = await whileAnotherLeases(h, port, () => [
+        getPort({ port, home: h }),
+        getPort({ port, home: h }),
+      ]);
+      expect(got).not.toContain(port);
+      // Their own transaction: a pool port each, not a reserve refilled for them.
+      expect(owned().sort()).toEqual([...got].sort());
+    } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('a preferred port this process just released is leased again in a burst of the same turn', async () => {
+    const h = home();
+    const [port] = (await reserveBlock(1)) as [number];
+    try {
+      expect(await getPort({ port, range: [port, port], home: h })).toBe(port);
+      await getPort({ home: h });
+      // In a burst, the port this process holds is passed over (and that is noted for the turn)...
+      const [, other] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
+      expect(other).not.toBe(port);
+      // ...until this process gives it back: then the next burst's call gets it.
+      expect(await releasePort(port, { home: h })).toBe(true);
+      const [, again] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
+      expect(again).toBe(port);
+    } finally {
       await closeGetPort();
     }
   });

@@ -100,7 +100,7 @@ export class GroupCommit<Tx> {
         }
         if (leave === null) {
           // Left the queue: the requests asked are answered; any that came since wait on.
-          const answered = answers!;
+          const answered = answers ?? new Map<Job<Tx>, unknown>();
           this.pending = this.pending.filter((job) => !answered.has(job));
           for (const [job, value] of answered) job.resolve(value);
           continue;

@@ -185,6 +185,7 @@ describe('the lock queue', () => {
     expect(settledAt! - stoppedAt).toBeGreaterThanOrEqual(200);
     expect(existsSync(dir)).toBe(false); // the folder goes with the last waiter
   });
+
   it('a waiter whose requests got an answer without the lock leaves the queue at its next wake, and the one behind it is served', async () => {
     const dir = queueDir();
     const shared = sharedLock();
@@ -201,13 +202,13 @@ describe('the lock queue', () => {
     });
     const second = createLockQueue(shared.options(dir)).acquire();
     await waitFor(() => readdirSync(dir).length === 2, { timeoutMs: 10_000, what: 'the second ticket' });
-    // Still waiting while the answer is not there: asked once its watch is armed, it stays.
-    await waitFor(() => asked > 0, { timeoutMs: 10_000, what: 'the first ask' });
+    // First in line, it is asked before each try of the lock; without an answer it stays.
+    await waitFor(() => asked > 1, { timeoutMs: 10_000, what: 'two asks' });
+    expect(readdirSync(dir)).toHaveLength(2);
+    // The answer comes (another process committed it); the lock stays taken, so the
+    // second must not get it yet.
     answered = true;
-    // The holder commits and rings (the lock stays taken: the second must not get it yet).
     shared.lock.commits++;
-    // A holder's commit: its queue rings.
-    createLockQueue(shared.options(dir)).ring();
     expect(await first).toBeNull();
     expect(shared.lock.held).toBe(true);
     shared.unlock();

@@ -102,8 +102,8 @@ export interface LockQueue {
   /**
    * Resolves once this process holds the lock; throws the `lockedError()` when the
    * registry stands still past the timeout. `withdraw`: asked each time the wait wakes
-   * (a turn ahead ended, or another process rang after its commit); when it says yes,
-   * the process leaves the queue without the lock and this resolves `null`.
+   * (the ticket ahead went; for the first waiter, a holder's ring or its poll); when it
+   * says yes, the process leaves the queue without the lock and this resolves `null`.
    */
   acquire(withdraw?: () => boolean): Promise<LeaveQueue | null>;
   /** Tickets of this process still on disk (exit handlers remove them). */

@@ -357,7 +357,7 @@ class SqliteRegistry implements Registry {
     return (this.stmt.lastEvent.get() as { id: number }).id;
   }
 
-  transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions<T> = {}): Promise<T> {
+  transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions<NoInfer<T>> = {}): Promise<T> {
     return this.batches.submit(fn, options.reclaim ?? true, options.instead);
   }
 

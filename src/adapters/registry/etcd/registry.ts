@@ -257,7 +257,7 @@ export class EtcdRegistry implements Registry {
   /** Always ready: {@link openEtcdRegistry} resolves once the mirror is loaded. */
   async ready(): Promise<void> {}
 
-  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions<T>): Promise<T> {
+  transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions<NoInfer<T>>): Promise<T> {
     if (this.closed) return Promise.reject(closedError(this.path));
     this.follower.touch();
     return this.batches.submit(fn, options?.reclaim !== false);
