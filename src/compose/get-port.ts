@@ -230,10 +230,10 @@ export class GetPortContext {
             return this.fromReserve();
           const listening = await this.listeningFacts();
           const policy = this.policy();
-          // Waiting behind other processes, the call looks again at each wake: once the
-          // ports it prefers are held (another process of the burst leased them), the reserve answers.
-          // Only while the reserve has a port for each such call: an empty one would refill
-          // in a transaction of its own, a turn of the lock all the same.
+          // Waiting behind other processes, the call looks again at each wake: once the ports
+          // it prefers are held (another process of the burst leased them), the reserve
+          // answers; only while it has a port for each such call (an empty one would refill
+          // in a transaction of its own, a turn of the lock all the same).
           const withdraw = fallsBackToPool(request);
           if (withdraw) this.mayWithdraw++;
           let leased: Leased[] | typeof FROM_RESERVE;
@@ -270,11 +270,11 @@ export class GetPortContext {
    * Whether a port of the reserve answers `request` as its transaction would (callers
    * check that the reserve has one): it prefers ports that live processes (this one
    * included) hold by unexpired leases, and falls back to the pool as a zero-config call
-   * does (no range, no exclusions, the default label). Read without the lock, with the full check of each holder (a zombie's lease
-   * is not taken as held: its call goes to the transaction, which reclaims it). In a
-   * burst where every process prefers one port, the processes that ask after its lease
-   * was committed then answer from their reserve instead of each waiting its turn of the
-   * lock (#22).
+   * does (no range, no exclusions, the default label). Read without the lock, with the
+   * full check of each holder (a zombie's lease is not taken as held: its call goes to
+   * the transaction, which reclaims it). In a burst where every process prefers one
+   * port, the processes that ask after its lease was committed then answer from their
+   * reserve instead of each waiting its turn of the lock (#22).
    */
   private reserveAnswers(request: PortRequest): boolean {
     // Not for a registry several hosts share (etcd): its local mirror may lag, and a
