@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ownArguments, parseCommand, registryArgument } from './args.js';
+import { parseCommand, registryArgument } from './args.js';
+import { ownArguments } from './own-arguments.js';
 
 describe('ownArguments', () => {
   it.each([

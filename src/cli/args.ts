@@ -10,8 +10,6 @@ import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
 import { ownArguments } from './own-arguments.js';
 
-export { ownArguments };
-
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 /** Flags every command accepts. */

@@ -5,10 +5,11 @@
  */
 import { closest } from '../core/suggest.js';
 import { BerthError } from '../errors.js';
-import { ownArguments, registryArgument } from './args.js';
+import { registryArgument } from './args.js';
 import { COMMAND_NAMES, type CommandName, isCommandName } from './command-names.js';
 import { EXIT_OK, errorJson, errorLines, exitCodeFor } from './exit.js';
 import { type Command, type CommandIO, processIO, writeLine } from './io.js';
+import { ownArguments } from './own-arguments.js';
 
 const COMMANDS: Record<CommandName, { summary: string; load: () => Promise<{ default: Command }> }> = {
   init: { summary: 'write a starter berth.config.json', load: () => import('./commands/init.js') },

@@ -36,6 +36,12 @@ afterEach(() => {
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
 
+/** The registry in `h`, opened beside getPort's, and the ports this process holds there (handed out or spare). */
+function registryIn(h: string) {
+  const registry = openRegistry({ home: h });
+  return { registry, owned: () => registry.leasesOwnedBy(process.pid).map((l) => l.port) };
+}
+
 /**
  * Makes `calls` while another connection holds the registry's write lock (so they queue),
  * then has that connection lease `port` for a live child process and commit: what the
@@ -245,8 +251,7 @@ describe('getPort across processes', () => {
   it('zero-config calls lease a batch ahead in one transaction and hand it out port by port', async () => {
     const h = home();
     const first = await getPort({ home: h });
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     try {
       const batch = owned();
       // One transaction leased a batch (a port of it a bind found busy is given back).
@@ -271,8 +276,7 @@ describe('getPort across processes', () => {
 
   it('a caller that lets the event loop turn between calls never waits for a commit: the reserve is topped up while idle', async () => {
     const h = home();
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     const handed = new Set<number>();
     try {
       handed.add(await getPort({ home: h }));
@@ -378,8 +382,7 @@ describe('getPort across processes', () => {
 
   it('a process whose calls come in bursts has the next burst ready: the top-up after one covers as many calls', async () => {
     const h = home();
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     const handed = new Set<number>();
     const burst = async (n: number) => {
       const ports = await Promise.all(Array.from({ length: n }, () => getPort({ home: h })));
@@ -414,8 +417,7 @@ describe('getPort across processes', () => {
 
   it('a top-up that finds the lock taken by another connection tries again and fills the reserve once it is free', async () => {
     const h = home();
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     const other = new Database(join(h, 'registry.db'));
     try {
       const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
@@ -455,8 +457,7 @@ describe('getPort across processes', () => {
     children.push(child);
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
     expect(Number(String(line).trim())).toBe(held);
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     try {
       await getPort({ home: h });
       const before = new Set(owned());
@@ -488,8 +489,7 @@ describe('getPort across processes', () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
     await getPort({ home: h });
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     const before = new Set(owned());
     try {
       const [, a, b] = await whileAnotherLeases(h, port, () => [
@@ -515,8 +515,7 @@ describe('getPort across processes', () => {
   it('queued calls whose preferred port got taken do not leave the queue for an empty reserve: they lease one pool port each', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    const registry = openRegistry({ home: h });
-    const owned = () => registry.leasesOwnedBy(process.pid).map((l) => l.port);
+    const { registry, owned } = registryIn(h);
     try {
       // No call yet in this registry: the reserve is empty.
       const got = await whileAnotherLeases(h, port, () => [

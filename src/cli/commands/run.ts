@@ -18,9 +18,10 @@ import { envVars } from '../../core/endpoints.js';
 import type { LeaseOwner } from '../../core/types.js';
 import { wrongPortFix, wrongPortLine } from '../../core/wrong-port.js';
 import { BerthError } from '../../errors.js';
-import { ownArguments, parseCommand } from '../args.js';
+import { parseCommand } from '../args.js';
 import type { Command } from '../io.js';
 import { namedUrlsFor, namingProbe } from '../names.js';
+import { ownArguments } from '../own-arguments.js';
 import { openProject } from '../project.js';
 
 const HELP = `Usage: berth run <service> [--quiet] -- <command> [args...]
