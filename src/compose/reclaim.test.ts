@@ -6,7 +6,13 @@ import { openRegistry } from '../adapters/registry/sqlite.js';
 import type { ProcessTable } from '../core/facts.js';
 import type { NewLease, Registry } from '../core/registry.js';
 import type { LeaseOwner } from '../core/types.js';
-import { OWNER_TRUST_MS, OWNER_VERIFY_MS, Reclaimer, reclaimBlockers } from './reclaim.js';
+import {
+  OWNER_CHECKS_PER_BATCH,
+  OWNER_TRUST_MS,
+  OWNER_VERIFY_MS,
+  Reclaimer,
+  reclaimBlockers,
+} from './reclaim.js';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -152,6 +158,41 @@ describe('Reclaimer', () => {
     await r.transaction((tx) => reclaimer.reclaim(tx));
     expect(calls.isAlive).toBe(4);
     expect(r.allLeases()).toHaveLength(2);
+  });
+
+  it('checks at most OWNER_CHECKS_PER_BATCH owners in full a batch, the others in later batches; a gone pid at once', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const many = OWNER_CHECKS_PER_BATCH * 2 + 3;
+    const owners = Array.from({ length: many }, (_, i) => ({ pid: 100 + i, startTime: 'a' }));
+    const zombie = owners[many - 2]!; // its pid answers kill(pid, 0), the full check finds it exited
+    const gone = owners[many - 1]!; // its pid is gone: reclaimed by the first batch, budget or not
+    await r.transaction((tx) => {
+      for (const [i, owner] of owners.entries()) tx.insert(lease(7400 + i, owner, { createdAt: 0 }));
+    });
+    const alive = new Set(owners.filter((o) => o !== zombie && o !== gone).map((o) => `${o.pid}:a`));
+    const pids = new Set([1, ...owners.filter((o) => o !== gone).map((o) => o.pid)]);
+    const { table, calls } = fakeProcesses(self, alive, pids);
+    const now = OWNER_TRUST_MS + 1; // every owner is old: due for a full check
+    const reclaimer = new Reclaimer(table, () => now);
+    const ports = () => r.allLeases().map((l) => l.port);
+
+    const first = await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls.isAlive).toBe(OWNER_CHECKS_PER_BATCH);
+    expect(first.map((t) => t.lease.owner?.pid)).toEqual([gone.pid]);
+    expect(ports()).toContain(7400 + many - 2);
+
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls.isAlive).toBe(2 * OWNER_CHECKS_PER_BATCH);
+    expect(ports()).toContain(7400 + many - 2);
+    // The third batch reaches the rest, the zombie among them.
+    const third = await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls.isAlive).toBe(many - 1);
+    expect(third.map((t) => t.lease.owner?.pid)).toEqual([zombie.pid]);
+    expect(ports()).toHaveLength(many - 2);
+    // Everyone left was verified: the next batch trusts them on kill(pid, 0).
+    await r.transaction((tx) => reclaimer.reclaim(tx));
+    expect(calls.isAlive).toBe(many - 1);
   });
 
   it('a young owner whose pid is gone is reclaimed at once', async () => {

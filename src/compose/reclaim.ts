@@ -9,9 +9,11 @@
  * distinct owner process (not per lease), and for most owners that check is
  * a `kill(pid, 0)`, a syscall. The full check (the start time in /proc, which
  * also tells a zombie and a reused pid) is for owners older than
- * {@link OWNER_TRUST_MS}, and at most every {@link OWNER_VERIFY_MS} per owner.
- * Reading 64 /proc files in every batch of a 64-process burst cost more than
- * the batch itself (#8).
+ * {@link OWNER_TRUST_MS}, at most every {@link OWNER_VERIFY_MS} per owner, and
+ * for at most {@link OWNER_CHECKS_PER_BATCH} owners a batch. Reading 64 /proc
+ * files in every batch of a 64-process burst cost more than the batch itself
+ * (#8); so did the first batch of each of 64 test workers once they had run
+ * for 10 s, each checking the 63 others in full (#22).
  */
 import type { ProcessTable } from '../core/facts.js';
 import { leaseEvent, type OwnerRow, type RegistryTx } from '../core/registry.js';
@@ -32,6 +34,17 @@ export const OWNER_TRUST_MS = 10_000;
  * never hands a port twice.
  */
 export const OWNER_VERIFY_MS = 2_000;
+
+/**
+ * Full checks one batch's sweep makes at most; owners due for one past these are
+ * checked with `kill(pid, 0)` this time, and the next batches take them in turn (an
+ * owner checked in full is trusted for {@link OWNER_VERIFY_MS}, so the next batch's
+ * first due owners are others). A dead owner whose pid is gone is still reclaimed at
+ * once; a zombie or a reused pid among many owners waits a few batches more, and its
+ * leases are never handed twice meanwhile. A request for a port in the zombie's hands
+ * checks that owner in full at once (reclaimBlockers).
+ */
+export const OWNER_CHECKS_PER_BATCH = 8;
 
 /** A lease taken back, and why. */
 export interface Reclaimed {
@@ -112,10 +125,12 @@ export class Reclaimer {
     const owners = tx.owners();
     // A bounded transaction (etcd) takes what fits; the registry commits it and runs the reclaim again.
     const full = () => tx.full?.() === true;
+    const budget = { checks: OWNER_CHECKS_PER_BATCH };
     for (const owner of owners) {
       if (full()) break;
       const key = ownerKey(owner);
-      if (owner.pid === self.pid ? owner.startTime === self.startTime : this.alive(owner, key, now)) continue;
+      if (owner.pid === self.pid ? owner.startTime === self.startTime : this.alive(owner, key, now, budget))
+        continue;
       if (!tx.full) {
         for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
         continue;
@@ -143,16 +158,22 @@ export class Reclaimer {
     return out;
   }
 
-  /** Whether another process's owner row still has a live process (see the module comment for the cost). */
-  private alive(owner: OwnerRow, key: string, now: number): boolean {
+  /**
+   * Whether another process's owner row still has a live process (see the module comment
+   * for the cost); a full check spends one of the batch's `budget`.
+   */
+  private alive(owner: OwnerRow, key: string, now: number, budget: { checks: number }): boolean {
     const verified = this.verifiedAt.get(key);
     const trusted =
       now - owner.since < OWNER_TRUST_MS || (verified !== undefined && now - verified < OWNER_VERIFY_MS);
-    if (trusted) {
+    if (trusted || budget.checks <= 0) {
       if (this.processes.exists(owner.pid)) return true;
-    } else if (this.processes.isAlive(owner)) {
-      this.verifiedAt.set(key, now);
-      return true;
+    } else {
+      budget.checks--;
+      if (this.processes.isAlive(owner)) {
+        this.verifiedAt.set(key, now);
+        return true;
+      }
     }
     this.verifiedAt.delete(key);
     return false;
