@@ -86,6 +86,23 @@ describe('GroupCommit', () => {
     for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(4);
   });
 
+  it('counts the budget in CPU time: a request that sleeps (a process the OS put aside) does not split its batch', async () => {
+    const { backend, batches } = recordingBackend();
+    const group = new GroupCommit(backend);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        group.submit(() => {
+          // Blocked without using the CPU, longer than the whole budget, as a descheduled holder is.
+          if (i === 0) Atomics.wait(pause, 0, 0, BATCH_BUDGET_MS * 3);
+          return i;
+        }),
+      ),
+    );
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toHaveLength(10);
+  });
+
   it('a failed commit fails every request of the batch, and a failed lock wait every waiting one', async () => {
     const failing = new GroupCommit(recordingBackend({ commitFails: true }).backend);
     const settled = await Promise.allSettled([failing.submit(() => 1), failing.submit(() => 2)]);

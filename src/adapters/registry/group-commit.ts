@@ -43,11 +43,25 @@ export interface BatchBackend<Tx> {
 }
 
 /**
- * How long one batch may keep the event loop, in milliseconds: past it, the
- * rest of the waiting requests go to the next batch, so a burst of 500 calls
- * never blocks the caller's timers for long (issue #8: <= 5 ms per call).
+ * How long one batch may keep the event loop, in milliseconds of this process's
+ * CPU time ({@link cpuMs}): past it, the rest of the waiting requests go to the
+ * next batch, so a burst of 500 calls never blocks the caller's timers for long
+ * (issue #8: <= 5 ms per call).
  */
 export const BATCH_BUDGET_MS = 2;
+
+/**
+ * The CPU time this process has used, in milliseconds: the clock of the batch budget.
+ * A wall clock also counted the time the OS gave other processes: in a burst of 32
+ * processes on 2 cores, the holder of the lock, descheduled during its first request,
+ * found its budget spent by the time it ran again, committed that one request, and
+ * sent the other 24 of its batch to the end of the queue, behind every other process
+ * (#22: its last answer 39 ms after its first).
+ */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 
 /** Queues requests and runs them in batches. */
 export class GroupCommit<Tx> {
@@ -56,7 +70,7 @@ export class GroupCommit<Tx> {
 
   constructor(
     private readonly backend: BatchBackend<Tx>,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = cpuMs,
   ) {}
 
   /**
