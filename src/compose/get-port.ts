@@ -205,8 +205,7 @@ export class GetPortContext {
     } finally {
       callEnded();
       // Not after a releaseAll or close that began meanwhile.
-      if (this.topUpDue && epoch === this.epoch && this.reserve.length <= RESERVE_LOW)
-        this.topUpWhenIdle(callsInFlight() > 0);
+      if (this.topUpDue && epoch === this.epoch && this.reserveLow()) this.topUpWhenIdle(callsInFlight() > 0);
     }
   }
 
@@ -253,7 +252,9 @@ export class GetPortContext {
             if (withdraw) this.mayWithdraw--;
           }
           if (leased === FROM_RESERVE) return this.fromReserve();
-          return this.hold(leased)[0]!;
+          const port = this.hold(leased)[0]!;
+          if (withdraw && !request.preferred.includes(port)) this.fellBack();
+          return port;
         };
     const check = host
       ? async (port: number) => ((await this.probe(port)) === 'free' ? host(port) : 'busy')
@@ -508,13 +509,30 @@ export class GetPortContext {
     const port = this.reserve.shift();
     if (port !== undefined) {
       this.demand++;
-      this.topUpDue = this.reserve.length <= RESERVE_LOW;
+      // Not the last burst's demand here: a steady caller tops up at the low mark, 8 at a time.
+      if (this.reserve.length <= RESERVE_LOW) this.topUpDue = true;
       return Promise.resolve(port);
     }
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       void this.refill();
     });
+  }
+
+  /**
+   * A call that could have fallen back to the reserve fell back to the pool in a transaction
+   * (its preferred ports were taken, and the reserve could not answer every such call of the
+   * burst): it counts as demand, so the top-up after the burst readies a port for each, and
+   * the next burst like it leaves the lock's queue instead of taking a turn (#22).
+   */
+  private fellBack(): void {
+    this.demand++;
+    if (this.reserveLow()) this.topUpDue = true;
+  }
+
+  /** Whether the reserve wants a top-up: at its low mark, or short of the last burst's demand. */
+  private reserveLow(): boolean {
+    return this.reserve.length <= RESERVE_LOW || this.reserve.length < this.demand;
   }
 
   private async refill(): Promise<void> {
@@ -578,7 +596,7 @@ export class GetPortContext {
    */
   private topUpNow(epoch: number, attempt: number): void {
     this.topUpPending = false;
-    if (epoch !== this.epoch || this.refilling || this.reserve.length > RESERVE_LOW) return;
+    if (epoch !== this.epoch || this.refilling || !this.reserveLow()) return;
     if (performance.now() < this.crowdedUntil) return;
     const count = Math.min(
       RESERVE_MAX - this.reserve.length,

@@ -531,6 +531,28 @@ describe('getPort across processes', () => {
     }
   });
 
+  it('calls that fell back to the pool in a turn of the lock count for the top-up: the next burst like them leaves the queue', async () => {
+    const h = home();
+    const [first, second] = (await reserveBlock(2)) as [number, number];
+    const { registry, owned } = registryIn(h);
+    const burst = (port: number) => () => Array.from({ length: 12 }, () => getPort({ port, home: h }));
+    try {
+      // No call yet in this registry: the reserve is empty, so the burst takes its turn of the lock.
+      const got = await whileAnotherLeases(h, first, burst(first));
+      expect(got).not.toContain(first);
+      // The top-up after it readies a port for each of its calls.
+      await waitFor(() => owned().length >= 2 * got.length, { timeoutMs: 10_000, what: 'the top-up' });
+      const ready = new Set(owned());
+      const again = await whileAnotherLeases(h, second, burst(second));
+      // Answered from the ports readied before it: it left the queue, no pool port leased for it.
+      for (const p of again) expect(ready.has(p)).toBe(true);
+      expect(new Set(again).size).toBe(again.length);
+    } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
   it('a preferred port this process just released is leased again in a burst of the same turn', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
