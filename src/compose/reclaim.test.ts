@@ -195,6 +195,31 @@ describe('Reclaimer', () => {
     expect(calls.isAlive).toBe(many - 1);
   });
 
+  it('however far apart the batches come, every owner gets its full check in turn: the longest unchecked first', async () => {
+    const r = registry();
+    const self = { pid: 1, startTime: 's' };
+    const owners = Array.from({ length: OWNER_CHECKS_PER_BATCH + 4 }, (_, i) => ({
+      pid: 200 + i,
+      startTime: 'a',
+    }));
+    const zombie = owners[owners.length - 1]!;
+    await r.transaction((tx) => {
+      for (const [i, owner] of owners.entries()) tx.insert(lease(7500 + i, owner, { createdAt: 0 }));
+    });
+    const alive = new Set(owners.filter((o) => o !== zombie).map((o) => `${o.pid}:a`));
+    const { table } = fakeProcesses(self, alive, new Set([1, ...owners.map((o) => o.pid)]));
+    let now = OWNER_TRUST_MS + 1;
+    const reclaimer = new Reclaimer(table, () => now);
+    const reclaimed: (number | undefined)[] = [];
+    // Each batch comes after the last one's verifications expired: every owner is due again each time.
+    for (let batch = 0; batch < 3; batch++) {
+      const taken = await r.transaction((tx) => reclaimer.reclaim(tx));
+      reclaimed.push(...taken.map((t) => t.lease.owner?.pid));
+      now += OWNER_VERIFY_MS + 1;
+    }
+    expect(reclaimed).toEqual([zombie.pid]);
+  });
+
   it('a young owner whose pid is gone is reclaimed at once', async () => {
     const r = registry();
     await r.transaction((tx) => tx.insert(lease(7301, { pid: 9, startTime: 'x' }, { createdAt: 0 })));

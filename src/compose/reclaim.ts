@@ -36,13 +36,13 @@ export const OWNER_TRUST_MS = 10_000;
 export const OWNER_VERIFY_MS = 2_000;
 
 /**
- * Full checks one batch's sweep makes at most; owners due for one past these are
- * checked with `kill(pid, 0)` this time, and the next batches take them in turn (an
- * owner checked in full is trusted for {@link OWNER_VERIFY_MS}, so the next batch's
- * first due owners are others). A dead owner whose pid is gone is still reclaimed at
- * once; a zombie or a reused pid among many owners waits a few batches more, and its
- * leases are never handed twice meanwhile. A request for a port in the zombie's hands
- * checks that owner in full at once (reclaimBlockers).
+ * Full checks one batch's sweep makes at most: the due owners this process has gone
+ * longest without checking in full (never first), so every owner gets its turn however
+ * far apart the batches come; the others are checked with `kill(pid, 0)` this time. A
+ * dead owner whose pid is gone is still reclaimed at once; a zombie or a reused pid among
+ * many owners waits a few batches more, and its leases are never handed twice meanwhile.
+ * A request for a port in the zombie's hands checks that owner in full at once
+ * (reclaimBlockers).
  */
 export const OWNER_CHECKS_PER_BATCH = 8;
 
@@ -125,11 +125,15 @@ export class Reclaimer {
     const owners = tx.owners();
     // A bounded transaction (etcd) takes what fits; the registry commits it and runs the reclaim again.
     const full = () => tx.full?.() === true;
-    const budget = { checks: OWNER_CHECKS_PER_BATCH };
+    const checkInFull = this.dueForFullCheck(owners, self.pid, now);
     for (const owner of owners) {
       if (full()) break;
       const key = ownerKey(owner);
-      if (owner.pid === self.pid ? owner.startTime === self.startTime : this.alive(owner, key, now, budget))
+      if (
+        owner.pid === self.pid
+          ? owner.startTime === self.startTime
+          : this.alive(owner, key, now, checkInFull.has(key))
+      )
         continue;
       if (!tx.full) {
         for (const lease of tx.removeOwnedBy(owner, 'reclaimed')) out.push({ lease, reason: 'owner-dead' });
@@ -159,21 +163,32 @@ export class Reclaimer {
   }
 
   /**
-   * Whether another process's owner row still has a live process (see the module comment
-   * for the cost); a full check spends one of the batch's `budget`.
+   * The owners (by key) this batch checks in full: of those due for it (older than
+   * {@link OWNER_TRUST_MS}, not verified in the last {@link OWNER_VERIFY_MS}), the
+   * {@link OWNER_CHECKS_PER_BATCH} this process has gone longest without verifying.
    */
-  private alive(owner: OwnerRow, key: string, now: number, budget: { checks: number }): boolean {
-    const verified = this.verifiedAt.get(key);
-    const trusted =
-      now - owner.since < OWNER_TRUST_MS || (verified !== undefined && now - verified < OWNER_VERIFY_MS);
-    if (trusted || budget.checks <= 0) {
+  private dueForFullCheck(owners: readonly OwnerRow[], selfPid: number, now: number): Set<string> {
+    const due: { key: string; verified: number }[] = [];
+    for (const owner of owners) {
+      if (owner.pid === selfPid || now - owner.since < OWNER_TRUST_MS) continue;
+      const key = ownerKey(owner);
+      const verified = this.verifiedAt.get(key) ?? Number.NEGATIVE_INFINITY;
+      if (now - verified >= OWNER_VERIFY_MS) due.push({ key, verified });
+    }
+    if (due.length > OWNER_CHECKS_PER_BATCH) due.sort((a, b) => a.verified - b.verified);
+    return new Set(due.slice(0, OWNER_CHECKS_PER_BATCH).map((d) => d.key));
+  }
+
+  /**
+   * Whether another process's owner row still has a live process: in full (pid, start
+   * time, zombie state) when `inFull`, otherwise `kill(pid, 0)` (see the module comment).
+   */
+  private alive(owner: OwnerRow, key: string, now: number, inFull: boolean): boolean {
+    if (!inFull) {
       if (this.processes.exists(owner.pid)) return true;
-    } else {
-      budget.checks--;
-      if (this.processes.isAlive(owner)) {
-        this.verifiedAt.set(key, now);
-        return true;
-      }
+    } else if (this.processes.isAlive(owner)) {
+      this.verifiedAt.set(key, now);
+      return true;
     }
     this.verifiedAt.delete(key);
     return false;
