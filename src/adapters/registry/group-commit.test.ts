@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BATCH_BUDGET_MS, type BatchBackend, GroupCommit, type JobOutcome } from './group-commit.js';
+import {
+  BATCH_BUDGET_MS,
+  BATCH_WALL_LIMIT_MS,
+  type BatchBackend,
+  GroupCommit,
+  type JobOutcome,
+} from './group-commit.js';
 
 /** A backend that records batches; `tx` is the batch number. */
 function recordingBackend(options: { commitFails?: boolean; clock?: { now: number; perJob: number } } = {}) {
@@ -40,7 +46,7 @@ describe('GroupCommit', () => {
   it('runs the requests of one turn of the caller in one batch, one lock turn', async () => {
     const { backend, batches, turns } = recordingBackend();
     // A clock that never moves: the time budget cannot split the batch on a loaded machine.
-    const group = new GroupCommit(backend, () => 0);
+    const group = new GroupCommit(backend, () => () => 0);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => group.submit((tx) => [tx, i])));
     expect(batches).toHaveLength(1);
     expect(turns()).toBe(1);
@@ -50,7 +56,7 @@ describe('GroupCommit', () => {
 
   it('a request that throws fails alone; the others of its batch succeed', async () => {
     const { backend, batches } = recordingBackend();
-    const group = new GroupCommit(backend, () => 0);
+    const group = new GroupCommit(backend, () => () => 0);
     const outcomes = await Promise.allSettled([
       group.submit(() => 'a'),
       group.submit(() => {
@@ -78,7 +84,10 @@ describe('GroupCommit', () => {
   it('splits a batch that would keep the event loop past the budget, keeping the order', async () => {
     const clock = { now: 0, perJob: BATCH_BUDGET_MS / 4 };
     const { backend, batches } = recordingBackend({ clock });
-    const group = new GroupCommit(backend, () => clock.now);
+    const group = new GroupCommit(backend, () => {
+      const start = clock.now;
+      return () => clock.now - start;
+    });
     const order: number[] = [];
     await Promise.all(Array.from({ length: 20 }, (_, i) => group.submit(() => order.push(i))));
     expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -101,6 +110,21 @@ describe('GroupCommit', () => {
     );
     expect(batches).toHaveLength(1);
     expect(batches[0]).toHaveLength(10);
+  });
+
+  it('still ends a batch after BATCH_WALL_LIMIT_MS of wall time, however little CPU it used', async () => {
+    const { backend, batches } = recordingBackend();
+    const group = new GroupCommit(backend);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        group.submit(() => {
+          if (i === 0) Atomics.wait(pause, 0, 0, BATCH_WALL_LIMIT_MS + 5);
+          return i;
+        }),
+      ),
+    );
+    expect(batches.map((b) => b.length)).toEqual([1, 2]);
   });
 
   it('a failed commit fails every request of the batch, and a failed lock wait every waiting one', async () => {
@@ -131,7 +155,7 @@ describe('GroupCommit', () => {
       },
       run: (fns) => fns.map((fn) => ({ ok: true, value: fn(0) })),
     };
-    const group = new GroupCommit(backend, () => 0);
+    const group = new GroupCommit(backend, () => () => 0);
     let answer: string | undefined;
     const calls = [1, 2].map((i) =>
       group.submit(
@@ -164,7 +188,7 @@ describe('GroupCommit', () => {
         return backend.acquire();
       },
     };
-    const group = new GroupCommit(spy, () => 0);
+    const group = new GroupCommit(spy, () => () => 0);
     const results = await Promise.all([
       group.submit(
         () => 'a',
