@@ -309,16 +309,15 @@ class TicketFolder {
       };
       let timer = setTimeout(cancel, timeoutMs);
       try {
-        let size = -1;
-        const nudged = () =>
+        // Read before the watch is armed: a nudge that comes before it shows in the size.
+        const size = statSync(path, { throwIfNoEntry: false })?.size ?? -1;
+        const goneOrNudged = () =>
           (statSync(path, { throwIfNoEntry: false })?.size ?? Number.POSITIVE_INFINITY) > size;
         watcher = watch(path, { persistent: true }, (event) => {
-          if (event === 'rename' || nudged()) cancel();
+          if (event === 'rename' || goneOrNudged()) cancel();
         });
         watcher.on('error', cancel);
-        // Read once the watch is armed: a nudge before it is a change of size all the same.
-        size = statSync(path, { throwIfNoEntry: false })?.size ?? -1;
-        if (size < 0) cancel();
+        if (size < 0 || goneOrNudged()) cancel();
       } catch (error) {
         if (errnoCode(error) === 'ENOENT') {
           cancel(); // it went before we could watch it
@@ -386,10 +385,11 @@ class Wait {
    * their watch is armed. A first waiter that withdraws nudges every ticket behind it,
    * which wakes every other waiter: after the commit that answers a burst, they leave
    * together, each without a transaction, where each waited for the ticket ahead to go
-   * (64 processes preferring one port: a chain of 63 wakes). A wake per waiter, only
-   * when an answer came: waking them all at each commit, through a watched file the
-   * holder touched, cost a wake per waiter per commit whenever their answer did not
-   * come (many processes each preferring a port of their own).
+   * (64 processes preferring one port: a chain of 63 wakes). Every waiter wakes once
+   * each time a first waiter leaves so, whatever it waits for; waking them all at each
+   * commit instead, through a watched file the holder touched, cost a wake per waiter per
+   * commit whenever their answer did not come (many processes each preferring a port of
+   * their own).
    */
   private async turn(): Promise<'lock' | 'withdrawn' | 'wait'> {
     const { folder, options, ticket } = this;
