@@ -170,9 +170,10 @@ export class GetPortContext {
   private readonly owner: LeaseOwner;
   /**
    * {@link reserveAnswers}' verdicts in the current turn of the event loop, by list of
-   * ports; forgotten at each commit of this process's own leases or releases too.
+   * ports, while no other process commits (`version`); forgotten at each commit of this
+   * process's own leases or releases too.
    */
-  private verdicts: Map<string, boolean> | undefined;
+  private verdicts: { version: number | undefined; byPorts: Map<string, boolean> } | undefined;
   /** Calls waiting for a transaction that the reserve may answer instead (see {@link reserveAnswers}). */
   private mayWithdraw = 0;
   /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
@@ -205,7 +206,10 @@ export class GetPortContext {
     } finally {
       callEnded();
       // Not after a releaseAll or close that began meanwhile.
-      if (this.topUpDue && epoch === this.epoch && this.reserveLow()) this.topUpWhenIdle(callsInFlight() > 0);
+      if (this.topUpDue && epoch === this.epoch) {
+        if (this.reserveLow()) this.topUpWhenIdle(callsInFlight() > 0);
+        else this.topUpDue = false;
+      }
     }
   }
 
@@ -235,16 +239,20 @@ export class GetPortContext {
           // in a transaction of its own, a turn of the lock all the same).
           const withdraw = fallsBackToPool(request);
           if (withdraw) this.mayWithdraw++;
+          // The reserve would have answered, had it held a port for each such waiting call.
+          let short = false;
           let leased: Leased[] | typeof FROM_RESERVE;
           try {
             leased = await this.adapters.registry.transaction<Leased[] | typeof FROM_RESERVE>(
               (tx) => this.lease(tx, request, policy, 1, listening, busy),
               withdraw
                 ? {
-                    instead: () =>
-                      this.reserve.length >= this.mayWithdraw && this.reserveAnswers(request)
-                        ? FROM_RESERVE
-                        : undefined,
+                    instead: () => {
+                      if (!this.reserveAnswers(request)) return undefined;
+                      if (this.reserve.length >= this.mayWithdraw) return FROM_RESERVE;
+                      short = true;
+                      return undefined;
+                    },
                   }
                 : {},
             );
@@ -253,7 +261,7 @@ export class GetPortContext {
           }
           if (leased === FROM_RESERVE) return this.fromReserve();
           const port = this.hold(leased)[0]!;
-          if (withdraw && !request.preferred.includes(port)) this.fellBack();
+          if (short && !request.preferred.includes(port)) this.fellBack();
           return port;
         };
     const check = host
@@ -283,17 +291,22 @@ export class GetPortContext {
     if (!fallsBackToPool(request) || this.adapters.registry.directory !== undefined) return false;
     // A burst's calls ask together (at the call, and at each wake in the queue): one read
     // per list of ports and turn of the event loop answers them all.
+    // Not past a commit of another process: the lease that answers a waiting call comes
+    // in one, and its waiter may ask again within the same turn (woken by a nudge).
     const key = request.preferred.join(',');
-    if (!this.verdicts) {
-      this.verdicts = new Map();
-      setImmediate(() => {
-        this.verdicts = undefined;
-      }).unref();
+    const version = this.adapters.registry.changes?.();
+    if (!this.verdicts || this.verdicts.version !== version) {
+      if (!this.verdicts) {
+        setImmediate(() => {
+          this.verdicts = undefined;
+        }).unref();
+      }
+      this.verdicts = { version, byPorts: new Map() };
     }
-    let verdict = this.verdicts.get(key);
+    let verdict = this.verdicts.byPorts.get(key);
     if (verdict === undefined) {
       verdict = this.preferredHeld(request.preferred);
-      this.verdicts.set(key, verdict);
+      this.verdicts.byPorts.set(key, verdict);
     }
     return verdict;
   }
@@ -520,10 +533,11 @@ export class GetPortContext {
   }
 
   /**
-   * A call that could have fallen back to the reserve fell back to the pool in a transaction
-   * (its preferred ports were taken, and the reserve could not answer every such call of the
-   * burst): it counts as demand, so the top-up after the burst readies a port for each, and
-   * the next burst like it leaves the lock's queue instead of taking a turn (#22).
+   * A call that waited in the lock's queue, whose preferred ports another process leased
+   * meanwhile, fell back to the pool in its turn because the reserve had no port for each
+   * such waiting call: it counts as demand, so the top-up after the burst readies a port
+   * for each, and the next burst like it leaves the queue instead of taking a turn (#22).
+   * A lone call never waits in the queue, so it never counts here.
    */
   private fellBack(): void {
     this.demand++;

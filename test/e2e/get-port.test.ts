@@ -523,8 +523,14 @@ describe('getPort across processes', () => {
         getPort({ port, home: h }),
       ]);
       expect(got).not.toContain(port);
-      // Their own transaction: a pool port each, not a reserve refilled for them.
+      // Their own transaction: a pool port each, not a reserve refilled for them. (Read in
+      // the turn they answered: the top-up that follows waits BURST_TOP_UP_DELAY_MS.)
       expect(owned().sort()).toEqual([...got].sort());
+      // They waited for a reserve too short to answer them: the top-up readies one for each.
+      await waitFor(() => owned().length >= got.length + RESERVE_BATCH, {
+        timeoutMs: 10_000,
+        what: 'the top-up',
+      });
     } finally {
       registry.close();
       await closeGetPort();
@@ -547,6 +553,22 @@ describe('getPort across processes', () => {
       // Answered from the ports readied before it: it left the queue, no pool port leased for it.
       for (const p of again) expect(ready.has(p)).toBe(true);
       expect(new Set(again).size).toBe(again.length);
+    } finally {
+      registry.close();
+      await closeGetPort();
+    }
+  });
+
+  it('a lone preferred call that falls back to the pool leases that one port: no reserve is readied for it', async () => {
+    const h = home();
+    const [port] = (await reserveBlock(1)) as [number];
+    const { registry, owned } = registryIn(h);
+    try {
+      expect(await getPort({ port, home: h })).toBe(port);
+      const other = await getPort({ port, home: h });
+      expect(other).not.toBe(port);
+      await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
+      expect(owned().sort()).toEqual([port, other].sort());
     } finally {
       registry.close();
       await closeGetPort();
