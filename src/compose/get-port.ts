@@ -170,10 +170,9 @@ export class GetPortContext {
   private readonly owner: LeaseOwner;
   /**
    * {@link reserveAnswers}' verdicts in the current turn of the event loop, by list of
-   * ports, while no other process commits (`version`); forgotten at each commit of this
-   * process's own leases or releases too.
+   * ports; forgotten at each commit of this process's own leases or releases too.
    */
-  private verdicts: { version: number | undefined; byPorts: Map<string, boolean> } | undefined;
+  private verdicts: Map<string, boolean> | undefined;
   /** Calls waiting for a transaction that the reserve may answer instead (see {@link reserveAnswers}). */
   private mayWithdraw = 0;
   /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
@@ -291,22 +290,17 @@ export class GetPortContext {
     if (!fallsBackToPool(request) || this.adapters.registry.directory !== undefined) return false;
     // A burst's calls ask together (at the call, and at each wake in the queue): one read
     // per list of ports and turn of the event loop answers them all.
-    // Not past a commit of another process: the lease that answers a waiting call comes
-    // in one, and its waiter may ask again within the same turn (woken by a nudge).
     const key = request.preferred.join(',');
-    const version = this.adapters.registry.changes?.();
-    if (!this.verdicts || this.verdicts.version !== version) {
-      if (!this.verdicts) {
-        setImmediate(() => {
-          this.verdicts = undefined;
-        }).unref();
-      }
-      this.verdicts = { version, byPorts: new Map() };
+    if (!this.verdicts) {
+      this.verdicts = new Map();
+      setImmediate(() => {
+        this.verdicts = undefined;
+      }).unref();
     }
-    let verdict = this.verdicts.byPorts.get(key);
+    let verdict = this.verdicts.get(key);
     if (verdict === undefined) {
       verdict = this.preferredHeld(request.preferred);
-      this.verdicts.byPorts.set(key, verdict);
+      this.verdicts.set(key, verdict);
     }
     return verdict;
   }

@@ -172,11 +172,5 @@ export interface Registry extends RegistryReader {
   ready?(): Promise<void>;
   /** Reads across hosts, for a registry several hosts share (etcd); absent for a single host's registry. */
   readonly directory?: HostDirectory | undefined;
-  /**
-   * A number that changes whenever another connection commits (SQLite's `data_version`),
-   * so a reader can tell that what it read may have changed; absent where reads have no
-   * such mark (etcd).
-   */
-  changes?(): number;
   close(): void;
 }

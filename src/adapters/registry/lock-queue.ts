@@ -20,7 +20,6 @@
  */
 import {
   closeSync,
-  constants,
   existsSync,
   type FSWatcher,
   mkdirSync,
@@ -31,7 +30,6 @@ import {
   unlinkSync,
   utimesSync,
   watch,
-  writeSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { errnoCode } from '../process/errno.js';
@@ -238,25 +236,6 @@ class TicketFolder {
     }
   }
 
-  /**
-   * Wakes the waiters behind `names` (each sleeps on the ticket ahead of its own): appends
-   * a byte to each ticket, which its watcher tells from the first waiter's heartbeat (a
-   * touch) by the ticket's size. Never creates a ticket that went meanwhile.
-   */
-  nudge(names: readonly string[]): void {
-    for (const name of names) {
-      let fd: number | undefined;
-      try {
-        fd = openSync(join(this.dir, name), constants.O_WRONLY | constants.O_APPEND);
-        writeSync(fd, '.');
-      } catch {
-        // Gone: its waiter left, and its removal woke the one behind.
-      } finally {
-        if (fd !== undefined) closeSync(fd);
-      }
-    }
-  }
-
   remove(name: string): void {
     this.mine.delete(name);
     try {
@@ -294,12 +273,11 @@ class TicketFolder {
   }
 
   /**
-   * A watch, armed now: `done` resolves when the ticket `ahead` goes or is nudged (not
-   * when it is touched), or after `timeoutMs`.
+   * A watch, armed now: `done` resolves when the ticket `ahead` goes (not when it is
+   * touched), or after `timeoutMs`.
    */
   waitFor(ahead: string, timeoutMs: number): { done: Promise<void>; cancel: () => void } {
     let cancel = () => {};
-    const path = join(this.dir, ahead);
     const done = new Promise<void>((resolve) => {
       let watcher: FSWatcher | undefined;
       cancel = () => {
@@ -309,15 +287,10 @@ class TicketFolder {
       };
       let timer = setTimeout(cancel, timeoutMs);
       try {
-        // Read before the watch is armed: a nudge that comes before it shows in the size.
-        const size = statSync(path, { throwIfNoEntry: false })?.size ?? -1;
-        const goneOrNudged = () =>
-          (statSync(path, { throwIfNoEntry: false })?.size ?? Number.POSITIVE_INFINITY) > size;
-        watcher = watch(path, { persistent: true }, (event) => {
-          if (event === 'rename' || goneOrNudged()) cancel();
+        watcher = watch(join(this.dir, ahead), { persistent: true }, (event) => {
+          if (event === 'rename') cancel();
         });
         watcher.on('error', cancel);
-        if (size < 0 || goneOrNudged()) cancel();
       } catch (error) {
         if (errnoCode(error) === 'ENOENT') {
           cancel(); // it went before we could watch it
@@ -382,14 +355,11 @@ class Wait {
    * requests have an answer without it. The first waiter polls (with a heartbeat), the
    * second steps in for a stalled first, the others sleep on the ticket ahead of theirs.
    * The first waiter asks whether to withdraw before it tries the lock, the others once
-   * their watch is armed. A first waiter that withdraws nudges every ticket behind it,
-   * which wakes every other waiter: after the commit that answers a burst, they leave
-   * together, each without a transaction, where each waited for the ticket ahead to go
-   * (64 processes preferring one port: a chain of 63 wakes). Every waiter wakes once
-   * each time a first waiter leaves so, whatever it waits for; waking them all at each
-   * commit instead, through a watched file the holder touched, cost a wake per waiter per
-   * commit whenever their answer did not come (many processes each preferring a port of
-   * their own).
+   * their watch is armed. A waiter that withdraws removes its ticket, which wakes the
+   * one behind it: after the commit that answers a burst, the waiters leave one after
+   * another, each without a transaction. (Waking them all at each commit, through a
+   * watched file the holder touched, cost a wake per waiter per commit whenever their
+   * answer did not come: many processes each preferring a port of their own.)
    */
   private async turn(): Promise<'lock' | 'withdrawn' | 'wait'> {
     const { folder, options, ticket } = this;
@@ -404,12 +374,7 @@ class Wait {
     if (still >= options.timeoutMs) throw await options.lockedError();
     if (place === 0) {
       // Asked before the lock is tried: requests answered meanwhile need no turn of it.
-      if (this.withdraw?.()) {
-        // The commit that answered it may answer the waiters behind too: wake them all now,
-        // rather than each at the going of the ticket ahead, one after another.
-        folder.nudge(queue.slice(1));
-        return 'withdrawn';
-      }
+      if (this.withdraw?.()) return 'withdrawn';
       if (options.tryLock()) return 'lock';
       // Armed before the second try: a holder that leaves after it rings, and is heard.
       const bell = folder.bell(HEAD_POLL_MS);

@@ -283,7 +283,7 @@ class SqliteRegistry implements Registry {
     this.queue = createLockQueue({
       dir: lockQueueDir(path),
       tryLock: () => this.tryBegin(),
-      progress: () => this.changes(),
+      progress: () => this.stmt.dataVersion.get() as number,
       timeoutMs: this.lockTimeoutMs,
       lockedError: () => this.lockedError(),
       self: processes.self(),
@@ -303,10 +303,6 @@ class SqliteRegistry implements Registry {
 
   leasedPorts(min: number, max: number): number[] {
     return (this.stmt.ports.all(min, max) as unknown[]).filter((p): p is number => Number.isInteger(p));
-  }
-
-  changes(): number {
-    return this.stmt.dataVersion.get() as number;
   }
 
   leasesInRange(min: number, max: number): Lease[] {
