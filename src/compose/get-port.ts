@@ -175,6 +175,8 @@ export class GetPortContext {
   private verdicts: Map<string, boolean> | undefined;
   /** Calls waiting for a transaction that the reserve may answer instead (see {@link reserveAnswers}). */
   private mayWithdraw = 0;
+  /** Where the current batch's next pool pick starts (see {@link lease}). */
+  private cursor: { batch: number; start: number } | undefined;
   /** Owners of leases in the way found alive in the current batch: checked once per batch, not per request. */
   private alive: { batch: number; owners: Set<string> } = { batch: -1, owners: new Set() };
 
@@ -663,9 +665,12 @@ export class GetPortContext {
     const size = policy.pool.max - policy.pool.min + 1;
     const taken = new Set(request.exclude);
     const leased: { port: number; id: number }[] = [];
-    // One random start per request, then onwards: the ports of one request share a few
-    // 256-port blocks of the index instead of touching one block each.
-    let start = Math.floor(Math.random() * size);
+    // One random start per batch, then onwards, request after request: the ports of one
+    // batch share a few 256-port blocks of the index instead of touching one block each
+    // (a burst of preferred calls that fall back: a block read and an index page written
+    // per call, when each request started at random).
+    const cursor = this.cursor;
+    let start = cursor?.batch === tx.batch ? cursor.start % size : Math.floor(Math.random() * size);
     const pickInput = () => ({
       preferred: request.preferred,
       range: request.range,
@@ -684,6 +689,7 @@ export class GetPortContext {
       snapshot.take(pick.port);
       leased.push({ port: pick.port, id: this.insertLease(tx, pick.port, request.label) });
     }
+    this.cursor = { batch: tx.batch, start };
     if (leased.length === 0) {
       // A full range: its leases' owners get the full check too, then one more pick
       // (unless every port of it was asked for by number: their owners were just checked).

@@ -559,6 +559,22 @@ describe('getPort across processes', () => {
     }
   });
 
+  it('the preferred calls of one burst that fall back to the pool in its transaction lease ports side by side', async () => {
+    const h = home();
+    const [port] = (await reserveBlock(1)) as [number];
+    try {
+      // No call yet in this registry: the reserve is empty, so the burst is one transaction.
+      const got = await Promise.all(Array.from({ length: 50 }, () => getPort({ port, home: h })));
+      expect(got).toContain(port);
+      const others = got.filter((p) => p !== port);
+      // One start in the pool for the whole batch (at most a few, if the batch budget splits
+      // it), not one per call: the ports share a few 256-port blocks of the port index.
+      expect(new Set(others.map((p) => p >> 8)).size).toBeLessThanOrEqual(4);
+    } finally {
+      await closeGetPort();
+    }
+  });
+
   it('a lone preferred call that falls back to the pool leases that one port: no reserve is readied for it', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
