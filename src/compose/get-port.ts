@@ -518,7 +518,8 @@ export class GetPortContext {
     const port = this.reserve.shift();
     if (port !== undefined) {
       this.demand++;
-      // Not the last burst's demand here: a steady caller tops up at the low mark, 8 at a time.
+      // The low mark only, not reserveLow(): a steady caller's demand grows with every call,
+      // and it tops up at the low mark, a batch at a time.
       if (this.reserve.length <= RESERVE_LOW) this.topUpDue = true;
       return Promise.resolve(port);
     }

@@ -18,6 +18,7 @@ import {
   releasePort,
 } from '../../src/compose/get-port.js';
 import { createPortManager } from '../../src/compose/manager.js';
+import type { Registry } from '../../src/core/registry.js';
 import { isBerthError } from '../../src/errors.js';
 import { close, listen, ROOT, reserveBlock, waitFor } from '../helpers.js';
 
@@ -31,14 +32,22 @@ function home() {
   return h;
 }
 
-afterEach(() => {
+const registries: Registry[] = [];
+
+afterEach(async () => {
+  await closeGetPort();
+  for (const r of registries.splice(0)) r.close();
   for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
 
-/** The registry in `h`, opened beside getPort's, and the ports this process holds there (handed out or spare). */
+/**
+ * The registry in `h`, opened beside getPort's (closed after the test, with getPort's),
+ * and the ports this process holds there (handed out or spare).
+ */
 function registryIn(h: string) {
   const registry = openRegistry({ home: h });
+  registries.push(registry);
   return { registry, owned: () => registry.leasesOwnedBy(process.pid).map((l) => l.port) };
 }
 
@@ -251,61 +260,51 @@ describe('getPort across processes', () => {
   it('zero-config calls lease a batch ahead in one transaction and hand it out port by port', async () => {
     const h = home();
     const first = await getPort({ home: h });
-    const { registry, owned } = registryIn(h);
-    try {
-      const batch = owned();
-      // One transaction leased a batch (a port of it a bind found busy is given back).
-      expect(batch.length).toBeGreaterThan(1);
-      expect(batch.length).toBeLessThanOrEqual(RESERVE_BATCH);
-      expect(batch).toContain(first);
-      // The rest of the batch, in the order it was leased.
-      const next = await Promise.all(batch.slice(1).map(() => getPort({ home: h })));
-      expect([first, ...next].sort()).toEqual([...batch].sort());
-      // With the batch used up, the next call has a port of the next batch.
-      const after = await getPort({ home: h });
-      expect(batch).not.toContain(after);
-      for (const p of owned()) expect(await releasePort(p, { home: h })).toBe(true);
-      // A released reserve port is never handed out without its lease.
-      const fresh = await getPort({ home: h });
-      expect(owned()).toContain(fresh);
-    } finally {
-      registry.close();
-      await closeGetPort();
-    }
+    const { owned } = registryIn(h);
+    const batch = owned();
+    // One transaction leased a batch (a port of it a bind found busy is given back).
+    expect(batch.length).toBeGreaterThan(1);
+    expect(batch.length).toBeLessThanOrEqual(RESERVE_BATCH);
+    expect(batch).toContain(first);
+    // The rest of the batch, in the order it was leased.
+    const next = await Promise.all(batch.slice(1).map(() => getPort({ home: h })));
+    expect([first, ...next].sort()).toEqual([...batch].sort());
+    // With the batch used up, the next call has a port of the next batch.
+    const after = await getPort({ home: h });
+    expect(batch).not.toContain(after);
+    for (const p of owned()) expect(await releasePort(p, { home: h })).toBe(true);
+    // A released reserve port is never handed out without its lease.
+    const fresh = await getPort({ home: h });
+    expect(owned()).toContain(fresh);
   });
 
   it('a caller that lets the event loop turn between calls never waits for a commit: the reserve is topped up while idle', async () => {
     const h = home();
-    const { registry, owned } = registryIn(h);
+    const { owned } = registryIn(h);
     const handed = new Set<number>();
-    try {
-      handed.add(await getPort({ home: h }));
-      for (let i = 0; i < 3 * RESERVE_BATCH; i++) {
-        // Idle: the loop turns until the reserve holds more than its low mark again.
-        const deadline = Date.now() + 10_000;
-        while (owned().length - handed.size <= RESERVE_LOW && Date.now() < deadline) {
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        const before = owned();
-        expect(before.length - handed.size).toBeGreaterThan(RESERVE_LOW);
-        const port = await getPort({ home: h });
-        // Leased before the call began: the call itself wrote nothing.
-        expect(before).toContain(port);
-        expect(handed.has(port)).toBe(false);
-        handed.add(port);
+    handed.add(await getPort({ home: h }));
+    for (let i = 0; i < 3 * RESERVE_BATCH; i++) {
+      // Idle: the loop turns until the reserve holds more than its low mark again.
+      const deadline = Date.now() + 10_000;
+      while (owned().length - handed.size <= RESERVE_LOW && Date.now() < deadline) {
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      // Never more than a batch past the low mark ahead.
-      expect(owned().length - handed.size).toBeLessThanOrEqual(RESERVE_BATCH + RESERVE_LOW);
-      // Released with the rest: a top-up due when closeGetPort runs leases nothing.
-      const spare = owned().length - handed.size;
-      await Promise.all(Array.from({ length: spare - RESERVE_LOW }, () => getPort({ home: h })));
-      await closeGetPort();
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-      expect(owned()).toEqual([]);
-    } finally {
-      registry.close();
-      await closeGetPort();
+      const before = owned();
+      expect(before.length - handed.size).toBeGreaterThan(RESERVE_LOW);
+      const port = await getPort({ home: h });
+      // Leased before the call began: the call itself wrote nothing.
+      expect(before).toContain(port);
+      expect(handed.has(port)).toBe(false);
+      handed.add(port);
     }
+    // Never more than a batch past the low mark ahead.
+    expect(owned().length - handed.size).toBeLessThanOrEqual(RESERVE_BATCH + RESERVE_LOW);
+    // Released with the rest: a top-up due when closeGetPort runs leases nothing.
+    const spare = owned().length - handed.size;
+    await Promise.all(Array.from({ length: spare - RESERVE_LOW }, () => getPort({ home: h })));
+    await closeGetPort();
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(owned()).toEqual([]);
   });
 
   it('a top-up never waits for the lock: a call in flight at closeGetPort leases nothing after it, and a script that is done exits while another process holds the lock', async () => {
@@ -326,63 +325,58 @@ describe('getPort across processes', () => {
       await once(holder.stdout!, 'data');
       return holder;
     };
-    const registry = openRegistry({ home: h });
-    try {
-      // 1. Five calls leave 3 in the reserve; the lock is taken; the sixth call (3 -> 2) is in
-      // flight when closeGetPort starts, which waits for the lock to release.
-      for (let i = 0; i < RESERVE_BATCH - RESERVE_LOW - 1; i++) await getPort({ home: h });
-      const holder = await holdLock();
-      const inFlight = getPort({ home: h });
-      const closing = closeGetPort();
-      await inFlight;
-      const holderGone = once(holder, 'exit');
-      holder.stdin!.end();
-      await closing;
-      await holderGone;
-      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-      expect(registry.leasesOwnedBy(process.pid)).toEqual([]);
+    const { registry } = registryIn(h);
+    // 1. Five calls leave 3 in the reserve; the lock is taken; the sixth call (3 -> 2) is in
+    // flight when closeGetPort starts, which waits for the lock to release.
+    for (let i = 0; i < RESERVE_BATCH - RESERVE_LOW - 1; i++) await getPort({ home: h });
+    const holder = await holdLock();
+    const inFlight = getPort({ home: h });
+    const closing = closeGetPort();
+    await inFlight;
+    const holderGone = once(holder, 'exit');
+    holder.stdin!.end();
+    await closing;
+    await holderGone;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(registry.leasesOwnedBy(process.pid)).toEqual([]);
 
-      // 2. A script whose last call arms a top-up while the lock is taken exits at once.
-      const go = join(h, 'go');
-      const script = spawn(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `import { existsSync } from 'node:fs';
-           import { getPort } from ${JSON.stringify(LIB)};
-           for (let i = 0; i < ${RESERVE_BATCH - RESERVE_LOW - 1}; i++) await getPort();
-           console.log('leased');
-           await new Promise((resolve) => { const t = setInterval(() => existsSync(${JSON.stringify(go)}) && (clearInterval(t), resolve()), 10); });
-           await getPort();
-           console.log('done');`,
-        ],
-        { env: { ...process.env, BERTH_HOME: h }, stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      children.push(script);
-      const exited = once(script, 'exit');
-      await once(script.stdout!, 'data');
-      const second = await holdLock();
-      writeFileSync(go, '');
-      // The lock is still held (until the holder's stdin closes): the script must not wait for it.
-      const [code] = (await Promise.race([
-        exited,
-        new Promise((resolve) => setTimeout(() => resolve(['still running after 8 s']), 8_000)),
-      ])) as [number | string];
-      expect(code).toBe(0);
-      expect(second.exitCode).toBeNull();
-      const secondGone = once(second, 'exit');
-      second.stdin!.end();
-      await secondGone;
-    } finally {
-      registry.close();
-      await closeGetPort();
-    }
+    // 2. A script whose last call arms a top-up while the lock is taken exits at once.
+    const go = join(h, 'go');
+    const script = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { existsSync } from 'node:fs';
+         import { getPort } from ${JSON.stringify(LIB)};
+         for (let i = 0; i < ${RESERVE_BATCH - RESERVE_LOW - 1}; i++) await getPort();
+         console.log('leased');
+         await new Promise((resolve) => { const t = setInterval(() => existsSync(${JSON.stringify(go)}) && (clearInterval(t), resolve()), 10); });
+         await getPort();
+         console.log('done');`,
+      ],
+      { env: { ...process.env, BERTH_HOME: h }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(script);
+    const exited = once(script, 'exit');
+    await once(script.stdout!, 'data');
+    const second = await holdLock();
+    writeFileSync(go, '');
+    // The lock is still held (until the holder's stdin closes): the script must not wait for it.
+    const [code] = (await Promise.race([
+      exited,
+      new Promise((resolve) => setTimeout(() => resolve(['still running after 8 s']), 8_000)),
+    ])) as [number | string];
+    expect(code).toBe(0);
+    expect(second.exitCode).toBeNull();
+    const secondGone = once(second, 'exit');
+    second.stdin!.end();
+    await secondGone;
   });
 
   it('a process whose calls come in bursts has the next burst ready: the top-up after one covers as many calls', async () => {
     const h = home();
-    const { registry, owned } = registryIn(h);
+    const { owned } = registryIn(h);
     const handed = new Set<number>();
     const burst = async (n: number) => {
       const ports = await Promise.all(Array.from({ length: n }, () => getPort({ home: h })));
@@ -390,34 +384,29 @@ describe('getPort across processes', () => {
       return ports;
     };
     const spare = () => owned().length - handed.size;
-    try {
-      for (const size of [20, 30]) {
-        await burst(size);
-        // The top-up comes BURST_TOP_UP_DELAY_MS after the burst, sized to it.
-        await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size}` });
-        const before = new Set(owned());
-        const next = await burst(size);
-        // Every port of the next burst was leased before it began: it waited for no commit.
-        for (const p of next) expect(before.has(p)).toBe(true);
-        await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size} again` });
-      }
-      expect(handed.size).toBe(100);
-      // A burst larger than RESERVE_MAX gets a reserve of RESERVE_MAX, no more.
-      await burst(RESERVE_MAX + 40);
-      await waitFor(() => spare() > RESERVE_LOW, { timeoutMs: 10_000, what: 'the top-up' });
-      await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
-      expect(spare()).toBeLessThanOrEqual(RESERVE_MAX);
-      await closeGetPort();
-      expect(owned()).toEqual([]);
-    } finally {
-      registry.close();
-      await closeGetPort();
+    for (const size of [20, 30]) {
+      await burst(size);
+      // The top-up comes BURST_TOP_UP_DELAY_MS after the burst, sized to it.
+      await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size}` });
+      const before = new Set(owned());
+      const next = await burst(size);
+      // Every port of the next burst was leased before it began: it waited for no commit.
+      for (const p of next) expect(before.has(p)).toBe(true);
+      await waitFor(() => spare() >= size, { timeoutMs: 10_000, what: `a reserve of ${size} again` });
     }
+    expect(handed.size).toBe(100);
+    // A burst larger than RESERVE_MAX gets a reserve of RESERVE_MAX, no more.
+    await burst(RESERVE_MAX + 40);
+    await waitFor(() => spare() > RESERVE_LOW, { timeoutMs: 10_000, what: 'the top-up' });
+    await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
+    expect(spare()).toBeLessThanOrEqual(RESERVE_MAX);
+    await closeGetPort();
+    expect(owned()).toEqual([]);
   });
 
   it('a top-up that finds the lock taken by another connection tries again and fills the reserve once it is free', async () => {
     const h = home();
-    const { registry, owned } = registryIn(h);
+    const { owned } = registryIn(h);
     const other = new Database(join(h, 'registry.db'));
     try {
       const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
@@ -436,8 +425,6 @@ describe('getPort across processes', () => {
     } finally {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
-      registry.close();
-      await closeGetPort();
     }
   });
 
@@ -457,32 +444,27 @@ describe('getPort across processes', () => {
     children.push(child);
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
     expect(Number(String(line).trim())).toBe(held);
-    const { registry, owned } = registryIn(h);
-    try {
-      await getPort({ home: h });
-      const before = new Set(owned());
-      expect(before.size).toBeGreaterThan(4);
-      // A zero-config call first, so the preferred calls are made while others are in flight.
-      const [, ...others] = await Promise.all([
-        getPort({ home: h }),
-        getPort({ port: held, home: h }),
-        getPort({ port: held, home: h }),
-        getPort({ port: [held], home: h }),
-      ]);
-      for (const p of others) {
-        expect(p).not.toBe(held);
-        expect(before.has(p)).toBe(true);
-      }
-      expect(new Set(others).size).toBe(3);
-      // A preferred port nobody holds goes to the transaction and is leased as asked.
-      const [, got] = await Promise.all([getPort({ home: h }), getPort({ port: free, home: h })]);
-      expect(got).toBe(free);
-      expect(before.has(free)).toBe(false);
-      expect(owned()).toContain(free);
-    } finally {
-      registry.close();
-      await closeGetPort();
+    const { owned } = registryIn(h);
+    await getPort({ home: h });
+    const before = new Set(owned());
+    expect(before.size).toBeGreaterThan(4);
+    // A zero-config call first, so the preferred calls are made while others are in flight.
+    const [, ...others] = await Promise.all([
+      getPort({ home: h }),
+      getPort({ port: held, home: h }),
+      getPort({ port: held, home: h }),
+      getPort({ port: [held], home: h }),
+    ]);
+    for (const p of others) {
+      expect(p).not.toBe(held);
+      expect(before.has(p)).toBe(true);
     }
+    expect(new Set(others).size).toBe(3);
+    // A preferred port nobody holds goes to the transaction and is leased as asked.
+    const [, got] = await Promise.all([getPort({ home: h }), getPort({ port: free, home: h })]);
+    expect(got).toBe(free);
+    expect(before.has(free)).toBe(false);
+    expect(owned()).toContain(free);
   });
 
   it('calls waiting for the lock leave the queue once another process leased the port they prefer: the reserve answers', async () => {
@@ -491,122 +473,94 @@ describe('getPort across processes', () => {
     await getPort({ home: h });
     const { registry, owned } = registryIn(h);
     const before = new Set(owned());
-    try {
-      const [, a, b] = await whileAnotherLeases(h, port, () => [
-        getPort({ home: h }),
-        getPort({ port, home: h }),
-        getPort({ port, home: h }),
-      ]);
-      // Answered from the reserve leased before: no turn of the lock, no lease of the pool.
-      for (const p of [a!, b!]) {
-        expect(p).not.toBe(port);
-        expect(before.has(p)).toBe(true);
-      }
-      // The port stays the other process's, leased once.
-      const holders = registry.leasesInRange(port, port).map((l) => l.owner?.pid);
-      expect(holders).toHaveLength(1);
-      expect(holders).not.toContain(process.pid);
-    } finally {
-      registry.close();
-      await closeGetPort();
+    const [, a, b] = await whileAnotherLeases(h, port, () => [
+      getPort({ home: h }),
+      getPort({ port, home: h }),
+      getPort({ port, home: h }),
+    ]);
+    // Answered from the reserve leased before: no turn of the lock, no lease of the pool.
+    for (const p of [a!, b!]) {
+      expect(p).not.toBe(port);
+      expect(before.has(p)).toBe(true);
     }
+    // The port stays the other process's, leased once.
+    const holders = registry.leasesInRange(port, port).map((l) => l.owner?.pid);
+    expect(holders).toHaveLength(1);
+    expect(holders).not.toContain(process.pid);
   });
 
   it('queued calls whose preferred port got taken do not leave the queue for an empty reserve: they lease one pool port each', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    const { registry, owned } = registryIn(h);
-    try {
-      // No call yet in this registry: the reserve is empty.
-      const got = await whileAnotherLeases(h, port, () => [
-        getPort({ port, home: h }),
-        getPort({ port, home: h }),
-      ]);
-      expect(got).not.toContain(port);
-      // Their own transaction: a pool port each, not a reserve refilled for them. (Read in
-      // the turn they answered: the top-up that follows waits BURST_TOP_UP_DELAY_MS.)
-      expect(owned().sort()).toEqual([...got].sort());
-      // They waited for a reserve too short to answer them: the top-up readies one for each.
-      await waitFor(() => owned().length >= got.length + RESERVE_BATCH, {
-        timeoutMs: 10_000,
-        what: 'the top-up',
-      });
-    } finally {
-      registry.close();
-      await closeGetPort();
-    }
+    const { owned } = registryIn(h);
+    // No call yet in this registry: the reserve is empty.
+    const got = await whileAnotherLeases(h, port, () => [
+      getPort({ port, home: h }),
+      getPort({ port, home: h }),
+    ]);
+    expect(got).not.toContain(port);
+    // Their own transaction: a pool port each, not a reserve refilled for them. (Read in
+    // the turn they answered: the top-up that follows waits BURST_TOP_UP_DELAY_MS.)
+    expect(owned().sort()).toEqual([...got].sort());
+    // They waited for a reserve too short to answer them: the top-up readies one for each.
+    await waitFor(() => owned().length >= got.length + RESERVE_BATCH, {
+      timeoutMs: 10_000,
+      what: 'the top-up',
+    });
   });
 
   it('calls that fell back to the pool in a turn of the lock count for the top-up: the next burst like them leaves the queue', async () => {
     const h = home();
     const [first, second] = (await reserveBlock(2)) as [number, number];
-    const { registry, owned } = registryIn(h);
+    const { owned } = registryIn(h);
     const burst = (port: number) => () => Array.from({ length: 12 }, () => getPort({ port, home: h }));
-    try {
-      // No call yet in this registry: the reserve is empty, so the burst takes its turn of the lock.
-      const got = await whileAnotherLeases(h, first, burst(first));
-      expect(got).not.toContain(first);
-      // The top-up after it readies a port for each of its calls.
-      await waitFor(() => owned().length >= 2 * got.length, { timeoutMs: 10_000, what: 'the top-up' });
-      const ready = new Set(owned());
-      const again = await whileAnotherLeases(h, second, burst(second));
-      // Answered from the ports readied before it: it left the queue, no pool port leased for it.
-      for (const p of again) expect(ready.has(p)).toBe(true);
-      expect(new Set(again).size).toBe(again.length);
-    } finally {
-      registry.close();
-      await closeGetPort();
-    }
+    // No call yet in this registry: the reserve is empty, so the burst takes its turn of the lock.
+    const got = await whileAnotherLeases(h, first, burst(first));
+    expect(got).not.toContain(first);
+    // The top-up after it readies a port for each of its calls.
+    await waitFor(() => owned().length >= 2 * got.length, { timeoutMs: 10_000, what: 'the top-up' });
+    const ready = new Set(owned());
+    const again = await whileAnotherLeases(h, second, burst(second));
+    // Answered from the ports readied before it: it left the queue, no pool port leased for it.
+    for (const p of again) expect(ready.has(p)).toBe(true);
+    expect(new Set(again).size).toBe(again.length);
   });
 
   it('the preferred calls of one burst that fall back to the pool in its transaction lease ports side by side', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    try {
-      // No call yet in this registry: the reserve is empty, so the burst is one transaction.
-      const got = await Promise.all(Array.from({ length: 50 }, () => getPort({ port, home: h })));
-      expect(got).toContain(port);
-      const others = got.filter((p) => p !== port);
-      // One start in the pool for the whole batch (at most a few, if the batch budget splits
-      // it), not one per call: the ports share a few 256-port blocks of the port index.
-      expect(new Set(others.map((p) => p >> 8)).size).toBeLessThanOrEqual(4);
-    } finally {
-      await closeGetPort();
-    }
+    // No call yet in this registry: the reserve is empty, so the burst is one transaction.
+    const got = await Promise.all(Array.from({ length: 50 }, () => getPort({ port, home: h })));
+    expect(got).toContain(port);
+    const others = got.filter((p) => p !== port);
+    // One start in the pool for the whole batch (at most a few, if the batch budget splits
+    // it), not one per call: the ports share a few 256-port blocks of the port index.
+    expect(new Set(others.map((p) => p >> 8)).size).toBeLessThanOrEqual(4);
   });
 
   it('a lone preferred call that falls back to the pool leases that one port: no reserve is readied for it', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    const { registry, owned } = registryIn(h);
-    try {
-      expect(await getPort({ port, home: h })).toBe(port);
-      const other = await getPort({ port, home: h });
-      expect(other).not.toBe(port);
-      await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
-      expect(owned().sort()).toEqual([port, other].sort());
-    } finally {
-      registry.close();
-      await closeGetPort();
-    }
+    const { owned } = registryIn(h);
+    expect(await getPort({ port, home: h })).toBe(port);
+    const other = await getPort({ port, home: h });
+    expect(other).not.toBe(port);
+    await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
+    expect(owned().sort()).toEqual([port, other].sort());
   });
 
   it('a preferred port this process just released is leased again in a burst of the same turn', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
-    try {
-      expect(await getPort({ port, range: [port, port], home: h })).toBe(port);
-      await getPort({ home: h });
-      // In a burst, the port this process holds is passed over (and that is noted for the turn)...
-      const [, other] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
-      expect(other).not.toBe(port);
-      // ...until this process gives it back: then the next burst's call gets it.
-      expect(await releasePort(port, { home: h })).toBe(true);
-      const [, again] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
-      expect(again).toBe(port);
-    } finally {
-      await closeGetPort();
-    }
+    expect(await getPort({ port, range: [port, port], home: h })).toBe(port);
+    await getPort({ home: h });
+    // In a burst, the port this process holds is passed over (and that is noted for the turn)...
+    const [, other] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
+    expect(other).not.toBe(port);
+    // ...until this process gives it back: then the next burst's call gets it.
+    expect(await releasePort(port, { home: h })).toBe(true);
+    const [, again] = await Promise.all([getPort({ home: h }), getPort({ port, home: h })]);
+    expect(again).toBe(port);
   });
 
   it('rejects bad options with E_USAGE', async () => {
