@@ -65,25 +65,31 @@ const cpuMs: () => number = (() => {
 })();
 
 /**
- * The clock of the batch budget: wall time, but no more than the CPU time used meanwhile,
- * up to {@link BATCH_WALL_LIMIT_MS}. Wall time alone counted the time the OS gave other
- * processes: in a burst of 32 processes on 2 cores, the holder of the lock, put aside
- * during its first request, found its budget spent when it ran again, committed that one
- * request and sent the other 24 of its batch to the end of the queue, behind every other
- * process (#22: its last answer 39 ms after its first). CPU time alone counts other
- * threads too where Node cannot tell this thread's (worker threads, GC, the thread pool).
+ * The clock of the batch budget, on the given clocks (ms): wall time, but no more than
+ * the CPU time used meanwhile, up to {@link BATCH_WALL_LIMIT_MS}. Wall time alone counted
+ * the time the OS gave other processes: in a burst of 32 processes on 2 cores, the holder
+ * of the lock, put aside during its first request, found its budget spent when it ran
+ * again, committed that one request and sent the other 24 of its batch to the end of the
+ * queue, behind every other process (#22: its last answer 39 ms after its first). CPU time
+ * alone counts other threads too where Node cannot tell this thread's (worker threads, GC,
+ * the compiler, the thread pool).
  */
-export const workTimer: WorkTimer = () => {
-  const wall0 = performance.now();
-  const cpu0 = cpuMs();
+export function workTimerOn(clocks: { wall: () => number; cpu: () => number }): WorkTimer {
   return () => {
-    const wall = performance.now() - wall0;
-    // Within the budget, wall time answers alone (the CPU time can only be less): no
-    // system call per request of a batch.
-    if (wall < BATCH_BUDGET_MS || wall >= BATCH_WALL_LIMIT_MS) return wall;
-    return Math.min(wall, cpuMs() - cpu0);
+    const wall0 = clocks.wall();
+    const cpu0 = clocks.cpu();
+    return () => {
+      const wall = clocks.wall() - wall0;
+      // Within the budget, wall time answers alone (the CPU time can only be less): no
+      // system call per request of a batch.
+      if (wall < BATCH_BUDGET_MS || wall >= BATCH_WALL_LIMIT_MS) return wall;
+      return Math.min(wall, clocks.cpu() - cpu0);
+    };
   };
-};
+}
+
+/** {@link workTimerOn} on this process's clocks. */
+export const workTimer: WorkTimer = workTimerOn({ wall: () => performance.now(), cpu: cpuMs });
 
 /** Queues requests and runs them in batches. */
 export class GroupCommit<Tx> {
