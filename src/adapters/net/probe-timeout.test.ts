@@ -21,6 +21,50 @@ describe('withProbeTimeout', () => {
     expect((error as BerthError).data).toEqual({ port: 3000, timeoutMs: 20 });
   });
 
+  it('times out each probe in flight at its own deadline, never before it', async () => {
+    const never = () => new Promise<never>(() => {});
+    const settled: string[] = [];
+    const started = performance.now();
+    const elapsed: Record<string, number> = {};
+    const watch = (name: string, timeoutMs: number, probe: () => Promise<'free' | 'busy'>) =>
+      withProbeTimeout(3000, timeoutMs, probe).then(
+        (result) => settled.push(`${name} ${result}`),
+        (error: unknown) => {
+          elapsed[name] = performance.now() - started;
+          settled.push(`${name} ${(error as BerthError).code}`);
+        },
+      );
+    // The long one first: the short one, begun later, must not wait for the long one's deadline.
+    await Promise.all([
+      watch('long', 120, never),
+      watch('short', 20, never),
+      watch('answers', 40, () => new Promise((resolve) => setTimeout(() => resolve('busy'), 5))),
+    ]);
+    expect(settled).toEqual(['answers busy', 'short E_TIMEOUT', 'long E_TIMEOUT']);
+    expect(elapsed.short).toBeGreaterThanOrEqual(20);
+    expect(elapsed.long).toBeGreaterThanOrEqual(120);
+  });
+
+  it('keeps the process alive while a probe is in flight, and not after', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    let answer: (result: 'free') => void = () => {};
+    const pending = withProbeTimeout(3000, 60_000, () => new Promise((resolve) => (answer = resolve)));
+    expect(timers()).toBe(before + 1);
+    answer('free');
+    expect(await pending).toBe('free');
+    expect(timers()).toBe(before);
+    // The next probe keeps it alive again, and lets go once it has answered.
+    const next = withProbeTimeout(
+      3000,
+      60_000,
+      () => new Promise((resolve) => setTimeout(() => resolve('busy'), 1)),
+    );
+    expect(timers()).toBe(before + 2);
+    expect(await next).toBe('busy');
+    expect(timers()).toBe(before);
+  });
+
   it.each([0, -1, 65536, 1.5, Number.NaN])('refuses port %s with E_USAGE before probing', async (port) => {
     let probed = false;
     const error = await withProbeTimeout(port, 1000, async () => {
