@@ -132,8 +132,11 @@ export type PortCheck = (port: number) => Promise<ProbeResult>;
 
 /** One use of {@link GetPortContext}'s probe loop. */
 interface ConfirmStep {
-  /** Leases the next port to try (passing over `busy`, the ports this loop found busy); `null`: none left. */
-  choose(busy: ReadonlySet<number>): Promise<number | null>;
+  /**
+   * Leases the next port to try (passing over `busy`, the ports this loop found busy); `null`: none
+   * left. A port at hand (the reserve's) comes back as is, not in a promise.
+   */
+  choose(busy: ReadonlySet<number>): number | Promise<number | null>;
   /** Confirms a leased port; default one bind on every address. */
   check?: PortCheck;
   /** Busy ports after which the loop gives up. */
@@ -336,10 +339,12 @@ export class GetPortContext {
     // Made at the first busy port: most calls never meet one.
     let busy: Set<number> | undefined;
     for (let attempt = 0; attempt < step.attempts; attempt++) {
-      const port = await step.choose(busy ?? NO_PORTS);
+      // A lone call's steps take no turn of the microtask queue they do not need (~0.3 us each, #22).
+      const chosen = step.choose(busy ?? NO_PORTS);
+      const port = typeof chosen === 'number' ? chosen : await chosen;
       if (port === null) return null;
       // A burst's answers come back at once: their probes run in slices (see slices.ts).
-      await endOfSlice();
+      if (callsInFlight() > 1) await endOfSlice();
       let result: ProbeResult;
       try {
         result = await check(port);
@@ -514,14 +519,14 @@ export class GetPortContext {
   }
 
   /** A pool port from the reserve, leasing more (for every waiting call at once) when it runs out. */
-  private fromReserve(): Promise<number> {
+  private fromReserve(): number | Promise<number> {
     const port = this.reserve.shift();
     if (port !== undefined) {
       this.demand++;
       // The low mark only, not reserveLow(): a steady caller's demand grows with every call,
       // and it tops up at the low mark, a batch at a time.
       if (this.reserve.length <= RESERVE_LOW) this.topUpDue = true;
-      return Promise.resolve(port);
+      return port;
     }
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
