@@ -113,15 +113,22 @@ export function probeHost(port: number, host: string, timeoutMs = PROBE_TIMEOUT_
   });
 }
 
-async function probeWith(strategy: ProbeMode, port: number): Promise<ProbeResult> {
+function probeWith(strategy: ProbeMode, port: number): Promise<ProbeResult> {
   if (strategy === 'dual-stack') {
     // No host: Node binds `::` accepting IPv4 and falls back to 0.0.0.0 by
-    // itself when IPv6 is unavailable, without a DNS lookup on the way.
-    const outcome = await bindOnce(port, null);
-    if (outcome === 'free' || outcome === 'busy') return outcome;
-    // Node reports the address it tried last (`::`, or 0.0.0.0 after falling back).
-    throw probeError(port, (outcome as { address?: string }).address ?? '::', outcome);
+    // itself when IPv6 is unavailable, without a DNS lookup on the way. A `then`,
+    // not an async function: a layer less of promises on every getPort call (#22).
+    return bindOnce(port, null).then((outcome) => {
+      if (outcome === 'free' || outcome === 'busy') return outcome;
+      // Node reports the address it tried last (`::`, or 0.0.0.0 after falling back).
+      throw probeError(port, (outcome as { address?: string }).address ?? '::', outcome);
+    });
   }
+  return probeEachAddress(port);
+}
+
+/** The `each-address` strategy: a bind on each address in turn, until one is busy. */
+async function probeEachAddress(port: number): Promise<ProbeResult> {
   for (const { host, optional } of addressesToProbe()) {
     const outcome = await bindOnce(port, host);
     if (outcome === 'busy') return 'busy';
