@@ -8,7 +8,7 @@
 import { createPeer, LIBRARIES } from '../peers.mjs';
 import { checkFree, findFreePorts } from '../support/ports.mjs';
 import { figureTable, fmt, target } from '../support/report.mjs';
-import { median, microsSince, ratio, rotate, summarize } from '../support/stats.mjs';
+import { median, microsSince, ratio, seededRandom, shuffled, summarize } from '../support/stats.mjs';
 
 const CALLS = 2000;
 const WARMUP_CALLS = 100;
@@ -33,12 +33,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One repetition of one mode for every library, interleaved call by call
- * (round i asks each library once, in an order rotated each round), so every
- * library meets the same machine conditions: on this shared machine the load
- * drifts within a run too, and measuring the libraries one after the other
- * let that drift decide the ratios.
+ * (round i asks each library once), so every library meets the same machine
+ * conditions: on this shared machine the load drifts within a run too, and
+ * measuring the libraries one after the other let that drift decide the ratios.
+ * Each round draws a new order (seeded: the same in every run). An order
+ * rotated each round kept every library behind the same neighbour, and a call
+ * right after detect-port's took up to twice as long whoever made it (#22,
+ * bench/ANALYSIS.md): berth was always that call.
  */
-async function measureRound(peers, mode, preferredPorts) {
+async function measureRound(peers, mode, preferredPorts, seed) {
+  const random = seededRandom(seed);
   const out = {};
   for (const lib of LIBRARIES) {
     await peers[lib].reset();
@@ -49,7 +53,7 @@ async function measureRound(peers, mode, preferredPorts) {
   for (let i = 0; i < warmup + (sporadic ? SPORADIC_CALLS : CALLS); i++) {
     if (sporadic) await sleep(SPORADIC_GAP_MS);
     const wanted = mode.startsWith('preferred') ? preferredPorts[i] : undefined;
-    for (const lib of rotate(LIBRARIES, i)) {
+    for (const lib of shuffled(LIBRARIES, random)) {
       const peer = peers[lib];
       const tally = out[lib];
       const start = process.hrtime.bigint();
@@ -88,7 +92,7 @@ export async function run(ctx) {
   );
   for (let rep = 0; rep < REPS; rep++) {
     for (const mode of MODES) {
-      const round = await measureRound(peers, mode, preferredPorts);
+      const round = await measureRound(peers, mode, preferredPorts, rep * MODES.length + MODES.indexOf(mode) + 1);
       for (const lib of LIBRARIES) reps[lib][mode].push(round[lib]);
       ctx.log(
         `latency rep ${rep + 1} ${mode}: ${LIBRARIES.map((lib) => `${lib} ${fmt(round[lib].median)} us`).join(', ')}`,
@@ -140,7 +144,7 @@ export async function run(ctx) {
     title: '1. Latency',
     tables,
     notes: [
-      'The libraries are interleaved call by call (each round asks every library once, in a rotating order), so load drifting on this shared machine hits them alike.',
+      'The libraries are interleaved call by call (each round asks every library once, in an order drawn anew each round: seeded, so every run draws the same), so load drifting on this shared machine hits them alike, and no library always runs right after the same one.',
       `Preferred ports: ${CALLS + WARMUP_CALLS} distinct ports confirmed free beforehand, in 30000-32767 and 61000-65535 (outside the ephemeral range, berth's pool and the test suite's band); ${WARMUP_CALLS} untimed warm-up calls per run.`,
       "berth's figure includes leasing the port in its SQLite registry (one BEGIN IMMEDIATE transaction) and one confirming bind; its port is released after each call, outside the timed region.",
       '"false results" counts returned ports that were not bindable on all of ::, 0.0.0.0, 127.0.0.1 and ::1 right after the call, summed over the reps.',

@@ -48,3 +48,33 @@ export function rotate(items, by) {
   const k = ((by % items.length) + items.length) % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/**
+ * A repeatable stream of numbers in [0, 1) from `seed` (mulberry32): orders that look
+ * random yet come out the same in every run.
+ */
+export function seededRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `items` in an order drawn from `random` (Fisher-Yates). Unlike {@link rotate}, which
+ * keeps every item behind the same neighbour, each item follows each other one about
+ * equally often: what a library leaves behind (sockets closing, the thread pool's work)
+ * lands on whichever runs next.
+ */
+export function shuffled(items, random) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
