@@ -820,13 +820,20 @@ function noPortError(request: PortRequest, policy: PortPolicy, tally: ObstacleTa
   );
 }
 
+/** What a getPort port is for: a browser may reach it (no browser-blocked ports), privileged ports only when asked for by number. */
+const HTTP_USE: PortUse = Object.freeze({
+  requires: Object.freeze(['http'] as const),
+  allowPrivileged: false,
+});
+const HTTP_USE_PRIVILEGED: PortUse = Object.freeze({ ...HTTP_USE, allowPrivileged: true });
+
 /** The request of a call without options, built once: the zero-config path allocates nothing for it. */
 const ZERO_CONFIG: PortRequest = Object.freeze<PortRequest>({
   preferred: [],
   exclude: NO_PORTS,
   range: null,
   label: DEFAULT_LABEL,
-  use: { requires: ['http'], allowPrivileged: false },
+  use: HTTP_USE,
 });
 
 function toRequest(options: GetPortOptions): PortRequest {
@@ -839,12 +846,15 @@ function toRequest(options: GetPortOptions): PortRequest {
     return ZERO_CONFIG;
   }
   const preferred = toPorts(options.port, 'port');
+  let privileged = false;
+  for (const port of preferred) if (port < 1024) privileged = true;
+  // Shared objects where a call has nothing of its own: this runs on every call (#22).
   return {
     preferred,
-    exclude: new Set(toPorts(options.exclude, 'exclude')),
+    exclude: options.exclude === undefined ? NO_PORTS : new Set(toPorts(options.exclude, 'exclude')),
     range: toRange(options.range),
     label: options.label ?? DEFAULT_LABEL,
-    use: { requires: ['http'], allowPrivileged: preferred.some((p) => p < 1024) },
+    use: privileged ? HTTP_USE_PRIVILEGED : HTTP_USE,
   };
 }
 

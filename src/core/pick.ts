@@ -34,7 +34,12 @@ export type PickSource = 'preferred' | 'range_scan' | 'pool';
  * pickPort({ preferred: [3000], range: null, ... }) // { port: 3000, strategy: 'preferred' }
  */
 export function pickPort(input: PickInput): { port: number; strategy: PickSource } | null {
-  for (const [port, strategy] of candidates(input)) {
+  // The preferred ports in a plain loop: most calls that name one get it, and the
+  // generator of the rest is never made (#22).
+  for (const port of input.preferred) {
+    if (standing(port, 'preferred', input) === null) return { port, strategy: 'preferred' };
+  }
+  for (const [port, strategy] of afterPreferred(input)) {
     if (standing(port, strategy, input) === null) return { port, strategy };
   }
   return null;
@@ -62,6 +67,11 @@ export function tallyPick(input: PickInput): ObstacleTally {
 /** The ports a pick tries, in order, each with how it would be found. */
 function* candidates(input: PickInput): Generator<[number, PickSource]> {
   for (const port of input.preferred) yield [port, 'preferred'];
+  yield* afterPreferred(input);
+}
+
+/** The ports a pick tries after the preferred ones: the range's or the pool's, the preferred ones left out. */
+function* afterPreferred(input: PickInput): Generator<[number, PickSource]> {
   const again = input.preferred.length > 0 ? new Set(input.preferred) : null;
   const rest = input.range ? rangeOrder(input.range, input.policy) : poolOrder(input.policy, input.start);
   const strategy: PickSource = input.range ? 'range_scan' : 'pool';
