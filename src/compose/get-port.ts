@@ -166,6 +166,8 @@ export class GetPortContext {
   private demand = 0;
   /** A zero-config call took the reserve to its low mark: top it up once the call has answered. */
   private topUpDue = false;
+  /** A release's transaction carries a top-up (see {@link release}). */
+  private toppingUp = false;
   /** Moves on at `releaseAll` and `close`: a top-up begun before either leases nothing for the reserve. */
   private epoch = 0;
   private crowdedUntil = Number.NEGATIVE_INFINITY;
@@ -373,7 +375,13 @@ export class GetPortContext {
     });
   }
 
-  /** Releases a port this process leased here; false when it held no such lease. */
+  /**
+   * Releases a port this process leased here; false when it held no such lease. A top-up
+   * armed after a burst rides along: a test worker that gives its ports back after a burst
+   * tops its reserve up in that turn of the lock, not in one of its own later, where it met
+   * the next burst (of this process or others) and, with every process of a burst topping
+   * up at once, found the lock taken and tried again, or gave up and refilled in the burst.
+   */
   async release(port: number): Promise<boolean> {
     const ahead = this.reserve.indexOf(port);
     if (ahead >= 0) this.reserve.splice(ahead, 1);
@@ -381,15 +389,30 @@ export class GetPortContext {
     this.held.delete(port);
     this.verdicts = undefined;
     const pid = this.owner.pid;
-    return this.adapters.registry.transaction((tx) => {
-      const lease =
-        id !== undefined
-          ? tx.lease(id)
-          : tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
-      if (!lease || lease.port !== port || lease.kind !== 'adhoc' || lease.owner?.pid !== pid) return false;
-      tx.remove(lease.id, 'released');
-      return true;
-    }, GIVE_BACK);
+    const epoch = this.epoch;
+    const topUp = this.topUpPending || this.topUpDue ? this.topUpCount(epoch) : 0;
+    const policy = topUp > 0 ? this.policy() : null;
+    // One top-up at a time: releases made at once do not each lease a burst's worth.
+    if (policy) this.toppingUp = true;
+    let toppedUp: Leased[] = [];
+    let released: boolean;
+    try {
+      released = await this.adapters.registry.transaction((tx) => {
+        const lease =
+          id !== undefined
+            ? tx.lease(id)
+            : tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
+        const mine = lease?.port === port && lease.kind === 'adhoc' && lease.owner?.pid === pid;
+        if (mine) tx.remove(lease.id, 'released');
+        if (policy) toppedUp = this.topUpIn(tx, policy, topUp);
+        return mine;
+      }, GIVE_BACK);
+    } finally {
+      if (policy) this.toppingUp = false;
+    }
+    // Not after a releaseAll or close that began meanwhile: its transaction, queued after this one, removes them.
+    if (toppedUp.length > 0 && epoch === this.epoch) this.stock(toppedUp);
+    return released;
   }
 
   /** Releases every port this process leased here (handed out or held in reserve); returns them. */
@@ -607,35 +630,70 @@ export class GetPortContext {
    * free right now: a top-up never waits for the lock, so it never keeps the process
    * alive or runs after a `releaseAll` began. The batch covers the calls since the last
    * top-up (a burst's worth; at least {@link RESERVE_BATCH}). A lock taken by another
-   * process is tried again a few times on unref'd timers ({@link TOP_UP_TRIES}); anything
+   * process is tried again a few times on unref'd timers ({@link TOP_UP_TRIES}), and past
+   * them the top-up stays due: the next release carries it (see {@link release}), or the
+   * next call arms it again. Anything
    * else in its way (ports here found crowded, a registry that cannot commit
    * synchronously: etcd, no free port, a closed registry) leaves the refill to the next
    * call that finds the reserve empty, which leases, waits and reports as before.
    */
   private topUpNow(epoch: number, attempt: number): void {
     this.topUpPending = false;
-    if (epoch !== this.epoch || this.refilling || !this.reserveLow()) return;
-    if (performance.now() < this.crowdedUntil) return;
-    const count = Math.min(
-      RESERVE_MAX - this.reserve.length,
-      Math.max(RESERVE_BATCH, this.demand - this.reserve.length),
-    );
+    const count = this.topUpCount(epoch);
+    if (count === 0) return;
+    const policy = this.policy();
     try {
-      const policy = this.policy();
       const leased = this.adapters.registry.transactionSync(
         (tx) => this.lease(tx, ZERO_CONFIG, policy, count, null, NO_PORTS),
         { timeoutMs: 0 },
       );
-      this.reserve.push(...this.hold(leased));
-      this.demand = 0;
+      this.stock(leased);
     } catch (error) {
-      if (!(error instanceof BerthError && error.code === 'E_REGISTRY_LOCKED') || attempt >= TOP_UP_TRIES)
+      if (!(error instanceof BerthError && error.code === 'E_REGISTRY_LOCKED')) return;
+      if (attempt >= TOP_UP_TRIES) {
+        // Still due: the next release carries it, or the next call arms it again.
+        this.topUpDue = true;
         return;
+      }
       // Jittered, so the processes of one burst do not all try again at the same moment.
       this.topUpPending = true;
       const delay = TOP_UP_RETRY_MS * 2 ** attempt * (0.5 + Math.random());
       setTimeout(() => this.topUpNow(epoch, attempt + 1), delay).unref();
     }
+  }
+
+  /**
+   * How many ports a top-up leases now: the calls since the last one (a burst's worth), at
+   * least {@link RESERVE_BATCH}, at most what {@link RESERVE_MAX} leaves room for; 0 when
+   * none is due (the reserve is not low, a refill or a release's top-up runs, ports here
+   * proved crowded, or a releaseAll or close began since the top-up was armed).
+   */
+  private topUpCount(epoch: number): number {
+    if (epoch !== this.epoch || this.refilling || this.toppingUp || !this.reserveLow()) return 0;
+    if (performance.now() < this.crowdedUntil) return 0;
+    return Math.min(
+      RESERVE_MAX - this.reserve.length,
+      Math.max(RESERVE_BATCH, this.demand - this.reserve.length),
+    );
+  }
+
+  /**
+   * Inside a release's transaction: the top-up's leases, or none when the pool has no free
+   * port (the next call that finds the reserve empty reports that); the release goes on.
+   */
+  private topUpIn(tx: RegistryTx, policy: PortPolicy, count: number): Leased[] {
+    try {
+      return this.lease(tx, ZERO_CONFIG, policy, count, null, NO_PORTS);
+    } catch (error) {
+      if (error instanceof BerthError && error.code === 'E_NO_PORT') return [];
+      throw error;
+    }
+  }
+
+  /** Puts a top-up's ports in the reserve; the demand it covered starts again. */
+  private stock(leased: readonly Leased[]): void {
+    this.reserve.push(...this.hold(leased));
+    this.demand = 0;
   }
 
   /** The next refill of a burst, once the event loop had its turn if this slice is used up. */

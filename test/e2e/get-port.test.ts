@@ -428,6 +428,37 @@ describe('getPort across processes', () => {
     }
   });
 
+  it('a top-up that gave up on the lock rides along with the next release; a release with no top-up due leases nothing', async () => {
+    const h = home();
+    const { owned } = registryIn(h);
+    const other = new Database(join(h, 'registry.db'));
+    try {
+      const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+      expect(owned().length).toBe(ports.length);
+      // Held past the top-up's every try (BURST_TOP_UP_DELAY_MS, then retries of 2-32 ms, jittered).
+      other.exec('BEGIN IMMEDIATE');
+      await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 300));
+      other.exec('COMMIT');
+      expect(owned().length).toBe(ports.length);
+      // The releases give their ports back and lease the next burst's worth in the same turn
+      // of the lock: once, though two release at once.
+      const given = [ports[0]!, ports[1]!];
+      expect(await Promise.all(given.map((p) => releasePort(p, { home: h })))).toEqual([true, true]);
+      const afterRelease = owned();
+      for (const p of given) expect(afterRelease).not.toContain(p);
+      expect(afterRelease.length).toBe(ports.length - given.length + ports.length);
+      // The reserve is full: the next release only gives back.
+      expect(await releasePort(ports[2]!, { home: h })).toBe(true);
+      expect(owned().length).toBe(afterRelease.length - 1);
+      // And the next burst is answered from it: every port was leased before it began.
+      const next = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+      for (const p of next) expect(afterRelease).toContain(p);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
   it('in a burst, a preferred port another live process holds is answered from the reserve; a free one is leased', async () => {
     const h = home();
     const [held, free] = (await reserveBlock(2)) as [number, number];
