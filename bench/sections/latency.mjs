@@ -92,7 +92,12 @@ export async function run(ctx) {
   );
   for (let rep = 0; rep < REPS; rep++) {
     for (const mode of MODES) {
-      const round = await measureRound(peers, mode, preferredPorts, rep * MODES.length + MODES.indexOf(mode) + 1);
+      const round = await measureRound(
+        peers,
+        mode,
+        preferredPorts,
+        rep * MODES.length + MODES.indexOf(mode) + 1,
+      );
       for (const lib of LIBRARIES) reps[lib][mode].push(round[lib]);
       ctx.log(
         `latency rep ${rep + 1} ${mode}: ${LIBRARIES.map((lib) => `${lib} ${fmt(round[lib].median)} us`).join(', ')}`,
