@@ -168,6 +168,8 @@ export class GetPortContext {
   private topUpDue = false;
   /** A release's transaction carries a top-up (see {@link release}). */
   private toppingUp = false;
+  /** The epoch the pending top-up was armed in: one from before a releaseAll or close is not carried. */
+  private topUpArmedIn = -1;
   /** Moves on at `releaseAll` and `close`: a top-up begun before either leases nothing for the reserve. */
   private epoch = 0;
   private crowdedUntil = Number.NEGATIVE_INFINITY;
@@ -377,42 +379,79 @@ export class GetPortContext {
 
   /**
    * Releases a port this process leased here; false when it held no such lease. A top-up
-   * armed after a burst rides along: a test worker that gives its ports back after a burst
-   * tops its reserve up in that turn of the lock, not in one of its own later, where it met
-   * the next burst (of this process or others) and, with every process of a burst topping
-   * up at once, found the lock taken and tried again, or gave up and refilled in the burst.
+   * due rides along (see {@link topUpToCarry}): a test worker that gives its ports back
+   * after a burst tops its reserve up in that turn of the lock, not in one of its own
+   * later, where it met the next burst (of this process or others) and, with every
+   * process of a burst topping up at once, found the lock taken and tried again, or gave
+   * up and refilled in the burst.
    */
   async release(port: number): Promise<boolean> {
+    const carry = this.topUpToCarry();
     const ahead = this.reserve.indexOf(port);
     if (ahead >= 0) this.reserve.splice(ahead, 1);
     const id = this.held.get(port);
     this.held.delete(port);
     this.verdicts = undefined;
-    const pid = this.owner.pid;
-    const epoch = this.epoch;
-    const topUp = this.topUpPending || this.topUpDue ? this.topUpCount(epoch) : 0;
-    const policy = topUp > 0 ? this.policy() : null;
+    if (!carry) return this.giveBack(port, id);
     // One top-up at a time: releases made at once do not each lease a burst's worth.
-    if (policy) this.toppingUp = true;
+    this.toppingUp = true;
     let toppedUp: Leased[] = [];
-    let released: boolean;
+    let topUpFailed = false;
     try {
-      released = await this.adapters.registry.transaction((tx) => {
-        const lease =
-          id !== undefined
-            ? tx.lease(id)
-            : tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
-        const mine = lease?.port === port && lease.kind === 'adhoc' && lease.owner?.pid === pid;
-        if (mine) tx.remove(lease.id, 'released');
-        if (policy) toppedUp = this.topUpIn(tx, policy, topUp);
-        return mine;
-      }, GIVE_BACK);
+      const released = await this.giveBack(port, id, (tx) => {
+        // Not once a releaseAll or close began: its transaction, queued after this one, would remove them.
+        if (carry.epoch !== this.epoch) return;
+        try {
+          toppedUp = this.lease(tx, ZERO_CONFIG, carry.policy, carry.count, null, NO_PORTS);
+        } catch (error) {
+          topUpFailed = true;
+          throw error;
+        }
+      });
+      if (toppedUp.length > 0 && carry.epoch === this.epoch) this.stock(toppedUp);
+      return released;
+    } catch (error) {
+      if (!topUpFailed) throw error;
+      // The top-up failed (no free port in the pool, say) and took the release back with it:
+      // the release goes on alone, and the next call that finds the reserve empty refills.
+      this.topUpDue = false;
+      return this.giveBack(port, id);
     } finally {
-      if (policy) this.toppingUp = false;
+      this.toppingUp = false;
     }
-    // Not after a releaseAll or close that began meanwhile: its transaction, queued after this one, removes them.
-    if (toppedUp.length > 0 && epoch === this.epoch) this.stock(toppedUp);
-    return released;
+  }
+
+  /**
+   * The top-up a release carries, if one is due: armed after a burst (in this epoch) or left
+   * due by one that gave up on the lock; none while a call is in flight (its release of a
+   * busy port stays short), for a registry several hosts share (etcd, whose top-ups never
+   * ran off the call either), or when {@link topUpCount} finds none due. Planned without
+   * the batch's sweep of dead owners' leases, as the timer's top-up is (a lease of a dead
+   * owner is passed over, never handed out).
+   */
+  private topUpToCarry(): { epoch: number; count: number; policy: PortPolicy } | null {
+    const epoch = this.epoch;
+    const armed = this.topUpPending && this.topUpArmedIn === epoch;
+    if (!(armed || this.topUpDue) || callsInFlight() > 0) return null;
+    if (this.adapters.registry.directory !== undefined) return null;
+    const count = this.topUpCount(epoch);
+    return count > 0 ? { epoch, count, policy: this.policy() } : null;
+  }
+
+  /** Removes this process's ad-hoc lease of `port` (by `id` when known), after `more` in the same transaction. */
+  private giveBack(port: number, id: number | undefined, more?: (tx: RegistryTx) => void): Promise<boolean> {
+    const pid = this.owner.pid;
+    return this.adapters.registry.transaction((tx) => {
+      // First: the port given back is still leased while the top-up picks, so it is not picked again.
+      more?.(tx);
+      const lease =
+        id !== undefined
+          ? tx.lease(id)
+          : tx.leasesInRange(port, port).find((l) => l.kind === 'adhoc' && l.owner?.pid === pid);
+      if (!lease || lease.port !== port || lease.kind !== 'adhoc' || lease.owner?.pid !== pid) return false;
+      tx.remove(lease.id, 'released');
+      return true;
+    }, GIVE_BACK);
   }
 
   /** Releases every port this process leased here (handed out or held in reserve); returns them. */
@@ -621,6 +660,7 @@ export class GetPortContext {
     this.topUpDue = false;
     this.topUpPending = true;
     const epoch = this.epoch;
+    this.topUpArmedIn = epoch;
     if (afterBurst) setTimeout(() => this.topUpNow(epoch, 0), BURST_TOP_UP_DELAY_MS).unref();
     else setImmediate(() => this.topUpNow(epoch, 0)).unref();
   }
@@ -669,25 +709,13 @@ export class GetPortContext {
    * proved crowded, or a releaseAll or close began since the top-up was armed).
    */
   private topUpCount(epoch: number): number {
-    if (epoch !== this.epoch || this.refilling || this.toppingUp || !this.reserveLow()) return 0;
+    if (epoch !== this.epoch || this.refilling || this.toppingUp || this.waiters.length > 0) return 0;
+    if (!this.reserveLow()) return 0;
     if (performance.now() < this.crowdedUntil) return 0;
     return Math.min(
       RESERVE_MAX - this.reserve.length,
       Math.max(RESERVE_BATCH, this.demand - this.reserve.length),
     );
-  }
-
-  /**
-   * Inside a release's transaction: the top-up's leases, or none when the pool has no free
-   * port (the next call that finds the reserve empty reports that); the release goes on.
-   */
-  private topUpIn(tx: RegistryTx, policy: PortPolicy, count: number): Leased[] {
-    try {
-      return this.lease(tx, ZERO_CONFIG, policy, count, null, NO_PORTS);
-    } catch (error) {
-      if (error instanceof BerthError && error.code === 'E_NO_PORT') return [];
-      throw error;
-    }
   }
 
   /** Puts a top-up's ports in the reserve; the demand it covered starts again. */

@@ -12,6 +12,7 @@ import {
   BURST_TOP_UP_DELAY_MS,
   closeGetPort,
   getPort,
+  getPortContext,
   RESERVE_BATCH,
   RESERVE_LOW,
   RESERVE_MAX,
@@ -457,6 +458,20 @@ describe('getPort across processes', () => {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
     }
+  });
+
+  it('a top-up armed before releaseAll is not carried by a release after it', async () => {
+    const h = home();
+    const { owned } = registryIn(h);
+    const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+    // The burst armed its top-up (due BURST_TOP_UP_DELAY_MS later); releaseAll gives everything back first.
+    await getPortContext(h).releaseAll();
+    expect(owned()).toEqual([]);
+    expect(await releasePort(ports[0]!, { home: h })).toBe(false);
+    expect(owned()).toEqual([]);
+    // Nor does the armed top-up lease anything when its time comes.
+    await new Promise((resolve) => setTimeout(resolve, 4 * BURST_TOP_UP_DELAY_MS));
+    expect(owned()).toEqual([]);
   });
 
   it('in a burst, a preferred port another live process holds is answered from the reserve; a free one is leased', async () => {
