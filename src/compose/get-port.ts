@@ -672,17 +672,18 @@ export class GetPortContext {
    * top-up (a burst's worth; at least {@link RESERVE_BATCH}). A lock taken by another
    * process is tried again a few times on unref'd timers ({@link TOP_UP_TRIES}), and past
    * them the top-up stays due: the next release carries it (see {@link release}), or the
-   * next call arms it again. Anything
-   * else in its way (ports here found crowded, a registry that cannot commit
-   * synchronously: etcd, no free port, a closed registry) leaves the refill to the next
-   * call that finds the reserve empty, which leases, waits and reports as before.
+   * next call arms it again. Anything else in its way (ports here found crowded, a
+   * registry that cannot commit synchronously: etcd, no free port, a closed registry)
+   * leaves the refill to the next call that finds the reserve empty, which leases, waits
+   * and reports as before.
    */
   private topUpNow(epoch: number, attempt: number): void {
     this.topUpPending = false;
     const count = this.topUpCount(epoch);
     if (count === 0) return;
-    const policy = this.policy();
     try {
+      // Inside the try: this runs on a timer, where anything thrown would end the process.
+      const policy = this.policy();
       const leased = this.adapters.registry.transactionSync(
         (tx) => this.lease(tx, ZERO_CONFIG, policy, count, null, NO_PORTS),
         { timeoutMs: 0 },
