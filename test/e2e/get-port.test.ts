@@ -34,10 +34,15 @@ function home() {
 }
 
 const registries: Registry[] = [];
+const connections: Database.Database[] = [];
 
 afterEach(async () => {
   await closeGetPort();
   for (const r of registries.splice(0)) r.close();
+  for (const c of connections.splice(0)) {
+    if (c.inTransaction) c.exec('ROLLBACK');
+    c.close();
+  }
   for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
 });
@@ -53,6 +58,16 @@ function registryIn(h: string) {
 }
 
 /**
+ * A second connection to the registry in `h`, as another process's (rolled back if still
+ * in a transaction, and closed, after the test).
+ */
+function otherConnection(h: string): Database.Database {
+  const other = new Database(join(h, 'registry.db'));
+  connections.push(other);
+  return other;
+}
+
+/**
  * Makes `calls` while another connection holds the registry's write lock (so they queue),
  * then has that connection lease `port` for a live child process and commit: what the
  * process of a burst that got the port first does. The registry in `h` must exist.
@@ -65,28 +80,22 @@ async function whileAnotherLeases(
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   children.push(child);
   const owner = createProcessTable().owner(child.pid!)!;
-  const path = join(h, 'registry.db');
-  const queue = lockQueueDir(path);
-  const other = new Database(path);
-  try {
-    other.exec('BEGIN IMMEDIATE');
-    const pending = Promise.all(calls());
-    await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
-      timeoutMs: 10_000,
-      what: 'a ticket in the lock queue',
-    });
-    other
-      .prepare(
-        `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
-         VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
-      )
-      .run(port, owner.pid, owner.startTime, Date.now());
-    other.exec('COMMIT');
-    return await pending;
-  } finally {
-    if (other.inTransaction) other.exec('ROLLBACK');
-    other.close();
-  }
+  const queue = lockQueueDir(join(h, 'registry.db'));
+  const other = otherConnection(h);
+  other.exec('BEGIN IMMEDIATE');
+  const pending = Promise.all(calls());
+  await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
+    timeoutMs: 10_000,
+    what: 'a ticket in the lock queue',
+  });
+  other
+    .prepare(
+      `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
+       VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
+    )
+    .run(port, owner.pid, owner.startTime, Date.now());
+  other.exec('COMMIT');
+  return await pending;
 }
 
 describe('getPort across processes', () => {
@@ -408,56 +417,46 @@ describe('getPort across processes', () => {
   it('a top-up that finds the lock taken by another connection tries again and fills the reserve once it is free', async () => {
     const h = home();
     const { owned } = registryIn(h);
-    const other = new Database(join(h, 'registry.db'));
-    try {
-      const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
-      // The burst emptied the reserve; its top-up is due BURST_TOP_UP_DELAY_MS after its calls answered.
-      expect(owned().length).toBe(ports.length);
-      other.exec('BEGIN IMMEDIATE');
-      // Held past the top-up's first try (and its first retries).
-      await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 15));
-      expect(owned().length).toBe(ports.length);
-      other.exec('COMMIT');
-      // A later retry gets the lock: the next burst of 12 is ready without a call waiting.
-      await waitFor(() => owned().length >= 2 * ports.length, {
-        timeoutMs: 10_000,
-        what: 'the retried top-up',
-      });
-    } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-    }
+    const other = otherConnection(h);
+    const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+    // The burst emptied the reserve; its top-up is due BURST_TOP_UP_DELAY_MS after its calls answered.
+    expect(owned().length).toBe(ports.length);
+    other.exec('BEGIN IMMEDIATE');
+    // Held past the top-up's first try (and its first retries).
+    await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 15));
+    expect(owned().length).toBe(ports.length);
+    other.exec('COMMIT');
+    // A later retry gets the lock: the next burst of 12 is ready without a call waiting.
+    await waitFor(() => owned().length >= 2 * ports.length, {
+      timeoutMs: 10_000,
+      what: 'the retried top-up',
+    });
   });
 
   it('a top-up that gave up on the lock rides along with the next release; a release with no top-up due leases nothing', async () => {
     const h = home();
     const { owned } = registryIn(h);
-    const other = new Database(join(h, 'registry.db'));
-    try {
-      const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
-      expect(owned().length).toBe(ports.length);
-      // Held past the top-up's every try (BURST_TOP_UP_DELAY_MS, then retries of 2-32 ms, jittered).
-      other.exec('BEGIN IMMEDIATE');
-      await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 300));
-      other.exec('COMMIT');
-      expect(owned().length).toBe(ports.length);
-      // The releases give their ports back and lease the next burst's worth in the same turn
-      // of the lock: once, though two release at once.
-      const given = [ports[0]!, ports[1]!];
-      expect(await Promise.all(given.map((p) => releasePort(p, { home: h })))).toEqual([true, true]);
-      const afterRelease = owned();
-      for (const p of given) expect(afterRelease).not.toContain(p);
-      expect(afterRelease.length).toBe(ports.length - given.length + ports.length);
-      // The reserve is full: the next release only gives back.
-      expect(await releasePort(ports[2]!, { home: h })).toBe(true);
-      expect(owned().length).toBe(afterRelease.length - 1);
-      // And the next burst is answered from it: every port was leased before it began.
-      const next = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
-      for (const p of next) expect(afterRelease).toContain(p);
-    } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-    }
+    const other = otherConnection(h);
+    const ports = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+    expect(owned().length).toBe(ports.length);
+    // Held past the top-up's every try (BURST_TOP_UP_DELAY_MS, then retries of 2-32 ms, jittered).
+    other.exec('BEGIN IMMEDIATE');
+    await new Promise((resolve) => setTimeout(resolve, BURST_TOP_UP_DELAY_MS + 300));
+    other.exec('COMMIT');
+    expect(owned().length).toBe(ports.length);
+    // The releases give their ports back and lease the next burst's worth in the same turn
+    // of the lock: once, though two release at once.
+    const given = [ports[0]!, ports[1]!];
+    expect(await Promise.all(given.map((p) => releasePort(p, { home: h })))).toEqual([true, true]);
+    const afterRelease = owned();
+    for (const p of given) expect(afterRelease).not.toContain(p);
+    expect(afterRelease.length).toBe(ports.length - given.length + ports.length);
+    // The reserve is full: the next release only gives back.
+    expect(await releasePort(ports[2]!, { home: h })).toBe(true);
+    expect(owned().length).toBe(afterRelease.length - 1);
+    // And the next burst is answered from it: every port was leased before it began.
+    const next = await Promise.all(Array.from({ length: 12 }, () => getPort({ home: h })));
+    for (const p of next) expect(afterRelease).toContain(p);
   });
 
   it('a top-up armed before releaseAll is not carried by a release after it', async () => {
