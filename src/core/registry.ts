@@ -160,6 +160,17 @@ export interface Registry extends RegistryReader {
    * synchronous: no awaiting inside a transaction.
    */
   transaction<T>(fn: (tx: RegistryTx) => T, options?: TransactionOptions<NoInfer<T>>): Promise<T>;
+  /**
+   * Runs `fn` as {@link transaction} would, now and synchronously, when that needs no
+   * wait: nothing of this process's is queued for a transaction, no other process
+   * queues for the lock, and the lock is free. Returns `{ value }`, or `undefined` when
+   * it could not (use `transaction` then); throws what `fn` or the commit threw. Absent
+   * for a registry without such a path (etcd).
+   */
+  transactionNow?<T>(
+    fn: (tx: RegistryTx) => T,
+    options?: Pick<TransactionOptions, 'reclaim'>,
+  ): { value: T } | undefined;
   /** Synchronous variant for process-exit handlers: blocks, polling, up to `timeoutMs`. */
   transactionSync<T>(fn: (tx: RegistryTx) => T, options?: SyncTransactionOptions): T;
   /** Absolute path of the database file. */

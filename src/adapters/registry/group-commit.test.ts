@@ -203,4 +203,66 @@ describe('GroupCommit', () => {
     expect(results).toEqual(['a', 'b']);
     expect(batches).toHaveLength(1);
   });
+
+  it('runNow runs a request at once, in a batch of its own, when the lock is free and nothing of its own waits', async () => {
+    const { backend, batches } = recordingBackend();
+    let free = true;
+    const steps: string[] = [];
+    const hooks: boolean[] = [];
+    const now: BatchBackend<number> = {
+      ...backend,
+      tryAcquire: () => {
+        if (!free) return null;
+        steps.push('lock');
+        return () => steps.push('leave');
+      },
+      run: (fns, more, hook) => {
+        hooks.push(hook);
+        steps.push('run');
+        return backend.run(fns, more, hook);
+      },
+    };
+    const group = new GroupCommit(now, () => () => 0);
+    expect(group.runNow(() => 'now', false)).toEqual({ value: 'now' });
+    expect(steps).toEqual(['lock', 'run', 'leave']);
+    // A request of its own waiting for a batch goes first: runNow declines, and runs nothing.
+    const queued = group.submit(() => 'queued');
+    expect(group.runNow(() => 'jumped')).toBeUndefined();
+    expect(await queued).toBe('queued');
+    expect(group.runNow(() => 'after')).toEqual({ value: 'after' });
+    // The lock not free now: declined, nothing run.
+    free = false;
+    expect(group.runNow(() => 'locked')).toBeUndefined();
+    expect(batches).toEqual([[1], [1], [1]]);
+    expect(hooks).toEqual([false, true, true]);
+  });
+
+  it('runNow throws what the request threw, after giving the lock back; a backend that cannot take the lock at once declines', () => {
+    let held = false;
+    const group = new GroupCommit<number>({
+      acquire: async () => () => {},
+      tryAcquire: () => {
+        held = true;
+        return () => {
+          held = false;
+        };
+      },
+      run: (fns) =>
+        fns.map((fn) => {
+          try {
+            return { ok: true, value: fn(0) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+    });
+    expect(() =>
+      group.runNow(() => {
+        throw new Error('port held');
+      }),
+    ).toThrow('port held');
+    expect(held).toBe(false);
+    const waiting = new GroupCommit<number>({ acquire: async () => () => {}, run: () => [] });
+    expect(waiting.runNow(() => 1)).toBeUndefined();
+  });
 });

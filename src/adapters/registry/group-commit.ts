@@ -31,6 +31,8 @@ export interface BatchBackend<Tx> {
    * other processes: when it says yes, the wait ends without the lock and resolves `null`.
    */
   acquire(withdraw?: () => boolean): Promise<(() => void) | null>;
+  /** Takes the lock now if that needs no wait; `null` otherwise. Absent: never without waiting. */
+  tryAcquire?(): (() => void) | null;
   /**
    * Runs `fns` in order in the open transaction, each isolated from the others'
    * failures, then commits. Before each function after the first it asks
@@ -117,6 +119,29 @@ export class GroupCommit<Tx> {
         queueMicrotask(() => void this.drain());
       }
     });
+  }
+
+  /**
+   * Runs `fn` now, in a batch of its own, when that needs no wait: no request of this
+   * process waits for a batch or runs in one, and the backend takes the lock at once.
+   * Returns `{ value }`, or `undefined` when it could not (submit it then); throws what
+   * `fn` or the commit threw. A lone call then takes no turn of the microtask queue and
+   * no promise of the batch machinery (#22: ~10 us of a 80 us preferred getPort).
+   */
+  runNow<T>(fn: (tx: Tx) => T, hook = true): { value: T } | undefined {
+    if (this.draining || !this.backend.tryAcquire) return undefined;
+    this.backend.prepare?.();
+    const leave = this.backend.tryAcquire();
+    if (!leave) return undefined;
+    let outcomes: JobOutcome[];
+    try {
+      outcomes = this.backend.run([fn], () => false, hook);
+    } finally {
+      leave();
+    }
+    const outcome = outcomes[0]!;
+    if (!outcome.ok) throw outcome.error;
+    return { value: outcome.value as T };
   }
 
   /** Requests waiting for a batch. */

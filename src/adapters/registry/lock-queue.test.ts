@@ -84,6 +84,33 @@ describe('the lock queue', () => {
     expect(existsSync(dir)).toBe(false); // no folder: nobody ever waited
   });
 
+  it('tryAcquire takes a free lock when nobody queues; never past a queue, even with the lock free', async () => {
+    const dir = queueDir();
+    const shared = sharedLock();
+    shared.lock.held = false;
+    const queue = createLockQueue(shared.options(dir));
+    const leave = queue.tryAcquire();
+    expect(leave).not.toBeNull();
+    expect(shared.lock.held).toBe(true);
+    // Held: the next try declines at once.
+    expect(createLockQueue(shared.options(dir)).tryAcquire()).toBeNull();
+    // Another process queues behind the holder.
+    const waiter = createLockQueue(shared.options(dir)).acquire();
+    await waitFor(() => existsSync(dir) && readdirSync(dir).length === 1, {
+      timeoutMs: 10_000,
+      what: 'the ticket',
+    });
+    shared.unlock();
+    leave!();
+    // The lock is free for a moment, but a waiter is first: tryAcquire declines, the waiter gets it.
+    expect(queue.tryAcquire()).toBeNull();
+    const next = await waiter;
+    expect(shared.lock.held).toBe(true);
+    shared.unlock();
+    next!();
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('serves waiters in the order they arrived, whoever polls', async () => {
     const dir = queueDir();
     const shared = sharedLock();

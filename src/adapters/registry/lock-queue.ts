@@ -106,6 +106,11 @@ export interface LockQueue {
    * says yes, the process leaves the queue without the lock and this resolves `null`.
    */
   acquire(withdraw?: () => boolean): Promise<LeaveQueue | null>;
+  /**
+   * Takes the lock now if nobody queues for it and it is free, as {@link acquire} does
+   * first; `null` otherwise (the caller then waits its turn with {@link acquire}).
+   */
+  tryAcquire(): LeaveQueue | null;
   /** Tickets of this process still on disk (exit handlers remove them). */
   dropTickets(): void;
   /** Wakes the first waiter after a lock taken without {@link acquire} was released. */
@@ -122,14 +127,14 @@ export interface LockQueue {
  */
 export function createLockQueue(options: LockQueueOptions): LockQueue {
   const folder = new TicketFolder(options.dir, options.isAlive);
+  // Nobody waiting (no folder): take the lock at once when it is free. A process that
+  // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
+  // Leaving rings for whoever queued meanwhile.
+  const tryAcquire = (): LeaveQueue | null =>
+    !existsSync(options.dir) && options.tryLock() ? folder.ring : null;
   return {
-    acquire: async (withdraw) => {
-      // Nobody waiting (no folder): take the lock at once when it is free. A process that
-      // finds the folder joins the queue even when the lock is free, so none overtakes a waiter.
-      // Leaving rings for whoever queued meanwhile.
-      if (!existsSync(options.dir) && options.tryLock()) return folder.ring;
-      return new Wait(options, folder, withdraw).run();
-    },
+    acquire: async (withdraw) => tryAcquire() ?? new Wait(options, folder, withdraw).run(),
+    tryAcquire,
     dropTickets: () => folder.dropMine(),
     ring: folder.ring,
   };

@@ -292,6 +292,7 @@ class SqliteRegistry implements Registry {
     const backend: BatchBackend<RegistryTx> = {
       prepare: () => this.warm(),
       acquire: (withdraw) => this.queue.acquire(withdraw),
+      tryAcquire: () => this.queue.tryAcquire(),
       run: (fns, more, hook) => this.runBatch(fns, more, hook),
     };
     this.batches = new GroupCommit(backend);
@@ -359,6 +360,13 @@ class SqliteRegistry implements Registry {
 
   transaction<T>(fn: (tx: RegistryTx) => T, options: TransactionOptions<NoInfer<T>> = {}): Promise<T> {
     return this.batches.submit(fn, options.reclaim ?? true, options.instead);
+  }
+
+  transactionNow<T>(
+    fn: (tx: RegistryTx) => T,
+    options: Pick<TransactionOptions, 'reclaim'> = {},
+  ): { value: T } | undefined {
+    return this.batches.runNow(fn, options.reclaim ?? true);
   }
 
   transactionSync<T>(fn: (tx: RegistryTx) => T, options: SyncTransactionOptions = {}): T {
