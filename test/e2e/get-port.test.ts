@@ -594,6 +594,49 @@ describe('getPort across processes', () => {
     expect(owned().sort()).toEqual([port, other].sort());
   });
 
+  it('a lone call leases the port it names at once, as planning would pick it: allowed, not excluded, not held', async () => {
+    const h = home();
+    const [a, b, c, d] = (await reserveBlock(4)) as [number, number, number, number];
+    const { registry } = registryIn(h);
+    // Committed by the time the call answers: this process's lease, with its label.
+    expect(await getPort({ port: a, label: 'api', home: h })).toBe(a);
+    expect(registry.leasesInRange(a, a).map((l) => [l.owner?.pid, l.service])).toEqual([
+      [process.pid, 'api'],
+    ]);
+    // The first port named that the options and the policy allow.
+    expect(await getPort({ port: [b, c], exclude: [b], home: h })).toBe(c);
+    expect(await getPort({ port: [6000, b], home: h })).toBe(b); // X11's port: browsers block it
+    // A port another live process's lease holds is passed over, and its lease stays.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(child);
+    const owner = createProcessTable().owner(child.pid!)!;
+    otherConnection(h)
+      .prepare(
+        `INSERT INTO leases (port, kind, project, dir, environment, service, pid, pid_start, created_at)
+         VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
+      )
+      .run(d, owner.pid, owner.startTime, Date.now());
+    expect(await getPort({ port: [d, a, b, c], home: h })).not.toBe(d);
+    expect(registry.leasesInRange(d, d).map((l) => l.owner?.pid)).toEqual([child.pid]);
+    // The lock taken by another connection: the call waits its turn in the queue, then leases.
+    await releasePort(a, { home: h });
+    const other = otherConnection(h);
+    other.exec('BEGIN IMMEDIATE');
+    let answered = false;
+    const pending = getPort({ port: a, home: h }).then((p) => {
+      answered = true;
+      return p;
+    });
+    const queue = lockQueueDir(join(h, 'registry.db'));
+    await waitFor(() => existsSync(queue) && readdirSync(queue).length > 0, {
+      timeoutMs: 10_000,
+      what: 'a ticket in the lock queue',
+    });
+    expect(answered).toBe(false);
+    other.exec('COMMIT');
+    expect(await pending).toBe(a);
+  });
+
   it('a preferred port this process just released is leased again in a burst of the same turn', async () => {
     const h = home();
     const [port] = (await reserveBlock(1)) as [number];
