@@ -149,6 +149,19 @@ export function openRegistry(options: OpenRegistryOptions): Registry {
   return new SqliteRegistry(db, path, options);
 }
 
+/** An ad-hoc lease with nothing but a port, a label and an owner (getPort's): the `insertAdhoc` statement writes it. */
+function isBareAdhoc(lease: NewLease): boolean {
+  return (
+    lease.kind === 'adhoc' &&
+    lease.project === '' &&
+    lease.dir === '' &&
+    lease.environment === '' &&
+    lease.inheritsFrom === null &&
+    lease.expiresAt === null &&
+    lease.scheme === null
+  );
+}
+
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -254,6 +267,12 @@ class SqliteRegistry implements Registry {
           // Positional parameters: better-sqlite3 makes a string per named parameter per call.
           `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+      // getPort's leases: the columns they leave empty are in the statement, not bound on every call (#22).
+      insertAdhoc: () =>
+        db.prepare(
+          `INSERT INTO leases (port, kind, project, dir, environment, service, inherits_from, pid, pid_start, created_at, expires_at, scheme)
+         VALUES (?, 'adhoc', '', '', '', ?, NULL, ?, ?, ?, NULL, NULL)`,
         ),
       setOwner: () => db.prepare('UPDATE leases SET pid = ?, pid_start = ?, expires_at = ? WHERE id = ?'),
       remove: () => db.prepare('DELETE FROM leases WHERE id = ?'),
@@ -560,20 +579,28 @@ class SqliteRegistry implements Registry {
       lastEventId: () => this.lastEventId(),
       insert: (lease: NewLease): Lease => {
         try {
-          const info = stmt.insert.run(
-            lease.port,
-            lease.kind,
-            lease.project,
-            lease.dir,
-            lease.environment,
-            lease.service,
-            lease.inheritsFrom,
-            lease.owner?.pid ?? null,
-            lease.owner?.startTime ?? null,
-            lease.createdAt,
-            lease.expiresAt,
-            lease.scheme,
-          );
+          const info = isBareAdhoc(lease)
+            ? stmt.insertAdhoc.run(
+                lease.port,
+                lease.service,
+                lease.owner?.pid ?? null,
+                lease.owner?.startTime ?? null,
+                lease.createdAt,
+              )
+            : stmt.insert.run(
+                lease.port,
+                lease.kind,
+                lease.project,
+                lease.dir,
+                lease.environment,
+                lease.service,
+                lease.inheritsFrom,
+                lease.owner?.pid ?? null,
+                lease.owner?.startTime ?? null,
+                lease.createdAt,
+                lease.expiresAt,
+                lease.scheme,
+              );
           if (lease.kind === 'service') this.remember(lease, lease.port);
           return { ...lease, id: Number(info.lastInsertRowid) };
         } catch (error) {
