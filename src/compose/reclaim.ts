@@ -1,9 +1,10 @@
 /**
  * Reclaiming leases whose owner died or whose expiry passed. It runs at the
- * start of every batch of registry transactions (see `beforeBatch` in
- * src/adapters/registry/sqlite.ts), so every allocation plans from live leases
- * only, and a burst of killed test workers leaves nothing behind after the
- * next allocation.
+ * start of every batch of registry transactions that plans (see `beforeBatch`
+ * in src/adapters/registry/sqlite.ts), so every allocation plans from live
+ * leases only, and a burst of killed test workers leaves nothing behind after
+ * the next allocation that picks among ports. (A release, and a lone getPort
+ * call that leases the free port it names, plan from no lease: they skip it.)
  *
  * It runs under the registry's lock, so it must be cheap: one check per
  * distinct owner process (not per lease), and for most owners that check is
