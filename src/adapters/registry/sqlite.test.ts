@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,37 @@ describe('WAL checkpoints', () => {
     expect(r.allLeases()).toEqual([]);
     const db = new Database(join(home, REGISTRY_FILE), { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('the WAL starts over in the turn of its checkpoint, not in the next write (whose commit would fsync its header)', async () => {
+    const home = tempHome();
+    const r = registryIn(home);
+    const wal = join(home, `${REGISTRY_FILE}-wal`);
+    const size = () => (existsSync(wal) ? statSync(wal).size : 0);
+    // The WAL header's checkpoint sequence number: it moves on each time the WAL starts over.
+    const sequence = () => (existsSync(wal) ? readFileSync(wal).subarray(12, 16).readUInt32BE(0) : -1);
+    let i = 0;
+    const round = async () => {
+      const leased = await r.transaction((tx) =>
+        tx.insert(lease({ port: 20000 + (i++ % 5000), kind: 'adhoc' })),
+      );
+      await r.transaction((tx) => tx.remove(leased.id, 'released'));
+    };
+    while (size() < CHECKPOINT_WAL_BYTES) {
+      await round();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Enough batches for a look at the WAL's size, with no turn of the event loop between
+    // them: the checkpoint is due, and its fsync (on the thread pool) cannot end before the last.
+    for (let k = 0; k < 8; k++) await round();
+    const before = sequence();
+    // No more writes: the checkpoint starts the WAL over by itself.
+    await waitFor(() => sequence() !== before, { timeoutMs: 10_000, what: 'the WAL started over' });
+    expect(r.allLeases()).toEqual([]);
+    const db = new Database(join(home, REGISTRY_FILE), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.pragma('application_id', { simple: true })).toBe(0);
     db.close();
   });
 
