@@ -24,7 +24,7 @@ import type { LeaseOwner, PortRange } from '../core/types.js';
 import { BerthError } from '../errors.js';
 import { type Adapters, berthHome, createAdapters, createKernelFacts } from './context.js';
 import { reclaimBlockers } from './reclaim.js';
-import { callEnded, callStarted, callsInFlight, endOfSlice } from './slices.js';
+import { burstWorkBegins, callEnded, callStarted, callsInFlight, endOfSlice, sliceWait } from './slices.js';
 import { TxSnapshot } from './snapshot.js';
 
 /** Options of {@link getPort}; the shape follows get-port's. */
@@ -419,8 +419,12 @@ export class GetPortContext {
       const chosen = step.choose(busy ?? NO_PORTS);
       const port = typeof chosen === 'number' ? chosen : await chosen;
       if (port === null) return null;
-      // A burst's answers come back at once: their probes run in slices (see slices.ts).
-      if (callsInFlight() > 1) await endOfSlice();
+      // A burst's answers come back at once: their probes run in slices (see slices.ts),
+      // each begun in the same run as its check.
+      if (callsInFlight() > 1) {
+        const wait = sliceWait();
+        if (wait) await wait;
+      }
       let result: ProbeResult;
       try {
         result = await check(port);
@@ -834,6 +838,8 @@ export class GetPortContext {
     busy: ReadonlySet<number>,
     retried = false,
   ): { port: number; id: number }[] {
+    // A batch's time counts toward the slice of the probes of the calls it answers.
+    burstWorkBegins();
     let snapshot = this.snapshotFor(tx, listening, busy);
     // Ports asked for by number that another process's lease holds get its owner fully
     // checked first: the batch's sweep trusts young owners on kill(pid, 0), which a zombie passes.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeGetPort, getPort } from './get-port.js';
-import { callEnded, callStarted, endOfSlice, SLICE_MS } from './slices.js';
+import { burstWorkBegins, callEnded, callStarted, endOfSlice, SLICE_MS, sliceWait } from './slices.js';
 
 const homes: string[] = [];
 afterEach(async () => {
@@ -51,6 +51,60 @@ describe('time slices', () => {
       expect(ran).toBe(true);
     } finally {
       callEnded();
+      callEnded();
+    }
+  });
+
+  it('calls answered at once run their steps in slices: each checks right before its step, so the steps before it count', async () => {
+    const calls = 40;
+    const stepMs = SLICE_MS / 4;
+    for (let i = 0; i < calls; i++) callStarted();
+    try {
+      let turned = false;
+      let beforeTurn = 0;
+      let answer: () => void = () => {};
+      const answered = new Promise<void>((resolve) => {
+        answer = resolve;
+      });
+      const done = Array.from({ length: calls }, async () => {
+        await answered; // one batch answers them all in one wave of the microtask queue
+        const wait = sliceWait();
+        if (wait) await wait;
+        busyFor(stepMs); // a probe: synchronous work
+        if (!turned) beforeTurn++;
+      });
+      setImmediate(() => {
+        turned = true;
+      });
+      answer();
+      await Promise.all(done);
+      // One slice's worth before the loop turns (one step may start just inside it), not all 40.
+      expect(beforeTurn).toBeGreaterThanOrEqual(1);
+      expect(beforeTurn).toBeLessThanOrEqual(SLICE_MS / stepMs + 1);
+    } finally {
+      for (let i = 0; i < calls; i++) callEnded();
+    }
+  });
+
+  it("a burst's batch counts toward the slice of the probes it answers; a lone call's work does not", async () => {
+    await new Promise((resolve) => setImmediate(resolve)); // the slices of the tests before have ended
+    callStarted();
+    try {
+      burstWorkBegins(); // lone: starts nothing
+      busyFor(SLICE_MS + 1);
+      callStarted();
+      try {
+        expect(sliceWait()).toBeUndefined(); // the loop has not turned, but no slice ran: one starts now
+        await new Promise((resolve) => setImmediate(resolve));
+        burstWorkBegins(); // the batch of a burst, after a turn
+        busyFor(SLICE_MS + 1);
+        const wait = sliceWait();
+        expect(wait).toBeInstanceOf(Promise);
+        await wait;
+      } finally {
+        callEnded();
+      }
+    } finally {
       callEnded();
     }
   });

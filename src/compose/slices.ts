@@ -40,26 +40,59 @@ export function callsInFlight(): number {
   return inFlight;
 }
 
+/** Starts a slice now; the `setImmediate` that ends it marks the next turn of the loop. */
+function startSlice(): void {
+  marking = true;
+  sliceStart = performance.now();
+  setImmediate(turned).unref();
+}
+
 /**
- * Call before a step that may be one of many at once (a probe, the next refill):
- * resolves at once for a lone call or within the slice; past the slice, after
- * the event loop's turns (the calls resumed by one turn go on for one slice,
- * the rest wait again).
+ * Call before a step that may be one of many at once (a probe, the next refill), and
+ * start the step in the same synchronous run when it returns `undefined`: a lone call,
+ * or one within the slice, goes on at once. Past the slice it returns the wait, which
+ * resolves after the event loop's turns (the calls resumed by one turn go on for one
+ * slice, the rest wait again). The calls one batch answers all reach this check before
+ * any of them has run its step: a check a microtask before the step (an `await` of it)
+ * let them all through, 181 probes in one 17 ms stretch of a 1 x 500 burst (#22).
  *
  * @example
- * callStarted();
- * try { const port = await lease(); await endOfSlice(); await probe(port); } finally { callEnded(); }
+ * const wait = sliceWait();
+ * if (wait) await wait;
+ * const result = await probe(port); // begins in the same run as the check
  */
-export async function endOfSlice(): Promise<void> {
-  while (inFlight > 1) {
-    if (!marking) {
-      // The loop turned since the slice began (or none began): a new slice starts now.
-      marking = true;
-      sliceStart = performance.now();
-      setImmediate(turned).unref();
-      return;
-    }
-    if (performance.now() - sliceStart < SLICE_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+export function sliceWait(): Promise<void> | undefined {
+  return mayGoOn() ? undefined : nextSlice();
+}
+
+/** Whether a call of a burst may run its step now; starts a slice if the loop turned since the last. */
+function mayGoOn(): boolean {
+  if (inFlight <= 1) return true;
+  if (!marking) {
+    // The loop turned since the slice began (or none began): a new slice starts now.
+    startSlice();
+    return true;
   }
+  return performance.now() - sliceStart < SLICE_MS;
+}
+
+/** Resolves after the turns of the event loop it takes to get a place in a slice. */
+async function nextSlice(): Promise<void> {
+  do await new Promise<void>((resolve) => setImmediate(resolve));
+  while (!mayGoOn());
+}
+
+/** {@link sliceWait}, awaited: for a step that begins after an `await` anyway. */
+export async function endOfSlice(): Promise<void> {
+  const wait = sliceWait();
+  if (wait) await wait;
+}
+
+/**
+ * Work of a burst that keeps the event loop begins now (a batch of registry transactions):
+ * the slice, if none runs, starts here, so the probes of the calls the batch answers
+ * count its time as theirs.
+ */
+export function burstWorkBegins(): void {
+  if (inFlight > 1 && !marking) startSlice();
 }
