@@ -134,7 +134,7 @@ const NO_PORTS: ReadonlySet<number> = new Set();
 const UNPLANNED: Occupancy = { leased: () => false, leaseAt: () => undefined, listening: () => false };
 
 /** A check of one port that replaces or adds to the all-address bind (get-port's `host`: that address only). */
-export type PortCheck = (port: number) => Promise<ProbeResult>;
+export type PortCheck = (port: number) => ProbeResult | Promise<ProbeResult>;
 
 /** One use of {@link GetPortContext}'s probe loop. */
 interface ConfirmStep {
@@ -427,7 +427,9 @@ export class GetPortContext {
       }
       let result: ProbeResult;
       try {
-        result = await check(port);
+        // A free port usually answers at once (see Probe.checkNow): no turn of the microtask queue then.
+        const checked = check(port);
+        result = typeof checked === 'string' ? checked : await checked;
       } catch (error) {
         await this.release(port);
         throw error;
@@ -445,13 +447,18 @@ export class GetPortContext {
    * something not leased through berth listens here: the next calls plan from the
    * kernel's socket table for a while.
    */
-  private probe(port: number): Promise<ProbeResult> {
-    // A `then`, not an async function: a layer less of promises on every call's path (#22).
-    return this.adapters.probe.check(port).then((result) => {
-      if (result !== 'free') this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
-      return result;
-    });
+  private probe(port: number): ProbeResult | Promise<ProbeResult> {
+    const { probe } = this.adapters;
+    // Answered at once when the bind answers at once; a `then`, not an async function, otherwise (#22).
+    const outcome = probe.checkNow ? probe.checkNow(port) : probe.check(port);
+    return typeof outcome === 'string' ? this.noted(outcome) : outcome.then(this.noted);
   }
+
+  /** A probe's result, noted: a busy port the registry thought free means ports here are crowded. */
+  private readonly noted = (result: ProbeResult): ProbeResult => {
+    if (result !== 'free') this.crowdedUntil = performance.now() + KERNEL_TRUST_MS;
+    return result;
+  };
 
   /**
    * Releases a port this process leased here; false when it held no such lease. A top-up

@@ -46,6 +46,11 @@ export interface Probe {
    * a timeout rejects with `E_TIMEOUT`.
    */
   check(port: number, timeoutMs?: number): Promise<ProbeResult>;
+  /**
+   * {@link check} with the default timeout, answered at once when the bind answers at
+   * once (a free port, with one bind on Linux), as a promise otherwise. Absent: use check.
+   */
+  checkNow?(port: number): ProbeResult | Promise<ProbeResult>;
 }
 
 /** The process table: who owns a lease and whether it still lives. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError, isBerthError } from '../../errors.js';
-import { withProbeTimeout } from './probe-timeout.js';
+import { probeWithin, withProbeTimeout } from './probe-timeout.js';
 
 describe('withProbeTimeout', () => {
   it('passes the probe result through', async () => {
@@ -63,6 +63,22 @@ describe('withProbeTimeout', () => {
     answer('busy');
     expect(await next).toBe('busy');
     expect(timers()).toBe(before);
+  });
+
+  it('probeWithin gives an answer the probe gave at once as it is, arming nothing; a late one within the bound', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    expect(probeWithin(3000, 60_000, () => 'free')).toBe('free');
+    expect(timers()).toBe(before);
+    let answer: (result: 'free' | 'busy') => void = () => {};
+    const late = probeWithin(3000, 60_000, () => new Promise((resolve) => (answer = resolve)));
+    expect(late).toBeInstanceOf(Promise);
+    expect(timers()).toBe(before + 1);
+    answer('busy');
+    expect(await late).toBe('busy');
+    expect(timers()).toBe(before);
+    // Bad arguments are still rejections, whatever the probe would have said.
+    await expect(probeWithin(0, 1000, () => 'free')).rejects.toMatchObject({ code: 'E_USAGE' });
   });
 
   it('a probe that throws at once rejects with its error and holds nothing', async () => {

@@ -28,6 +28,22 @@ export function withProbeTimeout(
   timeoutMs: number,
   probe: () => Promise<ProbeResult>,
 ): Promise<ProbeResult> {
+  return Promise.resolve(probeWithin(port, timeoutMs, probe));
+}
+
+/**
+ * {@link withProbeTimeout}, answered at once when `probe` answers at once (a bind
+ * that succeeds inside `listen()`): then no timeout is armed, as none could fire.
+ *
+ * @example
+ * const outcome = probeWithin(3000, 2000, () => bindNow(3000));
+ * const result = typeof outcome === 'string' ? outcome : await outcome;
+ */
+export function probeWithin(
+  port: number,
+  timeoutMs: number,
+  probe: () => ProbeResult | Promise<ProbeResult>,
+): ProbeResult | Promise<ProbeResult> {
   if (!isPort(port)) {
     return Promise.reject(
       new BerthError(
@@ -48,9 +64,19 @@ export function withProbeTimeout(
       ),
     );
   }
+  // From before the probe starts: its synchronous part counts toward the bound too.
+  const deadline = performance.now() + Math.min(timeoutMs, MAX_TIMER_MS);
+  let running: ProbeResult | Promise<ProbeResult>;
+  try {
+    running = probe();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (typeof running === 'string') return running;
+  const pending = running;
   return new Promise((resolve, reject) => {
     const watched: Watched = {
-      deadline: performance.now() + Math.min(timeoutMs, MAX_TIMER_MS),
+      deadline,
       expire: () =>
         reject(
           new BerthError(
@@ -61,15 +87,7 @@ export function withProbeTimeout(
         ),
     };
     watch(watched);
-    let running: Promise<ProbeResult>;
-    try {
-      running = probe();
-    } catch (error) {
-      unwatch(watched);
-      reject(error);
-      return;
-    }
-    running.then(
+    pending.then(
       (result) => {
         unwatch(watched);
         resolve(result);
@@ -82,7 +100,6 @@ export function withProbeTimeout(
   });
 }
 
-/** A probe in flight: when it times out, and what to do then. */
 interface Watched {
   deadline: number;
   expire(): void;

@@ -115,6 +115,29 @@ describe('probe against real listeners', () => {
   });
 });
 
+describe('checkNow', () => {
+  it.runIf(process.platform === 'linux')(
+    'answers a free port at once, with the port released on return; a busy one through its events',
+    async () => {
+      const { server, port } = await occupy({ host: '127.0.0.1' });
+      // Busy: the bind fails, and the answer comes with the error event.
+      const busy = dualStack.checkNow!(port);
+      expect(busy).toBeInstanceOf(Promise);
+      expect(await busy).toBe('busy');
+      await release(server);
+      // Free: answered before checkNow returns, and the port is bindable right after, in the same run.
+      expect(dualStack.checkNow!(port)).toBe('free');
+      // (No host: Node binds the wildcard, dual-stack, inside listen(); a host would be looked up first.)
+      const again = createServer();
+      again.listen({ port, exclusive: true });
+      expect(again.listening).toBe(true);
+      await release(again);
+      // The each-address strategy binds several addresses in turn: a promise, as check's.
+      expect(await eachAddress.checkNow!(port)).toBe('free');
+    },
+  );
+});
+
 describe('probeHost', () => {
   it('probes one address only', async () => {
     const { server, port } = await occupy({ host: '127.0.0.1' });

@@ -27,7 +27,7 @@ export function loadNet(): void {
 
 import type { Probe, ProbeResult } from '../../core/facts.js';
 import { BerthError } from '../../errors.js';
-import { PROBE_TIMEOUT_MS, withProbeTimeout } from './probe-timeout.js';
+import { PROBE_TIMEOUT_MS, probeWithin, withProbeTimeout } from './probe-timeout.js';
 
 export { PROBE_TIMEOUT_MS };
 
@@ -71,8 +71,10 @@ export function createProbe(options: ProbeOptions = {}): Probe {
   const strategy = options.strategy ?? DEFAULT_STRATEGY;
   const defaultTimeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   return {
+    // Promise.resolve returns a promise as it is: only an answer given at once is wrapped.
     check: (port, timeoutMs = defaultTimeoutMs) =>
-      withProbeTimeout(port, timeoutMs, () => probeWith(strategy, port)),
+      Promise.resolve(probeWithin(port, timeoutMs, () => probeWith(strategy, port))),
+    checkNow: (port) => probeWithin(port, defaultTimeoutMs, () => probeWith(strategy, port)),
   };
 }
 
@@ -85,7 +87,7 @@ export function createProbe(options: ProbeOptions = {}): Probe {
  * await probePort(3000); // 'free' | 'busy'
  */
 export function probePort(port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
-  return withProbeTimeout(port, timeoutMs, () => probeWith(DEFAULT_STRATEGY, port));
+  return Promise.resolve(probeWithin(port, timeoutMs, () => probeWith(DEFAULT_STRATEGY, port)));
 }
 
 /**
@@ -113,15 +115,17 @@ export function probeHost(port: number, host: string, timeoutMs = PROBE_TIMEOUT_
   });
 }
 
-function probeWith(strategy: ProbeMode, port: number): Promise<ProbeResult> {
+function probeWith(strategy: ProbeMode, port: number): ProbeResult | Promise<ProbeResult> {
   if (strategy === 'dual-stack') {
     // No host: Node binds `::` accepting IPv4 and falls back to 0.0.0.0 by
-    // itself when IPv6 is unavailable, without a DNS lookup on the way. A `then`,
-    // not an async function: a layer less of promises on every getPort call (#22).
-    return bindOnce(port, null).then((outcome) => {
-      if (outcome === 'free' || outcome === 'busy') return outcome;
+    // itself when IPv6 is unavailable, without a DNS lookup on the way. A free
+    // port answers at once; a `then`, not an async function, for the rest (#22).
+    const outcome = bindNow(port, null);
+    if (outcome === 'free') return outcome;
+    return outcome.then((late) => {
+      if (late === 'free' || late === 'busy') return late;
       // Node reports the address it tried last (`::`, or 0.0.0.0 after falling back).
-      throw probeError(port, (outcome as { address?: string }).address ?? '::', outcome);
+      throw probeError(port, (late as { address?: string }).address ?? '::', late);
     });
   }
   return probeEachAddress(port);
@@ -168,26 +172,43 @@ function addressesToProbe(): { host: string; optional: boolean }[] {
  * dual-stack, else 0.0.0.0).
  */
 function bindOnce(port: number, host: string | null): Promise<ProbeResult | NodeJS.ErrnoException> {
+  const outcome = bindNow(port, host);
+  return outcome === 'free' ? Promise.resolve(outcome) : outcome;
+}
+
+/**
+ * {@link bindOnce}, answered at once for a port that is free: Node binds and listens
+ * inside `listen()` and only reports it on `process.nextTick`, so `server.listening`
+ * already tells (a getPort call skipped the event, the timeout's watch and three
+ * promises: #22). A failure, or a Node that binds later, answers through the events.
+ * close() closes the socket synchronously (libuv closes the fd in uv_close); only its
+ * callback waits for the next turn of the loop, so the port is released on return.
+ */
+function bindNow(port: number, host: string | null): 'free' | Promise<ProbeResult | NodeJS.ErrnoException> {
+  const server = net().createServer();
+  server.unref();
+  let settle: (outcome: ProbeResult | NodeJS.ErrnoException) => void = () => {};
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    settle(BUSY_CODES.has(error.code ?? '') ? 'busy' : error);
+  });
+  // Not emitted once closed here: Node drops the event of a server without a handle.
+  server.once('listening', () => {
+    server.close();
+    settle('free');
+  });
+  try {
+    // exclusive: never share a handle through the cluster primary.
+    if (host === null) server.listen({ port, exclusive: true });
+    else server.listen({ port, host, exclusive: true, ipv6Only: false });
+  } catch (error) {
+    return Promise.resolve(error as NodeJS.ErrnoException);
+  }
+  if (server.listening) {
+    server.close();
+    return 'free';
+  }
   return new Promise((resolve) => {
-    const server = net().createServer();
-    server.unref();
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      resolve(BUSY_CODES.has(error.code ?? '') ? 'busy' : error);
-    });
-    server.once('listening', () => {
-      // close() closes the socket synchronously (libuv closes the fd in
-      // uv_close); only the callback waits for the next loop turn, so the
-      // port is already released when we resolve.
-      server.close();
-      resolve('free');
-    });
-    try {
-      // exclusive: never share a handle through the cluster primary.
-      if (host === null) server.listen({ port, exclusive: true });
-      else server.listen({ port, host, exclusive: true, ipv6Only: false });
-    } catch (error) {
-      resolve(error as NodeJS.ErrnoException);
-    }
+    settle = resolve;
   });
 }
 
