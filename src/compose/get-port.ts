@@ -241,48 +241,13 @@ export class GetPortContext {
       request.label === DEFAULT_LABEL;
     const choose = zeroConfig
       ? () => this.fromReserve()
-      : async (busy: ReadonlySet<number>) => {
-          // Only in a burst: a lone call would pay the read on top of its transaction. The
-          // first call of a burst looks a microtask later, once the others have begun.
-          if (callsInFlight() === 1) await undefined;
-          if (callsInFlight() > 1 && this.reserve.length > 0 && this.reserveAnswers(request))
-            return this.fromReserve();
+      : (busy: ReadonlySet<number>) => {
+          // A lone call for a port it names leases it at once, in this run, when it can (#22).
           if (callsInFlight() === 1 && busy.size === 0 && request.preferred.length > 0) {
             const first = this.leaseFirstChoice(request);
             if (first !== undefined) return first;
           }
-          const listening = await this.listeningFacts();
-          const policy = this.policy();
-          // Waiting behind other processes, the call looks again at each wake: once the ports
-          // it prefers are held (another process of the burst leased them), the reserve
-          // answers; only while it has a port for each such call (an empty one would refill
-          // in a transaction of its own, a turn of the lock all the same).
-          const withdraw = fallsBackToPool(request);
-          if (withdraw) this.mayWithdraw++;
-          // The reserve would have answered, had it held a port for each such waiting call.
-          let short = false;
-          let leased: Leased[] | typeof FROM_RESERVE;
-          try {
-            leased = await this.transact<Leased[] | typeof FROM_RESERVE>(
-              (tx) => this.lease(tx, request, policy, 1, listening, busy),
-              withdraw
-                ? {
-                    instead: () => {
-                      if (!this.reserveAnswers(request)) return undefined;
-                      if (this.reserve.length >= this.mayWithdraw) return FROM_RESERVE;
-                      short = true;
-                      return undefined;
-                    },
-                  }
-                : {},
-            );
-          } finally {
-            if (withdraw) this.mayWithdraw--;
-          }
-          if (leased === FROM_RESERVE) return this.fromReserve();
-          const port = this.hold(leased)[0]!;
-          if (short && !request.preferred.includes(port)) this.fellBack();
-          return port;
+          return this.planned(request, busy);
         };
     const check = host
       ? async (port: number) => ((await this.probe(port)) === 'free' ? host(port) : 'busy')
@@ -296,12 +261,57 @@ export class GetPortContext {
   }
 
   /**
+   * Leases a port for `request` by planning: in a burst, the reserve answers a call whose
+   * ports are held; otherwise a transaction picks (preferred ports, then the range or the
+   * pool), queued with the process's other calls.
+   */
+  private async planned(request: PortRequest, busy: ReadonlySet<number>): Promise<number> {
+    // Only in a burst: a lone call would pay the read on top of its transaction. The
+    // first call of a burst looks a microtask later, once the others have begun.
+    if (callsInFlight() === 1) await undefined;
+    if (callsInFlight() > 1 && this.reserve.length > 0 && this.reserveAnswers(request))
+      return this.fromReserve();
+    const listening = await this.listeningFacts();
+    const policy = this.policy();
+    // Waiting behind other processes, the call looks again at each wake: once the ports
+    // it prefers are held (another process of the burst leased them), the reserve
+    // answers; only while it has a port for each such call (an empty one would refill
+    // in a transaction of its own, a turn of the lock all the same).
+    const withdraw = fallsBackToPool(request);
+    if (withdraw) this.mayWithdraw++;
+    // The reserve would have answered, had it held a port for each such waiting call.
+    let short = false;
+    let leased: Leased[] | typeof FROM_RESERVE;
+    try {
+      leased = await this.transact<Leased[] | typeof FROM_RESERVE>(
+        (tx) => this.lease(tx, request, policy, 1, listening, busy),
+        withdraw
+          ? {
+              instead: () => {
+                if (!this.reserveAnswers(request)) return undefined;
+                if (this.reserve.length >= this.mayWithdraw) return FROM_RESERVE;
+                short = true;
+                return undefined;
+              },
+            }
+          : {},
+      );
+    } finally {
+      if (withdraw) this.mayWithdraw--;
+    }
+    if (leased === FROM_RESERVE) return this.fromReserve();
+    const port = this.hold(leased)[0]!;
+    if (short && !request.preferred.includes(port)) this.fellBack();
+    return port;
+  }
+
+  /**
    * A lone call's first choice, leased without planning (#22): the first port it asks for
    * that the policy allows (see {@link insertNow}). `undefined`: plan as usual (the port
    * is leased already, the lock is not free now, or ports here proved crowded).
    */
   private leaseFirstChoice(request: PortRequest): number | undefined {
-    if (performance.now() < this.crowdedUntil) return undefined;
+    if (this.crowded()) return undefined;
     const pick = pickPort({
       preferred: request.preferred,
       range: request.range,
@@ -616,17 +626,23 @@ export class GetPortContext {
   }
 
   private leaseFirstFreeNow(candidates: readonly number[], check?: PortCheck): Promise<number | null> {
-    const choose = async (busy: ReadonlySet<number>): Promise<number | null> => {
+    const choose = (busy: ReadonlySet<number>): number | Promise<number | null> => {
+      // A lone call, nothing here known busy: its first candidate at once, in this run,
+      // planned only if a lease holds it (#22). The kernel's table is not read when nothing
+      // here proved crowded, so every candidate is open.
+      const first = candidates[0];
+      if (callsInFlight() === 1 && busy.size === 0 && first !== undefined && !this.crowded()) {
+        const leased = this.insertNow(first, DEFAULT_LABEL);
+        if (leased != null) return leased;
+      }
+      return plan(busy);
+    };
+    const plan = async (busy: ReadonlySet<number>): Promise<number | null> => {
       // The kernel's table lists listeners on every address: only for the all-address probe.
       const listening = check ? null : await this.listeningFacts();
       // Ports a bind or the kernel showed busy are passed over without taking the lock.
       const open = candidates.filter((p) => !busy.has(p) && !listening?.has(p));
       if (open.length === 0) return null;
-      // A lone call, nothing here known busy: its first candidate at once, planned only if a lease holds it.
-      if (callsInFlight() === 1 && busy.size === 0 && listening === null) {
-        const first = this.insertNow(open[0]!, DEFAULT_LABEL);
-        if (first != null) return first;
-      }
       const leased = await this.transact((tx) => {
         let snapshot = this.snapshotFor(tx, listening, busy);
         const firstFree = () => open.find((p) => !snapshot.leased(p) && !snapshot.listening(p));
@@ -663,9 +679,14 @@ export class GetPortContext {
     return this.call(() => this.leasePort(toRequest(avoid.length > 0 ? { exclude: avoid } : {}), host));
   }
 
+  /** Whether ports here proved crowded lately: calls then plan from the kernel's table (see {@link KERNEL_TRUST_MS}). */
+  private crowded(): boolean {
+    return performance.now() < this.crowdedUntil;
+  }
+
   /** The kernel's listening ports, once ports here have proved crowded; `null` (the bind decides) otherwise. */
   private async listeningFacts(): Promise<ReadonlySet<number> | null> {
-    if (performance.now() >= this.crowdedUntil) return null;
+    if (!this.crowded()) return null;
     await this.adapters.kernel.refresh();
     return this.adapters.kernel.listeningPorts();
   }
@@ -800,7 +821,7 @@ export class GetPortContext {
   private topUpCount(epoch: number): number {
     if (epoch !== this.epoch || this.refilling || this.toppingUp || this.waiters.length > 0) return 0;
     if (!this.reserveLow()) return 0;
-    if (performance.now() < this.crowdedUntil) return 0;
+    if (this.crowded()) return 0;
     return Math.min(
       RESERVE_MAX - this.reserve.length,
       Math.max(RESERVE_BATCH, this.demand - this.reserve.length),
