@@ -56,6 +56,16 @@ const GETPORT_KERNEL_STALE_MS = 5_000;
  */
 const KERNEL_TRUST_MS = 5_000;
 
+/**
+ * How long a port a lone call's first choice found leased is planned for at once, in
+ * milliseconds (see `GetPortContext.insertNow`). Planning is right whatever happened since:
+ * a port freed meanwhile is picked by the plan too.
+ */
+const HELD_MEMO_MS = 5_000;
+
+/** Ports remembered so at most: a caller that names thousands of held ports plans for them all the same. */
+const HELD_MEMO_MAX = 256;
+
 /** Attempts when a picked port turns out busy on bind (a listener the kernel table had not shown yet). */
 const MAX_BIND_ATTEMPTS = 20;
 
@@ -181,6 +191,12 @@ export class GetPortContext {
   private crowdedUntil = Number.NEGATIVE_INFINITY;
   /** The policy made from the kernel's facts last read (see {@link policy}). */
   private lastPolicy: PortPolicy | undefined;
+  /**
+   * Ports a lone call's first choice found leased, until when (`performance.now()`): a
+   * call for one of them plans at once instead of paying a turn of the lock for a refused
+   * insert first (test workers asking, one after another, for a port a dev server holds).
+   */
+  private readonly heldLately = new Map<number, number>();
   private shared: { batch: number; listening: ReadonlySet<number> | null; snapshot: TxSnapshot } | undefined;
   private readonly owner: LeaseOwner;
   /**
@@ -243,6 +259,9 @@ export class GetPortContext {
       ? () => this.fromReserve()
       : (busy: ReadonlySet<number>) => {
           // A lone call for a port it names leases it at once, in this run, when it can (#22).
+          // "Lone" as the call starts: the first call of a burst made in one run is lone
+          // too, and leases its first choice in a turn of the lock of its own; the burst's
+          // other calls, begun by then, plan together.
           if (callsInFlight() === 1 && busy.size === 0 && request.preferred.length > 0) {
             const first = this.leaseFirstChoice(request);
             if (first !== undefined) return first;
@@ -266,8 +285,8 @@ export class GetPortContext {
    * pool), queued with the process's other calls.
    */
   private async planned(request: PortRequest, busy: ReadonlySet<number>): Promise<number> {
-    // Only in a burst: a lone call would pay the read on top of its transaction. The
-    // first call of a burst looks a microtask later, once the others have begun.
+    // Only in a burst: a lone call would pay the read on top of its transaction. A call
+    // lone when it began looks a microtask later, once any others of its run have begun.
     if (callsInFlight() === 1) await undefined;
     if (callsInFlight() > 1 && this.reserve.length > 0 && this.reserveAnswers(request))
       return this.fromReserve();
@@ -307,8 +326,9 @@ export class GetPortContext {
 
   /**
    * A lone call's first choice, leased without planning (#22): the first port it asks for
-   * that the policy allows (see {@link insertNow}). `undefined`: plan as usual (the port
-   * is leased already, the lock is not free now, or ports here proved crowded).
+   * that the options and the policy allow (see {@link insertNow}). `undefined`: plan as
+   * usual: ports here proved crowded, none of the ports asked for is allowed, a lease
+   * holds the one that is (or held it lately), or {@link insertNow} could not run now.
    */
   private leaseFirstChoice(request: PortRequest): number | undefined {
     if (this.crowded()) return undefined;
@@ -328,15 +348,22 @@ export class GetPortContext {
 
   /**
    * Leases `port` at once, in a transaction of its own, when the lock is free and nobody
-   * queues for it; returns `port`, `null` when a lease holds it already (its unique index
-   * says so: the caller plans, which gives that lease's owner the full check), or
-   * `undefined` when the lock is not free now. For a lone call that asks for a port by
-   * number: most such ports are free, and planning cost more than the lease (the batch's
-   * sweep of dead owners' leases, a read of the port's block of the index, the pick:
-   * preferred median 81 -> 71 us in the latency rotation). Nothing is planned from other
-   * leases here, so nothing needs their sweep; the next call that picks among ports sweeps.
+   * queues for it; returns `port`, `null` when a lease holds it (its unique index says so,
+   * or said so within {@link HELD_MEMO_MS}: the caller plans, which gives that lease's
+   * owner the full check), or `undefined` when it cannot run now (this process has a
+   * batch pending, another process holds or queues for the lock, or the registry has no
+   * such path: etcd). For a lone call that asks for a port by number: most such ports are
+   * free, and planning cost more than the lease (the batch's sweep of dead owners' leases,
+   * a read of the port's block of the index, the pick: preferred median 81 -> 71 us in
+   * the latency rotation). Nothing is planned from other leases here, so nothing needs
+   * their sweep; the next call that picks among ports sweeps.
    */
   private insertNow(port: number, label: string): number | null | undefined {
+    const heldUntil = this.heldLately.get(port);
+    if (heldUntil !== undefined) {
+      if (performance.now() < heldUntil) return null;
+      this.heldLately.delete(port);
+    }
     const now = this.adapters.registry.transactionNow?.((tx) => {
       try {
         return this.insertLease(tx, port, label);
@@ -346,7 +373,19 @@ export class GetPortContext {
       }
     }, NO_SWEEP);
     if (now === undefined) return undefined;
-    return now.value === null ? null : this.holdOne(port, now.value);
+    if (now.value !== null) return this.holdOne(port, now.value);
+    this.rememberHeld(port);
+    return null;
+  }
+
+  /** Notes that a lease held `port` when a first choice asked for it (see {@link heldLately}). */
+  private rememberHeld(port: number): void {
+    const now = performance.now();
+    if (this.heldLately.size >= HELD_MEMO_MAX) {
+      for (const [p, until] of this.heldLately) if (until <= now) this.heldLately.delete(p);
+      if (this.heldLately.size >= HELD_MEMO_MAX) this.heldLately.clear();
+    }
+    this.heldLately.set(port, now + HELD_MEMO_MS);
   }
 
   /**
@@ -1110,6 +1149,18 @@ function defaultHome(): string {
 
 /** The contexts of this process, by registry folder. */
 const contexts = new Map<string, GetPortContext>();
+/**
+ * The releases of a `closeGetPort()` under way, if any (never rejects): calls made
+ * meanwhile wait for them. Each release removes every getPort lease of this process in
+ * its registry, so a lease a call made meanwhile committed (at once, for a lone call)
+ * would go with them.
+ */
+let closing: Promise<void> | undefined;
+
+/** The releases of a `closeGetPort()` under way, for callers that open a context themselves (berth-ports/get-port). */
+export function getPortClosing(): Promise<void> | undefined {
+  return closing;
+}
 /** The context the last call asked for, by the folder as given (`undefined`: the default). */
 let lastContext: { home: string | undefined; context: GetPortContext } | undefined;
 
@@ -1143,16 +1194,29 @@ function releaseOnExit(): void {
  * @example
  * afterAll(() => closeGetPort());
  */
-export async function closeGetPort(): Promise<void> {
+export function closeGetPort(): Promise<void> {
   const all = [...contexts.values()];
   contexts.clear();
   lastContext = undefined;
   defaultHomeFolder = undefined;
   process.removeListener('exit', releaseOnExit);
-  for (const context of all) {
-    await context.releaseAll();
-    context.close();
-  }
+  const before = closing;
+  const done = (async () => {
+    await before;
+    for (const context of all) {
+      await context.releaseAll();
+      context.close();
+    }
+  })();
+  const settled = done.then(
+    () => {},
+    () => {},
+  );
+  closing = settled;
+  void settled.then(() => {
+    if (closing === settled) closing = undefined;
+  });
+  return done;
 }
 
 /**
@@ -1168,6 +1232,7 @@ export function getPort(options: GetPortOptions = {}): Promise<number> {
   try {
     // Bad options are E_USAGE whatever state the registry is in: read them before opening it.
     const request = toRequest(options);
+    if (closing) return closing.then(() => getPortContext(options.home).getPortFor(request));
     return getPortContext(options.home).getPortFor(request);
   } catch (error) {
     return Promise.reject(error);

@@ -3,8 +3,10 @@
  * start of every batch of registry transactions that plans (see `beforeBatch`
  * in src/adapters/registry/sqlite.ts), so every allocation plans from live
  * leases only, and a burst of killed test workers leaves nothing behind after
- * the next allocation that picks among ports. (A release, and a lone getPort
- * call that leases the free port it names, plan from no lease: they skip it.)
+ * the next allocation that picks among ports. Transactions that plan from no
+ * lease skip it: a release, and a lone getPort call that leases the free port it
+ * names. So do the reserve's top-ups (on their timer, or carried by a release):
+ * they pass over a dead owner's lease as taken, and never hand it out.
  *
  * It runs under the registry's lock, so it must be cheap: one check per
  * distinct owner process (not per lease), and for most owners that check is

@@ -4,9 +4,10 @@
  * `process.nextTick`), so 500 calls at once in one `Promise.all` never gave
  * the event loop a turn: the caller's timers and I/O waited for the whole
  * burst (70 ms for 1 x 500 here; issue #8 wants no more than 5 ms). While
- * other calls are in flight, a call that reaches {@link endOfSlice} after more
- * than {@link SLICE_MS} of work since the loop last turned waits for a turn
- * (`setImmediate`) first.
+ * other calls are in flight, a call that checks {@link sliceWait} before its
+ * probe after more than {@link SLICE_MS} of work since the loop last turned
+ * (a batch of registry transactions counts) waits for a turn (`setImmediate`)
+ * first.
  *
  * A lone call never waits: a sequential caller's latency is not taxed, and
  * what other code did since the last turn is not counted against it.

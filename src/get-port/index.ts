@@ -12,7 +12,7 @@
 import { isIP } from 'node:net';
 import { probeHost } from '../adapters/net/probe.js';
 import { berthHome } from '../compose/context.js';
-import { type GetPortContext, getPortContext, type PortCheck } from '../compose/get-port.js';
+import { type GetPortContext, getPortClosing, getPortContext, type PortCheck } from '../compose/get-port.js';
 import { preloadGetPort } from '../compose/preload.js';
 import { candidateChunks, excludedPorts, type Options, preferredPorts } from './options.js';
 
@@ -49,6 +49,7 @@ export default async function getPort(options?: Options): Promise<number> {
   const exclude = excludedPorts(options?.exclude);
   const preferred = preferredPorts(options?.port);
   await clearing;
+  await getPortClosing();
   // BERTH_HOME as it is at the call: get-port has no option to name a registry.
   const context = getPortContext(berthHome());
   const check = options?.host ? await hostCheck(options.host) : undefined;

@@ -598,15 +598,33 @@ describe('getPort across processes', () => {
     const h = home();
     const [a, b, c, d] = (await reserveBlock(4)) as [number, number, number, number];
     const { registry } = registryIn(h);
-    // Committed by the time the call answers: this process's lease, with its label.
+    // The transactions getPort's registry runs: at once (transactionNow), or queued with a sweep or not.
+    const ran: string[] = [];
+    const own = getPortContext(h).adapters.registry;
+    const now = own.transactionNow!.bind(own);
+    const queued = own.transaction.bind(own);
+    own.transactionNow = (fn, options) => {
+      const done = now(fn, options);
+      if (done) ran.push(options?.reclaim === false ? 'now' : 'now+sweep');
+      return done;
+    };
+    own.transaction = (fn, options) => {
+      ran.push(options?.reclaim === false ? 'queued' : 'queued+sweep');
+      return queued(fn, options);
+    };
+    // Committed by the time the call answers: this process's lease, with its label, in one
+    // transaction of its own without the sweep (it plans from no other lease).
     expect(await getPort({ port: a, label: 'api', home: h })).toBe(a);
     expect(registry.leasesInRange(a, a).map((l) => [l.owner?.pid, l.service])).toEqual([
       [process.pid, 'api'],
     ]);
+    expect(ran.splice(0)).toEqual(['now']);
     // The first port named that the options and the policy allow.
     expect(await getPort({ port: [b, c], exclude: [b], home: h })).toBe(c);
     expect(await getPort({ port: [6000, b], home: h })).toBe(b); // X11's port: browsers block it
-    // A port another live process's lease holds is passed over, and its lease stays.
+    ran.length = 0;
+    // A port another live process's lease holds: the insert is refused, the call plans (with
+    // the sweep) and passes over it, keeping its label; that lease stays.
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     children.push(child);
     const owner = createProcessTable().owner(child.pid!)!;
@@ -616,8 +634,19 @@ describe('getPort across processes', () => {
          VALUES (?, 'adhoc', '', '', '', 'getPort', ?, ?, ?)`,
       )
       .run(d, owner.pid, owner.startTime, Date.now());
-    expect(await getPort({ port: [d, a, b, c], home: h })).not.toBe(d);
+    const fallback = await getPort({ port: [d, a, b, c], label: 'web', home: h });
+    expect([d, a, b, c]).not.toContain(fallback);
+    expect(registry.leasesInRange(fallback, fallback).map((l) => l.service)).toEqual(['web']);
     expect(registry.leasesInRange(d, d).map((l) => l.owner?.pid)).toEqual([child.pid]);
+    expect(ran.splice(0)).toEqual(['now', 'now+sweep']);
+    // Asked again soon: it plans at once, without a refused insert first.
+    await getPort({ port: d, home: h });
+    expect(ran.splice(0)).toEqual(['now+sweep']);
+    // berth-ports/get-port's first candidate takes the same path.
+    await releasePort(a, { home: h });
+    ran.length = 0;
+    expect(await getPortContext(h).leaseFirstFree([a, b])).toBe(a);
+    expect(ran.splice(0)).toEqual(['now']);
     // The lock taken by another connection: the call waits its turn in the queue, then leases.
     await releasePort(a, { home: h });
     const other = otherConnection(h);
@@ -635,6 +664,17 @@ describe('getPort across processes', () => {
     expect(answered).toBe(false);
     other.exec('COMMIT');
     expect(await pending).toBe(a);
+  });
+
+  it("a call made while closeGetPort releases this process's leases keeps its lease", async () => {
+    const h = home();
+    const [a, b] = (await reserveBlock(2)) as [number, number];
+    const { registry } = registryIn(h);
+    expect(await getPort({ port: a, home: h })).toBe(a);
+    const closing = closeGetPort();
+    expect(await getPort({ port: b, home: h })).toBe(b);
+    await closing;
+    expect(registry.leasesOwnedBy(process.pid).map((l) => l.port)).toEqual([b]);
   });
 
   it('a preferred port this process just released is leased again in a burst of the same turn', async () => {

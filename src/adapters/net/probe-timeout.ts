@@ -36,7 +36,7 @@ export function withProbeTimeout(
  * that succeeds inside `listen()`): then no timeout is armed, as none could fire.
  *
  * @example
- * const outcome = probeWithin(3000, 2000, () => bindNow(3000));
+ * const outcome = probeWithin(3000, 2000, () => (server.listening ? 'free' : whenBound(server)));
  * const result = typeof outcome === 'string' ? outcome : await outcome;
  */
 export function probeWithin(
@@ -100,6 +100,7 @@ export function probeWithin(
   });
 }
 
+/** A probe in flight: when it times out, and what to do then. */
 interface Watched {
   deadline: number;
   expire(): void;

@@ -424,7 +424,7 @@ class SqliteRegistry implements Registry {
     const { stmt } = this;
     for (const s of [stmt.begin, stmt.commit, stmt.savepoint, stmt.release, stmt.rollbackTo, stmt.owners])
       void s;
-    for (const s of [stmt.expired, stmt.ports, stmt.insert, stmt.byId, stmt.remove]) void s;
+    for (const s of [stmt.expired, stmt.ports, stmt.insert, stmt.insertAdhoc, stmt.byId, stmt.remove]) void s;
   }
 
   /** `error`, or for damage found in the file, the error that says so (and has the next open check it). */
