@@ -262,7 +262,7 @@ export class GetPortContext {
           // "Lone" as the call starts: the first call of a burst made in one run is lone
           // too, and leases its first choice in a turn of the lock of its own; the burst's
           // other calls, begun by then, plan together.
-          if (callsInFlight() === 1 && busy.size === 0 && request.preferred.length > 0) {
+          if (request.preferred.length > 0 && this.mayChooseAtOnce(busy)) {
             const first = this.leaseFirstChoice(request);
             if (first !== undefined) return first;
           }
@@ -327,11 +327,10 @@ export class GetPortContext {
   /**
    * A lone call's first choice, leased without planning (#22): the first port it asks for
    * that the options and the policy allow (see {@link insertNow}). `undefined`: plan as
-   * usual: ports here proved crowded, none of the ports asked for is allowed, a lease
-   * holds the one that is (or held it lately), or {@link insertNow} could not run now.
+   * usual: none of the ports asked for is allowed, a lease holds the one that is (or held
+   * it lately), or {@link insertNow} could not run now. Only when {@link mayChooseAtOnce}.
    */
   private leaseFirstChoice(request: PortRequest): number | undefined {
-    if (this.crowded()) return undefined;
     const pick = pickPort({
       preferred: request.preferred,
       range: request.range,
@@ -344,6 +343,15 @@ export class GetPortContext {
     return pick?.strategy === 'preferred'
       ? (this.insertNow(pick.port, request.label) ?? undefined)
       : undefined;
+  }
+
+  /**
+   * Whether a call may lease its first choice at once (see {@link insertNow}): it is the
+   * only call in flight, and no port here has proved busy lately (then calls plan from
+   * the kernel's table).
+   */
+  private mayChooseAtOnce(busy: ReadonlySet<number>): boolean {
+    return callsInFlight() === 1 && busy.size === 0 && !this.crowded();
   }
 
   /**
@@ -670,7 +678,7 @@ export class GetPortContext {
       // planned only if a lease holds it (#22). The kernel's table is not read when nothing
       // here proved crowded, so every candidate is open.
       const first = candidates[0];
-      if (callsInFlight() === 1 && busy.size === 0 && first !== undefined && !this.crowded()) {
+      if (first !== undefined && this.mayChooseAtOnce(busy)) {
         const leased = this.insertNow(first, DEFAULT_LABEL);
         if (leased != null) return leased;
       }
@@ -1208,10 +1216,7 @@ export function closeGetPort(): Promise<void> {
       context.close();
     }
   })();
-  const settled = done.then(
-    () => {},
-    () => {},
-  );
+  const settled = done.catch(() => {});
   closing = settled;
   void settled.then(() => {
     if (closing === settled) closing = undefined;

@@ -49,7 +49,8 @@ export default async function getPort(options?: Options): Promise<number> {
   const exclude = excludedPorts(options?.exclude);
   const preferred = preferredPorts(options?.port);
   await clearing;
-  await getPortClosing();
+  const closing = getPortClosing();
+  if (closing) await closing;
   // BERTH_HOME as it is at the call: get-port has no option to name a registry.
   const context = getPortContext(berthHome());
   const check = options?.host ? await hostCheck(options.host) : undefined;

@@ -87,8 +87,12 @@ export function createProbe(options: ProbeOptions = {}): Probe {
  * await probePort(3000); // 'free' | 'busy'
  */
 export function probePort(port: number, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
-  return Promise.resolve(probeWithin(port, timeoutMs, () => probeWith(DEFAULT_STRATEGY, port)));
+  defaultProbe ??= createProbe();
+  return defaultProbe.check(port, timeoutMs);
 }
+
+/** The probe {@link probePort} uses: this platform's strategy. */
+let defaultProbe: Probe | undefined;
 
 /**
  * Whether `port` is free on one address of this machine (`berth check`).
